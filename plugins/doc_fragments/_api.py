@@ -1,0 +1,82 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The connection options every API module shares (private to this collection)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - Base URL of the Webapp of the WhatsApp Business API client, for example V(https://wa-new.example.com:9090).
+      - The Webapp speaks HTTPS only; plain C(http://) fails.
+      - If not set, the environment variable E(WABIZ_API_URL) is used.
+    type: str
+    required: true
+  api_username:
+    description:
+      - API user to log in with (HTTP Basic auth on C(/v1/users/login)); the module logs in by itself and
+        keeps the token for the rest of the module run only.
+      - If not set, the environment variable E(WABIZ_API_USERNAME) is used.
+      - Requires O(api_password).
+    type: str
+  api_password:
+    description:
+      - Password of O(api_username). Never logged.
+      - If not set, the environment variable E(WABIZ_API_PASSWORD) is used.
+      - Mutually exclusive with O(api_token).
+    type: str
+  api_token:
+    description:
+      - A Bearer token obtained before, for example with M(wabiz.api_client.login). Tokens belong to one
+        setup; a token of the old setup is not valid on the new one.
+      - If not set, the environment variable E(WABIZ_API_TOKEN) is used.
+    type: str
+  api_key:
+    description:
+      - The monitoring API key (C(WA_API_KEY) of the Webapp), sent as C(Authorization: Apikey ...).
+      - Accepted by the client for C(/v1/health), C(/metrics) and C(/v1/stats) only.
+      - If not set, the environment variable E(WABIZ_API_KEY) is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the Webapp's TLS certificate. Leave it on and give O(ca_path); turn it off only in a lab.
+      - If not set, the environment variable E(WABIZ_VALIDATE_CERTS) is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA that signed the Webapp's certificate (the client ships a self-signed certificate,
+        so this is the normal case).
+      - If not set, the environment variable E(WABIZ_CA_PATH) is used.
+    type: path
+  api_timeout:
+    description:
+      - Seconds to wait for one HTTP answer.
+      - If not set, the environment variable E(WABIZ_API_TIMEOUT) is used.
+    type: float
+    default: 30
+  api_retries:
+    description:
+      - How many times a call is retried after a connection error, HTTP 429/502/503/504, or WhatsApp error
+        codes 1011, 1015, 1016, 1017, 1018, with jittered exponential backoff honouring C(Retry-After).
+      - Calls that are not idempotent (restore, two-step, messages) are retried only when the request
+        provably never reached the server.
+      - If not set, the environment variable E(WABIZ_API_RETRIES) is used.
+    type: int
+    default: 5
+  api_retry_delay:
+    description:
+      - Base delay in seconds of the exponential backoff between retries.
+      - If not set, the environment variable E(WABIZ_API_RETRY_DELAY) is used.
+    type: float
+    default: 1
+requirements:
+  - requests
+notes:
+  - Set the connection once for all API modules with
+    C(module_defaults: {group/wabiz.api_client.api: {api_url: ..., ca_path: ...}}).
+"""

@@ -1,0 +1,455 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one client for the WhatsApp Business API (on-premises client) used by every API module.
+
+PRIVATE to this collection: no compatibility promise to other collections.
+
+It owns, in one place:
+* the connection options shared by all API modules, each with an environment fallback
+  (``API_ARGUMENT_SPEC``; documented once in ``doc_fragments/_api.py``);
+* login with username/password (token cached for the module run), a given token, or the
+  monitoring API key;
+* retries with jittered exponential backoff that honour ``Retry-After``; calls that are not
+  idempotent are never retried once the request may have reached the server;
+* one error type (:class:`WAApiError`) and one translation into a ``fail_json`` message;
+* keeping secrets (passwords, tokens, PINs, backup data) out of results, messages and exceptions.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.utils
+import json
+import random
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    requests = None
+    HTTPAdapter = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+except ImportError:  # pragma: no cover
+    MaxRetryError = NewConnectionError = None
+
+
+#: HTTP statuses that mean "try again later".
+RETRY_STATUSES = frozenset((429, 502, 503, 504))
+#: WhatsApp error codes that mean "try again later": Service not ready, Too many requests,
+#: System overloaded, Not Primary Master, Not Primary Coreapp.
+RETRY_WA_CODES = frozenset((1011, 1015, 1016, 1017, 1018))
+#: Methods that are idempotent by HTTP semantics; a POST is idempotent only when the caller says so.
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"))
+#: The longest wait a ``Retry-After`` header may impose on one attempt.
+MAX_RETRY_AFTER = 300.0
+
+LOGIN_PATH = "/v1/users/login"
+PASSWORD_CHANGE_REQUIRED = 1024
+
+API_ARGUMENT_SPEC = dict(
+    api_url=dict(type="str", required=True, fallback=(env_fallback, ["WABIZ_API_URL"])),
+    api_username=dict(type="str", fallback=(env_fallback, ["WABIZ_API_USERNAME"])),
+    api_password=dict(type="str", no_log=True, fallback=(env_fallback, ["WABIZ_API_PASSWORD"])),
+    api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["WABIZ_API_TOKEN"])),
+    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["WABIZ_API_KEY"])),
+    validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["WABIZ_VALIDATE_CERTS"])),
+    ca_path=dict(type="path", fallback=(env_fallback, ["WABIZ_CA_PATH"])),
+    api_timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["WABIZ_API_TIMEOUT"])),
+    api_retries=dict(type="int", default=5, fallback=(env_fallback, ["WABIZ_API_RETRIES"])),
+    api_retry_delay=dict(type="float", default=1.0, fallback=(env_fallback, ["WABIZ_API_RETRY_DELAY"])),
+)
+
+API_REQUIRED_TOGETHER = [("api_username", "api_password")]
+API_MUTUALLY_EXCLUSIVE = [("api_token", "api_password")]
+
+SECRET_MASK = "********"
+
+
+class WAApiError(Exception):
+    """An API call that did not succeed: HTTP status, WA error code, title and details.
+
+    ``status`` is ``None`` when no HTTP answer arrived (connection or TLS failure).
+    The text never contains a request body, a header, or a secret.
+    """
+
+    def __init__(self, status=None, code=None, title=None, details=None, method=None, path=None,
+                 attempts=1):
+        self.status = status
+        self.code = code
+        self.title = title or ""
+        self.details = details or ""
+        self.method = method
+        self.path = path
+        self.attempts = attempts
+        super().__init__(self.describe())
+
+    def describe(self):
+        parts = [str(p) for p in (self.status, self.code) if p is not None]
+        head = " ".join(parts)
+        text = self.title
+        if self.details and self.details != self.title:
+            text = "%s: %s" % (text, self.details) if text else self.details
+        msg = ("%s %s" % (head, text)).strip()
+        if self.attempts > 1:
+            msg += " (after %d attempts)" % self.attempts
+        return msg
+
+    @property
+    def retryable(self):
+        return self.status is None or self.status in RETRY_STATUSES or self.code in RETRY_WA_CODES
+
+    def as_dict(self):
+        return dict(status=self.status, code=self.code, title=self.title, details=self.details,
+                    method=self.method, path=self.path, attempts=self.attempts)
+
+    @classmethod
+    def from_response(cls, response, method=None, path=None):
+        status = response.status_code
+        code = title = details = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+            first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
+            code = first.get("code")
+            title = first.get("title")
+            details = first.get("details")
+            if len(body["errors"]) > 1:
+                details = "; ".join(
+                    "%s %s" % (e.get("code"), e.get("details") or e.get("title"))
+                    for e in body["errors"] if isinstance(e, dict))
+        else:
+            title = response.reason or "HTTP error"
+            text = (response.text or "").strip()
+            if text:
+                details = text[:200]
+        return cls(status=status, code=code, title=title, details=details, method=method, path=path)
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` if absent."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def backoff_delay(attempt, base, cap=60.0, rand=random.random):
+    """Jittered exponential backoff ("equal jitter"): half fixed, half random, never above ``cap``."""
+    exp = min(cap, base * (2 ** attempt))
+    return exp / 2.0 + rand() * exp / 2.0
+
+
+def _never_sent(exc):
+    """True when a requests exception proves the request never reached the server."""
+    if requests is None:
+        return False
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if MaxRetryError is not None and isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return NewConnectionError is not None and isinstance(reason, NewConnectionError)
+    return False
+
+
+def _describe_transport_error(exc):
+    if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+        return ("TLS verification failed; give the client's CA with ca_path (the client ships a "
+                "self-signed certificate) or set validate_certs=false for a lab")
+    if requests is not None and isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    text = str(exc.args[0] if exc.args else exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
+        return "host name does not resolve"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "connection dropped by the server"
+    return type(exc).__name__
+
+
+class WAClient:
+    """HTTP client for one setup's Webapp.
+
+    ``sleep`` and ``rand`` are injectable for tests. ``on_retry(attempt, delay, reason)`` lets the
+    caller log progress on long waits.
+    """
+
+    def __init__(self, url, username=None, password=None, token=None, api_key=None,
+                 validate_certs=True, ca_path=None, timeout=30.0, retries=5, retry_delay=1.0,
+                 max_delay=60.0, session=None, sleep=time.sleep, rand=random.random, on_retry=None):
+        if requests is None:
+            raise RuntimeError(missing_required_lib("requests"))
+        self.url = url.rstrip("/")
+        self.username = username
+        self._password = password
+        self._token = token
+        self._api_key = api_key
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.retry_delay = retry_delay
+        self.max_delay = max_delay
+        self._sleep = sleep
+        self._rand = rand
+        self.on_retry = on_retry
+        self.logged_in = False
+        self.session = session or requests.Session()
+        if session is None:
+            # Our own loop does the retries; urllib3 must not retry behind our back.
+            self.session.mount("https://", HTTPAdapter(max_retries=0))
+            self.session.mount("http://", HTTPAdapter(max_retries=0))
+        self.session.verify = (ca_path or True) if validate_certs else False
+
+    # -- authentication -------------------------------------------------------------------
+    @property
+    def token(self):
+        return self._token
+
+    def login(self, new_password=None):
+        """``POST /v1/users/login`` with HTTP Basic auth; caches and returns the token record."""
+        if not (self.username and self._password):
+            raise WAApiError(title="Missing credentials",
+                             details="api_username and api_password are required to log in",
+                             method="POST", path=LOGIN_PATH)
+        basic = base64.b64encode(("%s:%s" % (self.username, self._password)).encode("utf-8"))
+        headers = {"Authorization": "Basic " + basic.decode("ascii")}
+        body = {"new_password": new_password} if new_password else None
+        # Login changes nothing on a repeat (a new token at worst), so it may be retried.
+        data = self.request("POST", LOGIN_PATH, json_body=body, auth=None, extra_headers=headers,
+                            idempotent=True)
+        users = (data or {}).get("users") or [{}]
+        record = users[0]
+        if not record.get("token"):
+            raise WAApiError(status=200, title="Unexpected login answer", details="no token in the answer",
+                             method="POST", path=LOGIN_PATH)
+        self._token = record["token"]
+        if new_password:
+            self._password = new_password
+        self.logged_in = True
+        return {"token": record["token"], "expires_after": record.get("expires_after")}
+
+    def _auth_header(self, auth):
+        if auth is None:
+            return {}
+        if auth == "apikey" or (auth == "any" and not self._token and not self._password and self._api_key):
+            if not self._api_key:
+                raise WAApiError(title="Missing credentials", details="api_key is required for this call")
+            return {"Authorization": "Apikey " + self._api_key}
+        if not self._token:
+            if self._password:
+                self.login()
+            elif self._api_key and auth == "any":
+                return {"Authorization": "Apikey " + self._api_key}
+            else:
+                raise WAApiError(title="Missing credentials",
+                                 details="give api_token, or api_username and api_password")
+        return {"Authorization": "Bearer " + self._token}
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, method, path, json_body=None, data=None, content_type=None, auth="token",
+                extra_headers=None, idempotent=None, expected=(200, 201, 202, 204), allow_status=()):
+        """Send one API call with the retry policy; returns the decoded JSON body (or ``None``).
+
+        ``auth``: ``"token"`` (Bearer, logging in first if needed), ``"apikey"``, ``"any"`` (token, or
+        the API key when no login is configured) or ``None``. ``allow_status``: statuses returned
+        as ``None`` instead of raising (e.g. 404 for "nothing stored").
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        url = self.url + path
+        attempt = 0
+        relogged = False
+        while True:
+            headers = {"Accept": "application/json"}
+            headers.update(self._auth_header(auth))
+            if extra_headers:
+                headers.update(extra_headers)
+            if content_type:
+                headers["Content-Type"] = content_type
+            retry_after = None
+            try:
+                response = self.session.request(method, url, json=json_body, data=data, headers=headers,
+                                                timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                error = WAApiError(title="Cannot reach %s" % self.url, details=_describe_transport_error(exc),
+                                   method=method, path=path, attempts=attempt + 1)
+                may_retry = not isinstance(exc, requests.exceptions.SSLError) and (idempotent or _never_sent(exc))
+            else:
+                if response.status_code in expected:
+                    return self._decode(response)
+                if response.status_code in allow_status:
+                    return None
+                error = WAApiError.from_response(response, method=method, path=path)
+                error.attempts = attempt + 1
+                if (response.status_code == 401 and auth == "token" and self._password and not relogged
+                        and self.logged_in):
+                    # Our cached token expired during the run: log in again once.
+                    relogged = True
+                    self._token = None
+                    continue
+                may_retry = idempotent and error.retryable
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if not may_retry or attempt >= self.retries:
+                error.args = (error.describe(),)
+                raise error
+            delay = retry_after if retry_after is not None else backoff_delay(
+                attempt, self.retry_delay, self.max_delay, self._rand)
+            if self.on_retry:
+                self.on_retry(attempt + 1, delay, error.describe())
+            self._sleep(delay)
+            attempt += 1
+
+    @staticmethod
+    def _decode(response):
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json_body=None, **kwargs):
+        return self.request("POST", path, json_body=json_body, **kwargs)
+
+    def patch(self, path, json_body=None, **kwargs):
+        return self.request("PATCH", path, json_body=json_body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+def client_from_params(params, **kwargs):
+    """Build a :class:`WAClient` from the shared module options."""
+    return WAClient(
+        url=params["api_url"],
+        username=params.get("api_username"),
+        password=params.get("api_password"),
+        token=params.get("api_token"),
+        api_key=params.get("api_key"),
+        validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"),
+        timeout=params.get("api_timeout") or 30.0,
+        retries=params.get("api_retries") if params.get("api_retries") is not None else 5,
+        retry_delay=params.get("api_retry_delay") if params.get("api_retry_delay") is not None else 1.0,
+        **kwargs
+    )
+
+
+def scrub(value, secrets):
+    """Replace every secret string inside ``value`` (str, list, dict) by a mask."""
+    secrets = [s for s in secrets if s and isinstance(s, str) and len(s) >= 3]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, SECRET_MASK)
+        return value
+    if isinstance(value, dict):
+        return dict((k, scrub(v, secrets)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+class WAModule:
+    """The wrapper every API module uses instead of a bare ``AnsibleModule``.
+
+    It adds the shared connection options, builds one client per run, keeps tokens obtained by
+    login out of the output, and turns :class:`WAApiError` into one clear ``fail_json``.
+    """
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = dict(API_ARGUMENT_SPEC)
+        spec.update(argument_spec or {})
+        kwargs["required_together"] = list(kwargs.get("required_together") or []) + API_REQUIRED_TOGETHER
+        kwargs["mutually_exclusive"] = list(kwargs.get("mutually_exclusive") or []) + API_MUTUALLY_EXCLUSIVE
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        if REQUESTS_IMPORT_ERROR:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self._client = None
+        self.expose_token = False
+
+    # AnsibleModule passthroughs used by modules
+    @property
+    def params(self):
+        return self.module.params
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
+    def exit_json(self, **result):
+        self._protect_token()
+        self.module.exit_json(**result)
+
+    def fail_json(self, msg, **result):
+        self._protect_token()
+        self.module.fail_json(msg=msg, **result)
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = client_from_params(self.params, on_retry=self._log_retry)
+        return self._client
+
+    def _log_retry(self, attempt, delay, reason):
+        self.module.log("wabiz api: retry %d in %.1fs after: %s" % (attempt, delay, reason))
+
+    def _protect_token(self):
+        """A token this run obtained by logging in is a secret unless the module returns it on purpose."""
+        if self._client is not None and self._client.token and not self.expose_token:
+            self.module.no_log_values.add(self._client.token)
+
+    def fail_api(self, action, error, **result):
+        result.setdefault("api_error", error.as_dict())
+        self.fail_json(msg="%s failed: %s" % (action, error.describe()), **result)
+
+    @contextlib.contextmanager
+    def api_errors(self, action, **result):
+        """``with module.api_errors("restore"):`` turns an API error into one clear failure."""
+        try:
+            yield self.client
+        except WAApiError as error:
+            self.fail_api(action, error, **result)
+
+
+def to_json(value):
+    """Stable JSON text, for checksums and diffs."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

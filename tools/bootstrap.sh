@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create (or refresh) the project's virtual environment with everything the test command and the demo
+# need, and the offline get-pip stand-in for ansible-test. Idempotent: skips pip when the requirement
+# files did not change. Usage: tools/bootstrap.sh [VENV_DIR]  (default: .venv in the repository)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv=${1:-${WABIZ_VENV:-$repo/.venv}}
+python=${WABIZ_PYTHON:-python3}
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "bootstrap: creating venv $venv"
+  "$python" -m venv "$venv"
+fi
+stamp="$venv/.wabiz-requirements.sha256"
+want=$(cat "$repo/requirements.txt" "$repo/requirements-test.txt" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing requirements-test.txt into $venv"
+  (cd "$repo" && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-test.txt)
+  echo "$want" > "$stamp"
+else
+  echo "bootstrap: venv $venv is up to date"
+fi
+"$repo/tools/install-get-pip-offline.sh"
