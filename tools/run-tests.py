@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) 2026, wabiz.api_client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run every test suite of the project and print a pytest-style summary.
@@ -74,7 +74,7 @@ def main(filters):
     print("\n" + "=" * 25 + " short test summary info " + "=" * 25)
     for suite, rc, took in results:
         print("%s %s (%.1fs)" % ("PASSED" if rc == 0 else "FAILED", suite, took))
-    failed = sum(1 for _, rc, _ in results if rc)
+    failed = sum(1 for result in results if result[1])
     passed = len(results) - failed
     total = time.monotonic() - started
     words = ", ".join(w for w in ("%d failed" % failed if failed else "", "%d passed" % passed if passed else "") if w)

@@ -37,7 +37,7 @@ options:
     type: str
   api_key:
     description:
-      - The monitoring API key (C(WA_API_KEY) of the Webapp), sent as C(Authorization: Apikey ...).
+      - "The monitoring API key (C(WA_API_KEY) of the Webapp), sent as C(Authorization: Apikey ...)."
       - Accepted by the client for C(/v1/health), C(/metrics) and C(/v1/stats) only.
       - If not set, the environment variable E(WABIZ_API_KEY) is used.
     type: str
@@ -77,6 +77,6 @@ options:
 requirements:
   - requests
 notes:
-  - Set the connection once for all API modules with
-    C(module_defaults: {group/wabiz.api_client.api: {api_url: ..., ca_path: ...}}).
+  - "Set the connection once for all API modules with C(module_defaults) and the action group
+    C(group/wabiz.api_client.api)."
 """

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$WABIZ_COLLECTION"
 export ANSIBLE_COLLECTIONS_PATH="$WABIZ_COLLECTIONS_ROOT"
 ansible-lint --offline --profile production
+shopt -s nullglob
 for f in plugins/modules/*.py; do
   name=$(basename "$f" .py)
   ansible-doc "wabiz.api_client.$name" > /dev/null

@@ -81,7 +81,7 @@ def dropped():
 # -- login then token ------------------------------------------------------------------------
 
 def test_login_then_bearer_token_is_cached_for_the_run():
-    c, s, _ = client([login_ok(), make_response(200, {"health": {}}), make_response(200, {"health": {}})],
+    c, s, sleeps = client([login_ok(), make_response(200, {"health": {}}), make_response(200, {"health": {}})],
                      username="admin", password=PASSWORD)
     c.get("/v1/health")
     c.get("/v1/health")
@@ -93,13 +93,13 @@ def test_login_then_bearer_token_is_cached_for_the_run():
 
 
 def test_given_token_is_used_without_login():
-    c, s, _ = client([make_response(200, {})], token=TOKEN)
+    c, s, sleeps = client([make_response(200, {})], token=TOKEN)
     c.get("/v1/settings/application")
     assert len(s.calls) == 1 and s.calls[0]["headers"]["Authorization"] == "Bearer " + TOKEN
 
 
 def test_first_login_with_new_password_sends_it_and_keeps_it():
-    c, s, _ = client([login_ok()], username="admin", password="secret")
+    c, s, sleeps = client([login_ok()], username="admin", password="secret")
     record = c.login(new_password=PASSWORD)
     assert record == {"token": TOKEN, "expires_after": "2026-12-01 10:00:00+00:00"}
     assert s.calls[0]["json"] == {"new_password": PASSWORD}
@@ -107,7 +107,7 @@ def test_first_login_with_new_password_sends_it_and_keeps_it():
 
 
 def test_expired_cached_token_logs_in_again_once():
-    c, s, _ = client([login_ok("t1"), wa_error(401, 1005, "Access denied"), login_ok("t2"),
+    c, s, sleeps = client([login_ok("t1"), wa_error(401, 1005, "Access denied"), login_ok("t2"),
                       make_response(200, {"ok": 1})], username="admin", password=PASSWORD)
     assert c.get("/v1/stats") == {"ok": 1}
     assert [call["headers"]["Authorization"].split()[0] for call in s.calls] == ["Basic", "Bearer", "Basic", "Bearer"]
@@ -115,14 +115,14 @@ def test_expired_cached_token_logs_in_again_once():
 
 
 def test_401_with_a_given_token_fails_without_retry():
-    c, s, _ = client([wa_error(401, 1005, "Access denied", "Invalid token")], token=TOKEN)
+    c, s, sleeps = client([wa_error(401, 1005, "Access denied", "Invalid token")], token=TOKEN)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health")
     assert exc.value.status == 401 and len(s.calls) == 1
 
 
 def test_api_key_is_sent_as_apikey_header():
-    c, s, _ = client([make_response(200, {"health": {}})], api_key=API_KEY)
+    c, s, sleeps = client([make_response(200, {"health": {}})], api_key=API_KEY)
     c.get("/v1/health", auth="any")
     assert s.calls[0]["headers"]["Authorization"] == "Apikey " + API_KEY
 
@@ -223,7 +223,7 @@ def test_ca_path_and_validate_certs_set_verification():
 # -- error translation -----------------------------------------------------------------------
 
 def test_error_envelope_becomes_one_clear_message():
-    c, s, _ = client([wa_error(400, 1009, "Parameter value is not valid", "Incorrect password")], token=TOKEN)
+    c, s, sleeps = client([wa_error(400, 1009, "Parameter value is not valid", "Incorrect password")], token=TOKEN)
     with pytest.raises(_api.WAApiError) as exc:
         c.post("/v1/settings/restore", {"password": PASSWORD, "data": "abc"})
     err = exc.value
@@ -238,7 +238,7 @@ def test_non_json_error_keeps_status_and_reason():
 
 
 def test_unreachable_server_is_a_clear_error():
-    c, s, _ = client([connect_refused()] * 2, token=TOKEN, retries=1)
+    c, s, sleeps = client([connect_refused()] * 2, token=TOKEN, retries=1)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health")
     assert "Cannot reach %s" % URL in str(exc.value) and "connection refused" in str(exc.value)
@@ -268,14 +268,14 @@ def test_env_fallbacks_fill_every_connection_option(monkeypatch, capsys):
                                p["api_timeout"], p["api_retries"], p["api_retry_delay"],
                                p["api_password"] == PASSWORD, p["api_key"] == API_KEY])
 
-    rc, result, _ = run_module(capsys, {}, body)
+    rc, result, out = run_module(capsys, {}, body)
     assert result["seen"] == [URL, "admin", False, "/etc/wa/ca.pem", 12.5, 2, 0.25, True, True]
 
 
 def test_token_env_fallback(monkeypatch, capsys):
     monkeypatch.setenv("WABIZ_API_URL", URL)
     monkeypatch.setenv("WABIZ_API_TOKEN", TOKEN)
-    rc, result, _ = run_module(capsys, {}, lambda m: m.exit_json(ok=m.params["api_token"] == TOKEN))
+    rc, result, out = run_module(capsys, {}, lambda m: m.exit_json(ok=m.params["api_token"] == TOKEN))
     assert result["ok"] is True
 
 
