@@ -1,0 +1,211 @@
+"""One small database interface over SQLite (process mode) and MySQL/MariaDB (Docker mode).
+
+SQL is written once with ``?`` placeholders and portable DDL; the two back ends differ only in
+connection handling, placeholder style and the upsert / insert-ignore spelling.  Every table name
+carries the setup's prefix (``WA_DB_NAME_PREFIX``, default ``waent``) so several setups can share
+one database server: with MySQL the database itself is also named after the prefix.
+"""
+import logging
+import os
+import sqlite3
+import threading
+import time
+
+LOG = logging.getLogger("wa_emulator.db")
+
+TABLES = {
+    "kv": "(k VARCHAR(191) NOT NULL PRIMARY KEY, v MEDIUMTEXT)",
+    "nodes": ("(name VARCHAR(191) NOT NULL PRIMARY KEY, kind VARCHAR(16) NOT NULL, role VARCHAR(32),"
+              " status VARCHAR(32), shard INTEGER, started DOUBLE, heartbeat DOUBLE, pid INTEGER,"
+              " info MEDIUMTEXT)"),
+    "leases": "(name VARCHAR(64) NOT NULL PRIMARY KEY, holder VARCHAR(191), expires DOUBLE)",
+    "shards": "(shard INTEGER NOT NULL PRIMARY KEY, holder VARCHAR(191), expires DOUBLE)",
+    "users": ("(username VARCHAR(191) NOT NULL PRIMARY KEY, pwhash VARCHAR(255) NOT NULL,"
+              " role VARCHAR(16) NOT NULL, must_change INTEGER NOT NULL, created DOUBLE)"),
+    "tokens": ("(jti VARCHAR(64) NOT NULL PRIMARY KEY, username VARCHAR(191) NOT NULL,"
+               " expires DOUBLE NOT NULL, issued DOUBLE NOT NULL)"),
+}
+
+
+class Database:
+    """Common part. Subclasses implement ``_run(sql, params)`` -> (rows, rowcount)."""
+
+    engine = "?"
+
+    def __init__(self, prefix):
+        if not prefix.replace("_", "").isalnum():
+            raise ValueError("WA_DB_NAME_PREFIX must be alphanumeric/underscore: %r" % prefix)
+        self.prefix = prefix
+
+    def t(self, name):
+        return "%s_%s" % (self.prefix, name)
+
+    def sql(self, text):
+        """Replace ``{name}`` table references by prefixed names."""
+        return text.format(**{name: self.t(name) for name in TABLES})
+
+    def execute(self, text, params=()):
+        return self._run(self.sql(text), tuple(params))[1]
+
+    def query(self, text, params=()):
+        return self._run(self.sql(text), tuple(params))[0]
+
+    def query_one(self, text, params=()):
+        rows = self.query(text, params)
+        return rows[0] if rows else None
+
+    def create_schema(self):
+        for name, cols in TABLES.items():
+            self._run("CREATE TABLE IF NOT EXISTS %s %s" % (self.t(name), cols), ())
+
+    # --- portable helpers -------------------------------------------------------------------
+    def upsert(self, table, key_cols, values):
+        cols = list(values)
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        update_cols = [c for c in cols if c not in key_cols] or cols[:1]
+        text = "INSERT INTO %s (%s) VALUES (%s) %s" % (
+            self.t(table), names, marks, self._upsert_clause(key_cols, update_cols))
+        return self._run(text, tuple(values[c] for c in cols))[1]
+
+    def insert_ignore(self, table, values):
+        cols = list(values)
+        text = self._insert_ignore_verb() + " INTO %s (%s) VALUES (%s)" % (
+            self.t(table), ", ".join(cols), ", ".join("?" for _ in cols))
+        return self._run(text, tuple(values[c] for c in cols))[1]
+
+    # --- key/value store ----------------------------------------------------------------------
+    def kv_get(self, key, default=None):
+        row = self.query_one("SELECT v FROM {kv} WHERE k = ?", (key,))
+        return row[0] if row else default
+
+    def kv_all(self):
+        return {k: v for k, v in self.query("SELECT k, v FROM {kv}")}
+
+    def kv_set(self, key, value):
+        self.upsert("kv", ["k"], {"k": key, "v": value})
+
+    def kv_add(self, key, value):
+        """Insert only if absent; True if this call inserted it."""
+        return self.insert_ignore("kv", {"k": key, "v": value}) == 1
+
+    def kv_cas(self, key, old, new):
+        """Compare-and-set; True if the value was ``old`` and is now ``new``."""
+        return self.execute("UPDATE {kv} SET v = ? WHERE k = ? AND v = ?", (new, key, old)) == 1
+
+    def kv_delete(self, key):
+        self.execute("DELETE FROM {kv} WHERE k = ?", (key,))
+
+    def close(self):
+        pass
+
+
+class SQLiteDatabase(Database):
+    engine = "sqlite"
+
+    def __init__(self, path, prefix="waent"):
+        super().__init__(prefix)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _run(self, text, params):
+        with self._lock:
+            cur = self._conn.execute(text, params)
+            rows = cur.fetchall()
+            return rows, cur.rowcount
+
+    def _upsert_clause(self, key_cols, update_cols):
+        return "ON CONFLICT(%s) DO UPDATE SET %s" % (
+            ", ".join(key_cols), ", ".join("%s = excluded.%s" % (c, c) for c in update_cols))
+
+    def _insert_ignore_verb(self):
+        return "INSERT OR IGNORE"
+
+    def close(self):
+        with self._lock:
+            self._conn.close()
+
+
+class MySQLDatabase(Database):
+    """MySQL / MariaDB through pymysql: one autocommit connection per thread, reconnecting."""
+
+    engine = "mysql"
+
+    def __init__(self, host, port, user, password, prefix="waent", connect_timeout=120):
+        super().__init__(prefix)
+        import pymysql  # only needed in Docker mode
+        self._pymysql = pymysql
+        from pymysql.constants import CLIENT
+        # FOUND_ROWS: UPDATE reports matched rows (as SQLite does), so compare-and-set works.
+        self.params = dict(host=host, port=int(port), user=user, password=password,
+                           autocommit=True, charset="utf8mb4", connect_timeout=10,
+                           client_flag=CLIENT.FOUND_ROWS)
+        self.database = prefix
+        self._local = threading.local()
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            try:
+                conn = pymysql.connect(**self.params)
+                break
+            except pymysql.err.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                LOG.warning("database %s:%s not reachable yet (%s); retrying", host, port, exc)
+                time.sleep(1)
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4" % self.database)
+        conn.close()
+
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._pymysql.connect(database=self.database, **self.params)
+            self._local.conn = conn
+        return conn
+
+    def _run(self, text, params):
+        text = text.replace("?", "%s")
+        for attempt in (1, 2):
+            conn = self._conn()
+            try:
+                with conn.cursor() as cur:
+                    count = cur.execute(text, params)
+                    rows = cur.fetchall()
+                return [tuple(r) for r in rows], count
+            except (self._pymysql.err.OperationalError, self._pymysql.err.InterfaceError):
+                self._local.conn = None
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - connection already broken
+                    pass
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _upsert_clause(self, key_cols, update_cols):
+        return "ON DUPLICATE KEY UPDATE %s" % ", ".join("%s = VALUES(%s)" % (c, c) for c in update_cols)
+
+    def _insert_ignore_verb(self):
+        return "INSERT IGNORE"
+
+
+def from_env(env=None, sqlite_dir=None):
+    """Open the database the documented ``WA_DB_*`` variables describe."""
+    env = os.environ if env is None else env
+    prefix = env.get("WA_DB_NAME_PREFIX") or "waent"
+    engine = (env.get("WA_DB_ENGINE") or "").upper()
+    if engine in ("MYSQL", "MARIADB"):
+        return MySQLDatabase(env.get("WA_DB_HOSTNAME", "db"), env.get("WA_DB_PORT", "3306"),
+                             env.get("WA_DB_USERNAME", "root"), env.get("WA_DB_PASSWORD", ""), prefix)
+    if engine == "PGSQL":
+        raise SystemExit("wa_emulator: WA_DB_ENGINE=PGSQL is not supported by the emulator "
+                         "(only MYSQL); use MySQL/MariaDB")
+    if engine in ("SQLITE", "") and (sqlite_dir or env.get("WA_EMULATOR_SQLITE_DIR")):
+        d = sqlite_dir or env["WA_EMULATOR_SQLITE_DIR"]
+        os.makedirs(d, exist_ok=True)
+        return SQLiteDatabase(os.path.join(d, "%s.sqlite3" % prefix), prefix)
+    raise SystemExit("wa_emulator: set WA_DB_ENGINE=MYSQL and WA_DB_HOSTNAME/PORT/USERNAME/PASSWORD "
+                     "(or WA_EMULATOR_SQLITE_DIR for a SQLite file)")

@@ -1,0 +1,197 @@
+"""The WhatsApp network stand-in: which setup serves each number, sent and inbound messages.
+
+Plain HTTP JSON service (default port 8080).  Endpoints:
+
+* ``POST /claim {"number", "setup_id", "activation"}`` -> 200 ``{"holder": setup_id}``; a claim with a new
+  activation id takes the number over (the previous setup is kicked off).  A claim with an activation id
+  that was already superseded is refused (409): a kicked setup does not come back until one of its
+  processes starts again.
+* ``GET /poll?number=N&setup_id=S[&inbound=1]`` -> ``{"holder": ..., "serving": bool, "inbound": [...]}``;
+  inbound messages queued for ``S`` are handed over (once) when ``inbound=1``.
+* ``POST /send {"setup_id", "from", "to", "type", "text": {"body"}, "id"}`` -> 200, or 409 when ``setup_id``
+  does not serve ``from``.
+* ``POST /inbound {"to", "from", "text": {"body"}|"body", "name"}`` -> 200 ``{"id", "setup_id"}``: queued for
+  the setup currently serving ``to`` (404 when nobody serves it).
+* ``GET /messages`` (sent messages), ``GET /inbound`` (inbound records), ``GET /numbers``,
+  ``GET /numbers/<n>``, ``POST /reset``, ``GET /health``.
+"""
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from .httpbase import Handler, Server
+
+
+class Network:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with getattr(self, "lock", threading.Lock()):
+            self.numbers = {}      # number -> {"setup_id", "activation", "since"}
+            self.seen = {}         # number -> set of activation ids ever used
+            self.history = []      # claim events
+            self.messages = []     # sent
+            self.inbound = []      # inbound records
+
+    def claim(self, number, setup_id, activation):
+        with self.lock:
+            cur = self.numbers.get(number)
+            seen = self.seen.setdefault(number, set())
+            if cur and cur["activation"] == activation:
+                return 200, {"holder": cur["setup_id"]}
+            if activation in seen:
+                return 409, {"error": "activation superseded: %s was kicked off" % setup_id,
+                             "holder": cur and cur["setup_id"]}
+            seen.add(activation)
+            event = {"number": number, "setup_id": setup_id, "activation": activation, "at": time.time(),
+                     "previous": cur and cur["setup_id"]}
+            self.numbers[number] = {"setup_id": setup_id, "activation": activation, "since": event["at"]}
+            self.history.append(event)
+            return 200, {"holder": setup_id, "previous": event["previous"]}
+
+    def holder(self, number):
+        cur = self.numbers.get(number)
+        return cur["setup_id"] if cur else None
+
+    def poll(self, number, setup_id, take_inbound):
+        with self.lock:
+            holder = self.holder(number)
+            items = []
+            if take_inbound and holder == setup_id:
+                for rec in self.inbound:
+                    if rec["to"] == number and rec["setup_id"] == setup_id and rec["status"] == "queued":
+                        rec["status"] = "fetched"
+                        rec["fetched_at"] = time.time()
+                        items.append(rec["message"])
+            return {"holder": holder, "serving": holder == setup_id, "inbound": items}
+
+    def send(self, body):
+        with self.lock:
+            number = body.get("from")
+            holder = self.holder(number)
+            if holder is None or holder != body.get("setup_id"):
+                return 409, {"error": "setup %s does not serve %s (served by %s)"
+                             % (body.get("setup_id"), number, holder)}
+            rec = {"id": body.get("id") or "gBEG" + secrets.token_hex(12), "from": number, "to": body.get("to"),
+                   "type": body.get("type", "text"), "text": body.get("text"), "setup_id": holder,
+                   "timestamp": int(time.time())}
+            self.messages.append(rec)
+            return 200, {"id": rec["id"]}
+
+    def deliver_inbound(self, body):
+        with self.lock:
+            to = str(body.get("to", ""))
+            holder = self.holder(to)
+            if holder is None:
+                return 404, {"error": "no setup serves %s" % to}
+            text = body.get("text") or {"body": body.get("body", "")}
+            sender = str(body.get("from", "15550009999"))
+            msg_id = body.get("id") or "ABEG" + secrets.token_hex(10)
+            message = {
+                "contacts": [{"profile": {"name": body.get("name", "Test Customer")}, "wa_id": sender}],
+                "messages": [{"from": sender, "id": msg_id, "timestamp": str(int(time.time())),
+                              "text": {"body": text.get("body", "")}, "type": "text"}],
+            }
+            self.inbound.append({"id": msg_id, "to": to, "setup_id": holder, "status": "queued",
+                                 "at": time.time(), "message": message})
+            return 200, {"id": msg_id, "setup_id": holder}
+
+    def snapshot(self):
+        with self.lock:
+            return {"numbers": dict(self.numbers), "history": list(self.history)}
+
+
+class NetworkHandler(Handler):
+    server_version = "wa_network"
+
+    def _body(self):
+        raw = self.read_body()
+        return json.loads(raw) if raw else {}
+
+    def do_GET(self):
+        net = self.server.app
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/health":
+            return self.send_json(200, {"ok": True})
+        if url.path == "/poll":
+            return self.send_json(200, net.poll(q.get("number", ""), q.get("setup_id", ""),
+                                                q.get("inbound") == "1"))
+        if url.path == "/messages":
+            with net.lock:
+                return self.send_json(200, list(net.messages))
+        if url.path == "/inbound":
+            with net.lock:
+                return self.send_json(200, [{k: v for k, v in r.items()} for r in net.inbound])
+        if url.path == "/numbers":
+            return self.send_json(200, net.snapshot())
+        if url.path.startswith("/numbers/"):
+            number = url.path.split("/", 2)[2]
+            with net.lock:
+                cur = net.numbers.get(number)
+                hist = [h for h in net.history if h["number"] == number]
+            return self.send_json(200 if cur else 404, {"number": number, "current": cur, "history": hist})
+        return self.send_json(404, {"error": "not found"})
+
+    def do_POST(self):
+        net = self.server.app
+        try:
+            body = self._body()
+        except ValueError:
+            return self.send_json(400, {"error": "invalid JSON"})
+        if self.path == "/claim":
+            status, obj = net.claim(str(body.get("number")), body.get("setup_id"), body.get("activation"))
+            return self.send_json(status, obj)
+        if self.path == "/send":
+            status, obj = net.send(body)
+            return self.send_json(status, obj)
+        if self.path == "/inbound":
+            status, obj = net.deliver_inbound(body)
+            return self.send_json(status, obj)
+        if self.path == "/reset":
+            net.reset()
+            return self.send_json(200, {})
+        return self.send_json(404, {"error": "not found"})
+
+
+def start_network(host="127.0.0.1", port=0):
+    server = Server((host, port), NetworkHandler, app=Network())
+    server.start("network")
+    return server
+
+
+class NetworkClient:
+    """What a setup uses to talk to the network (short timeouts; errors raise OSError)."""
+
+    def __init__(self, base_url, timeout=5):
+        self.base = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            try:
+                return err.code, json.loads(err.read() or b"{}")
+            except ValueError:
+                return err.code, {}
+
+    def claim(self, number, setup_id, activation):
+        return self._call("POST", "/claim", {"number": number, "setup_id": setup_id, "activation": activation})
+
+    def poll(self, number, setup_id, inbound=False):
+        q = urllib.parse.urlencode({"number": number, "setup_id": setup_id, "inbound": "1" if inbound else "0"})
+        return self._call("GET", "/poll?" + q)
+
+    def send(self, body):
+        return self._call("POST", "/send", body)

@@ -1,0 +1,285 @@
+"""CoreApp and Master processes (threads in process mode).
+
+Every tick a node: heartbeats its row in the database, competes for the primary-Master lease (Masters)
+or holds a shard lease (CoreApps), applies a pending initialisation, claims the number on the network
+when it is the setup's claimer (the primary Master, or the CoreApp of a single instance) and polls the
+network for who serves the number and for inbound messages (the CoreApp holding shard 0), which it
+delivers to ``webhooks.url``.  It writes its own ``gateway_status`` and ``role`` for the Webapp to read.
+"""
+import hashlib
+import json
+import logging
+import os
+import secrets
+import socket
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from . import certs
+from .network import NetworkClient
+
+LOG = logging.getLogger("wa_emulator.node")
+
+
+def container_identity(hostname_override=None):
+    """("<hostname>", "<container-id>") as the real client names nodes."""
+    host = socket.gethostname()
+    cid = host[:12] if len(host) >= 12 and all(c in "0123456789abcdef" for c in host[:12]) else None
+    if cid is None:
+        cid = secrets.token_hex(6)
+    return (hostname_override or host), cid
+
+
+class Node(threading.Thread):
+    def __init__(self, setup, kind, hostname, container_id, network_url, multiconnect,
+                 exit_on_crash=False):
+        super().__init__(name="node-%s" % hostname, daemon=True)
+        assert kind in ("master", "coreapp")
+        self.setup = setup
+        self.db = setup.db
+        self.kind = kind
+        self.hostname = hostname
+        self.container_id = container_id
+        self.node_name = "%s:%s" % (hostname, container_id)
+        self.network = NetworkClient(network_url, timeout=3)
+        self.multiconnect = multiconnect
+        self.exit_on_crash = exit_on_crash
+        self.started_at = time.time()
+        self.activation = secrets.token_hex(8)
+        self.claimed = False
+        self.primary = False
+        self.shard = None
+        self.status = "unregistered"
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self.crashed = False
+        self.webhook_ca = None
+        self.webhook_ca_sha = None
+        self.delivery = None
+        self.last_poll = None
+        self.stats = {"callbacks_delivered": 0, "callback_attempts_failed": 0}
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def run(self):
+        # The webhook CA is read when the CoreApp starts: after an upload, CoreApps must restart.
+        ca = self.db.kv_get("webhook_ca")
+        if ca:
+            self.webhook_ca = ca
+            self.webhook_ca_sha = hashlib.sha256(ca.encode()).hexdigest()
+        self.delivery = Delivery(self)
+        self.delivery.start()
+        try:
+            while not self.stop_event.is_set():
+                t0 = time.monotonic()
+                try:
+                    if self.tick() == "crash":
+                        return
+                except Exception:  # noqa: BLE001 - a broken tick must not kill the node
+                    LOG.exception("%s: tick failed", self.node_name)
+                self.ready.set()
+                self.stop_event.wait(max(0.01, self.setup.timing.tick - (time.monotonic() - t0)))
+        finally:
+            if self.delivery:
+                self.delivery.stop_event.set()
+        if not self.crashed:
+            self._cleanup()
+
+    def stop(self, wait=True):
+        self.stop_event.set()
+        if wait and self.is_alive():
+            self.join(timeout=10)
+
+    def _cleanup(self):
+        try:
+            self.db.execute("DELETE FROM {nodes} WHERE name = ?", (self.node_name,))
+            self.db.execute("UPDATE {leases} SET holder = NULL, expires = 0 WHERE holder = ?", (self.node_name,))
+            self.db.execute("UPDATE {shards} SET holder = NULL, expires = 0 WHERE holder = ?", (self.node_name,))
+        except Exception:  # noqa: BLE001
+            LOG.warning("%s: cleanup failed", self.node_name, exc_info=True)
+
+    # --- one tick ---------------------------------------------------------------------------
+    def tick(self):
+        kv = self.setup.all_json()
+        now = time.time()
+        lease = self.setup.timing.lease
+        try:
+            self.setup.clock_offset = float(kv.get("clock_offset") or 0)
+        except (TypeError, ValueError):
+            pass
+        if self._crash_requested(kv):
+            return "crash"
+        reg = kv.get("registration")
+        shards = kv.get("shards")
+        stopped_at = kv.get("stopped_at")
+        stopped = bool(stopped_at) and self.started_at <= stopped_at
+        if kv.get("pending_init") and not stopped and reg:
+            # First start after "restore on a registered client, then stop": initialise now.
+            cfg = kv.get("config") or {}
+            extra = (kv.get("faults") or {}).get("init_extra_seconds", 0) or 0
+            if self.db.kv_cas("pending_init", json.dumps(kv["pending_init"]), "null"):
+                self.setup.set_json("init_until", now + float(cfg.get("init_seconds", 3)) + float(extra))
+                self.db.kv_delete("pending_init")
+                kv["init_until"] = now + float(cfg.get("init_seconds", 3)) + float(extra)
+        initialising = now < float(kv.get("init_until") or 0)
+
+        # Leases: primary Master / shards.
+        if self.kind == "master":
+            self.primary = self.db.execute(
+                "UPDATE {leases} SET holder = ?, expires = ? WHERE name = 'primary_master'"
+                " AND (holder = ? OR holder IS NULL OR expires < ?)",
+                (self.node_name, now + lease, self.node_name, now)) == 1
+        else:
+            self._manage_shard(reg, shards, stopped, now, lease)
+
+        claimer = (self.kind == "master" and self.primary) or (self.kind == "coreapp" and not self.multiconnect)
+        inbound_poller = self.kind == "coreapp" and self.shard == 0
+        net = kv.get("network_status") or {}
+        active = bool(reg) and not stopped and not initialising
+        if active and (claimer or inbound_poller):
+            net = self._network(reg["wa_id"], kv, claimer, inbound_poller) or net
+        status = self._status(reg, stopped, initialising, net, now)
+        self.status = status
+        role = ("primary_master" if self.primary else "secondary_master") if self.kind == "master" else "coreapp"
+        info = {"hostname": self.hostname, "container_id": self.container_id, "activation": self.activation,
+                "claimed": self.claimed, "webhook_ca_sha256": self.webhook_ca_sha,
+                "multiconnect": self.multiconnect, **self.stats,
+                "callbacks_pending": len(self.delivery.pending) if self.delivery else 0}
+        self.db.upsert("nodes", ["name"], {
+            "name": self.node_name, "kind": self.kind, "role": role, "status": status, "shard": self.shard,
+            "started": self.started_at, "heartbeat": time.time(), "pid": os.getpid(),
+            "info": json.dumps(info)})
+        return None
+
+    def _manage_shard(self, reg, shards, stopped, now, lease):
+        if not reg or not shards or stopped:
+            if self.shard is not None:
+                self.db.execute("UPDATE {shards} SET holder = NULL, expires = 0 WHERE holder = ?", (self.node_name,))
+                self.shard = None
+            return
+        if self.shard is not None:
+            if self.shard >= shards or self.db.execute(
+                    "UPDATE {shards} SET expires = ? WHERE shard = ? AND holder = ?",
+                    (now + lease, self.shard, self.node_name)) != 1:
+                self.shard = None
+        if self.shard is None:
+            for s in range(shards):
+                if self.db.execute("UPDATE {shards} SET holder = ?, expires = ? WHERE shard = ?"
+                                   " AND (holder IS NULL OR expires < ? OR holder = ?)",
+                                   (self.node_name, now + lease, s, now, self.node_name)) == 1:
+                    self.shard = s
+                    break
+
+    def _network(self, number, kv, claimer, inbound_poller):
+        setup_id = kv.get("setup_id")
+        try:
+            if claimer and not self.claimed:
+                code, body = self.network.claim(number, setup_id, self.activation)
+                self.claimed = True  # one claim per activation (process start), accepted or not
+                LOG.info("%s: claimed %s on the network: %s %s", self.node_name, number, code, body)
+            code, body = self.network.poll(number, setup_id, inbound=inbound_poller)
+        except (OSError, ValueError) as exc:
+            LOG.debug("%s: network unreachable: %s", self.node_name, exc)
+            return None
+        if code != 200:
+            return None
+        status = {"holder": body.get("holder"), "serving": bool(body.get("serving")), "at": time.time()}
+        self.setup.set_json("network_status", status)
+        for message in body.get("inbound") or []:
+            self.delivery.add(message)
+        return status
+
+    def _status(self, reg, stopped, initialising, net, now):
+        if not reg:
+            return "unregistered"
+        if stopped:
+            return "disconnected"
+        if initialising:
+            return "uninitialized"
+        if self.kind == "master" and not self.primary:
+            return "disconnected"
+        if self.kind == "coreapp" and self.shard is None:
+            return "disconnected"
+        if not net or now - float(net.get("at") or 0) > max(5.0, 5 * self.setup.timing.tick):
+            return "connecting"
+        return "connected" if net.get("serving") else "disconnected"
+
+    def _crash_requested(self, kv):
+        faults = kv.get("faults") or {}
+        rules = faults.get("crash") or []
+        for i, rule in enumerate(rules):
+            if rule.get("count", 1) <= 0:
+                continue
+            if rule.get("node") and rule["node"] not in (self.node_name, self.hostname):
+                continue
+            role = rule.get("role", "coreapp")
+            my_roles = {"any", self.kind}
+            if self.kind == "master":
+                my_roles.add("primary_master" if self.primary else "secondary_master")
+            if role not in my_roles:
+                continue
+            new = json.loads(json.dumps(faults))
+            new["crash"][i]["count"] = rule.get("count", 1) - 1
+            if self.db.kv_cas("faults", json.dumps(faults, sort_keys=True), json.dumps(new, sort_keys=True)):
+                LOG.error("%s: crashing (fault injection)", self.node_name)
+                self.crashed = True
+                if self.exit_on_crash:
+                    os._exit(70)
+                return True
+        return False
+
+
+class Delivery(threading.Thread):
+    """Callback delivery with persistence and backoff (callback_backoff_delay_ms, doubled up to the max)."""
+
+    def __init__(self, node):
+        super().__init__(name="delivery-%s" % node.hostname, daemon=True)
+        self.node = node
+        self.pending = []
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+
+    def add(self, message):
+        with self.lock:
+            self.pending.append({"payload": message, "due": 0.0, "delay": None})
+
+    def run(self):
+        while not self.stop_event.wait(0.1):
+            with self.lock:
+                due = [p for p in self.pending if p["due"] <= time.monotonic()]
+            for item in due:
+                if self._deliver(item):
+                    with self.lock:
+                        self.pending.remove(item)
+
+    def _deliver(self, item):
+        settings = self.node.setup.get_json("app_settings") or {}
+        url = ((settings.get("webhooks") or {}).get("url")) or ""
+        base = max(0.05, float(settings.get("callback_backoff_delay_ms", 3000)) / 1000.0)
+        cap = max(base, float(settings.get("max_callback_backoff_delay_ms", 900000)) / 1000.0)
+        ok = False
+        if url:
+            ctx = ssl.create_default_context(cadata=self.node.webhook_ca) if self.node.webhook_ca \
+                else ssl.create_default_context()
+            req = urllib.request.Request(url, data=json.dumps(item["payload"]).encode(), method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "User-Agent": "wa_emulator-coreapp"})
+            try:
+                with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
+                    ok = 200 <= resp.status < 300
+            except (OSError, ValueError, urllib.error.URLError) as exc:
+                LOG.info("%s: callback to %s failed: %s", self.node.node_name, url, exc)
+        if ok:
+            self.node.stats["callbacks_delivered"] += 1
+            return True
+        self.node.stats["callback_attempts_failed"] += 1
+        item["delay"] = base if item["delay"] is None else min(cap, item["delay"] * 2)
+        item["due"] = time.monotonic() + item["delay"]
+        return False
+
+
+def load_ca_ok(pem):
+    certs.load_pem_certificates(pem)
+    return True

@@ -1,0 +1,808 @@
+"""The Webapp: the REST API over HTTPS, plus the emulator's admin interface under ``/_emulator``."""
+import base64
+import datetime
+import hashlib
+import json
+import logging
+import random
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+
+from . import appsettings, certs, secrets_util
+from .httpbase import Handler
+from .network import NetworkClient
+from .store import VALID_SHARDS, pin_hash
+
+LOG = logging.getLogger("wa_emulator.web")
+
+TITLES = {
+    1000: "Generic error", 1004: "Resource already exists", 1005: "Access denied",
+    1006: "Resource not found", 1008: "Required parameter is missing", 1009: "Parameter value is not valid",
+    1011: "Service not ready", 1014: "Internal error", 1015: "Too many requests", 1016: "System overloaded",
+    1017: "Not Primary Master", 1018: "Not Primary Coreapp", 1024: "Password Change Required",
+}
+DEFAULT_STATUS_FOR_CODE = {1011: 503, 1014: 500, 1015: 429, 1016: 503}
+DEFAULT_CODE_FOR_STATUS = {429: 1015, 500: 1014, 503: 1016}
+BACKUP_FORMAT = "wa_emulator-settings-backup/1"
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, details):
+        super().__init__(details)
+        self.status, self.code, self.details = status, code, details
+
+
+class AdminError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def iso(ts):
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00")
+
+
+# --- fault configuration --------------------------------------------------------------------------
+RULE_KEYS = {"status", "code", "share", "count", "path_prefix", "method"}
+FAULT_KEYS = {"latency_ms", "latency_path_prefix", "errors", "drop", "restore", "init_extra_seconds", "crash"}
+
+
+def normalise_faults(obj):
+    if not isinstance(obj, dict):
+        raise AdminError(400, "faults must be a JSON object")
+    unknown = set(obj) - FAULT_KEYS
+    if unknown:
+        raise AdminError(400, "unknown fault keys: %s (known: %s)" % (sorted(unknown), sorted(FAULT_KEYS)))
+    out = {}
+    if obj.get("latency_ms"):
+        out["latency_ms"] = float(obj["latency_ms"])
+        if obj.get("latency_path_prefix"):
+            out["latency_path_prefix"] = str(obj["latency_path_prefix"])
+    for kind in ("errors", "drop"):
+        rules = obj.get(kind) or []
+        if isinstance(rules, dict):
+            rules = [rules]
+        norm = []
+        for rule in rules:
+            if not isinstance(rule, dict) or set(rule) - RULE_KEYS:
+                raise AdminError(400, "%s rules take only %s" % (kind, sorted(RULE_KEYS)))
+            r = dict(rule)
+            if kind == "errors":
+                status, code = r.get("status"), r.get("code")
+                if status is None and code is None:
+                    raise AdminError(400, "an error rule needs status and/or code")
+                if code is not None and code not in TITLES:
+                    raise AdminError(400, "unknown error code %r" % code)
+                r["status"] = int(status) if status is not None else DEFAULT_STATUS_FOR_CODE.get(code, 500)
+                if code is None:
+                    r["code"] = DEFAULT_CODE_FOR_STATUS.get(r["status"])
+            r["share"] = float(r.get("share", 1.0))
+            if r.get("count") is not None:
+                r["count"] = int(r["count"])
+            r.setdefault("path_prefix", "/")
+            norm.append(r)
+        if norm:
+            out[kind] = norm
+    if obj.get("restore"):
+        r = dict(obj["restore"]) if isinstance(obj["restore"], dict) else {}
+        if set(r) - {"status", "code", "count", "after_apply"}:
+            raise AdminError(400, "restore fault takes status, code, count, after_apply")
+        r.setdefault("status", 500)
+        r.setdefault("code", DEFAULT_CODE_FOR_STATUS.get(r["status"], 1014))
+        r["after_apply"] = bool(r.get("after_apply", False))
+        out["restore"] = r
+    if obj.get("init_extra_seconds"):
+        out["init_extra_seconds"] = float(obj["init_extra_seconds"])
+    crash = obj.get("crash") or []
+    if isinstance(crash, dict):
+        crash = [crash]
+    norm = []
+    for rule in crash:
+        if not isinstance(rule, dict) or set(rule) - {"role", "node", "count"}:
+            raise AdminError(400, "crash rules take role, node, count")
+        role = rule.get("role", "coreapp")
+        if role not in ("coreapp", "master", "primary_master", "secondary_master", "any"):
+            raise AdminError(400, "crash role must be coreapp, master, primary_master, secondary_master or any")
+        norm.append({"role": role, "node": rule.get("node"), "count": int(rule.get("count", 1))})
+    if norm:
+        out["crash"] = norm
+    return out
+
+
+class WebApp:
+    """Application object shared by the request handler threads."""
+
+    def __init__(self, setup, *, api_key=None, multiconnect=False, version="v2.63.1", network_url=None,
+                 ca_path=None, restart_callback=None, mode="process"):
+        self.setup = setup
+        self.api_key = api_key
+        self.multiconnect = multiconnect
+        self.version = version
+        self.network_url = network_url
+        self.network = NetworkClient(network_url, timeout=5) if network_url else None
+        self.ca_path = ca_path
+        self.restart_callback = restart_callback
+        self.mode = mode
+        self.fault_lock = threading.Lock()
+        self.write_lock = threading.Lock()
+
+    @property
+    def meta(self):
+        return {"api_status": "stable", "version": self.version}
+
+    # --- faults ---------------------------------------------------------------------------------
+    def take_fault(self, kind, path, method):
+        """Return the first matching rule of ``kind`` (consuming one of its count), else None."""
+        with self.fault_lock:
+            faults = self.setup.faults()
+            rules = faults.get(kind) or []
+            for rule in rules:
+                if not path.startswith(rule.get("path_prefix", "/")):
+                    continue
+                if rule.get("method") and rule["method"].upper() != method:
+                    continue
+                if rule.get("count") is not None and rule["count"] <= 0:
+                    continue
+                if random.random() >= rule.get("share", 1.0):
+                    continue
+                if rule.get("count") is not None:
+                    rule["count"] -= 1
+                    self.setup.set_json("faults", faults)
+                return rule
+        return None
+
+    def take_restore_fault(self):
+        with self.fault_lock:
+            faults = self.setup.faults()
+            rule = faults.get("restore")
+            if not rule:
+                return None
+            if rule.get("count") is not None:
+                if rule["count"] <= 0:
+                    return None
+                rule["count"] -= 1
+                self.setup.set_json("faults", faults)
+            return rule
+
+    # --- health ---------------------------------------------------------------------------------
+    def health(self):
+        nodes = self.setup.nodes()
+        if not self.multiconnect:
+            coreapps = [n for n in nodes if n["kind"] == "coreapp" and n["alive"]]
+            status = coreapps[0]["status"] if coreapps else "disconnected"
+            return {"gateway_status": status}
+        return {n["name"]: {"gateway_status": n["status"], "role": n["role"]} for n in nodes}
+
+
+def _digits(value):
+    return isinstance(value, str) and value.isdigit()
+
+
+class WebHandler(Handler):
+    server_version = "WhatsApp-Webapp-Emulator"
+
+    # ------------------------------------------------------------------ plumbing
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def do_PATCH(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
+
+    def do_HEAD(self):
+        self.dispatch()
+
+    @property
+    def app(self):
+        return self.server.app
+
+    def json_body(self, required=True):
+        raw = self._raw
+        if not raw:
+            if required:
+                raise ApiError(400, 1008, "a JSON request body is required")
+            return {}
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, 1009, "the request body is not valid JSON") from None
+        if not isinstance(obj, dict):
+            raise ApiError(400, 1009, "the request body must be a JSON object")
+        return obj
+
+    def ok(self, status=200, body=None):
+        body = dict(body or {})
+        body["meta"] = self.app.meta
+        self.send_json(status, body)
+
+    def error(self, status, code, details):
+        self.send_json(status, {"errors": [{"code": code, "title": TITLES.get(code, "Error"), "details": details}],
+                                "meta": self.app.meta})
+
+    def dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        self.query = dict(urllib.parse.parse_qsl(url.query))
+        try:
+            self._raw = self.read_body()
+        except ValueError:
+            self.close_connection = True
+            return self.error(413, 1009, "request body too large")
+        if path.startswith("/_emulator"):
+            try:
+                return self.admin(path)
+            except AdminError as exc:
+                return self.send_json(exc.status, {"error": str(exc)})
+            except Exception as exc:  # noqa: BLE001
+                LOG.exception("admin request failed")
+                return self.send_json(500, {"error": "%s: %s" % (type(exc).__name__, exc)})
+        try:
+            if self.inject_faults(path):
+                return None
+            return self.route(path)
+        except ApiError as exc:
+            return self.error(exc.status, exc.code, exc.details)
+        except Exception:  # noqa: BLE001
+            LOG.exception("request %s %s failed", self.command, path)
+            return self.error(500, 1014, "internal error in the emulator")
+
+    def inject_faults(self, path):
+        app = self.app
+        faults = app.setup.faults()
+        if faults.get("latency_ms") and path.startswith(faults.get("latency_path_prefix", "/")):
+            time.sleep(faults["latency_ms"] / 1000.0)
+        if faults.get("drop") and app.take_fault("drop", path, self.command):
+            self.drop_connection()
+            return True
+        if faults.get("errors"):
+            rule = app.take_fault("errors", path, self.command)
+            if rule:
+                status, code = rule["status"], rule.get("code")
+                headers = {"Retry-After": "1"} if status in (429, 503) else None
+                if code is None:
+                    text = {502: "Bad Gateway", 504: "Gateway Time-out"}.get(status, "Error")
+                    body = ("<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center>"
+                            "<hr><center>nginx</center></body></html>\n" % (status, text, status, text)).encode()
+                    self.send_raw(status, body, "text/html", headers)
+                else:
+                    self.send_json(status, {"errors": [{"code": code, "title": TITLES.get(code, "Error"),
+                                                        "details": "injected fault"}], "meta": app.meta},
+                                   headers)
+                return True
+        return False
+
+    # ------------------------------------------------------------------ authentication
+    def authenticate(self, level):
+        """level: 'user', 'admin' or 'monitor' (Bearer, or Apikey for monitoring paths)."""
+        header = self.headers.get("Authorization", "")
+        scheme, _, cred = header.partition(" ")
+        scheme = scheme.lower()
+        cred = cred.strip()
+        if scheme == "apikey":
+            if level == "monitor" and self.app.api_key and secrets.compare_digest(cred, self.app.api_key):
+                return {"username": "(apikey)", "role": "MONITOR"}
+            raise ApiError(401, 1005, "invalid API key, or the API key is not accepted on this path")
+        if scheme != "bearer" or not cred:
+            raise ApiError(401, 1005, "missing bearer token: log in with POST /v1/users/login")
+        user = self.app.setup.check_token(cred)
+        if not user:
+            raise ApiError(401, 1005, "invalid or expired token")
+        if level == "admin" and user["role"] != "ADMIN":
+            raise ApiError(403, 1005, "this endpoint needs an admin user")
+        return user
+
+    # ------------------------------------------------------------------ routing
+    ROUTES = [
+        (r"/v1/users/login", {"POST": ("login", None)}),
+        (r"/v1/users/logout", {"POST": ("logout", "user")}),
+        (r"/v1/users", {"POST": ("user_create", "admin"), "GET": ("user_list", "admin")}),
+        (r"/v1/users/(?P<username>[^/]+)", {"GET": ("user_get", "admin"), "PUT": ("user_update", "admin"),
+                                            "DELETE": ("user_delete", "admin")}),
+        (r"/v1/health", {"GET": ("health", "monitor")}),
+        (r"/metrics", {"GET": ("metrics", "monitor")}),
+        (r"/v1/stats/(?P<kind>[a-z_]+)(?:/.*)?", {"GET": ("stats", "monitor")}),
+        (r"/v1/settings/backup", {"POST": ("backup", "admin")}),
+        (r"/v1/settings/restore", {"POST": ("restore", "admin")}),
+        (r"/v1/settings/account/two-step", {"POST": ("two_step_enable", "admin"),
+                                            "DELETE": ("two_step_disable", "admin")}),
+        (r"/v1/settings/application", {"GET": ("settings_get", "admin"), "PATCH": ("settings_patch", "admin"),
+                                       "DELETE": ("settings_reset", "admin")}),
+        (r"/v1/certificates/webhooks/ca", {"GET": ("ca_get", "admin"), "POST": ("ca_post", "admin"),
+                                           "DELETE": ("ca_delete", "admin")}),
+        (r"/v1/account", {"POST": ("register", "admin")}),
+        (r"/v1/account/verify", {"POST": ("register", "admin")}),
+        (r"/v1/account/shards", {"GET": ("shards_get", "admin"), "POST": ("shards_post", "admin")}),
+        (r"/v1/messages", {"POST": ("messages", "user")}),
+        (r"/v1/contacts", {"POST": ("contacts", "user")}),
+    ]
+    COMPILED = [(re.compile("^" + p + "$"), m) for p, m in ROUTES]
+
+    def route(self, path):
+        method = "GET" if self.command == "HEAD" else self.command
+        for regex, methods in self.COMPILED:
+            m = regex.match(path)
+            if not m:
+                continue
+            if method not in methods:
+                raise ApiError(405, 1000, "method %s is not supported on %s" % (self.command, path))
+            handler, level = methods[method]
+            user = self.authenticate(level) if level else None
+            return getattr(self, "h_" + handler)(user, **m.groupdict())
+        raise ApiError(404, 1006, "unknown path %s" % path)
+
+    # ------------------------------------------------------------------ state helpers
+    def registered_running(self, what):
+        s = self.app.setup
+        reg = s.registration()
+        if not reg:
+            raise ApiError(400, 1011, "%s: the client is not registered" % what)
+        if s.is_stopped():
+            raise ApiError(400, 1011, "%s: the client is stopped (restart it after the restore)" % what)
+        if time.time() < float(s.get_json("init_until") or 0) or s.get_json("pending_init"):
+            raise ApiError(400, 1011, "%s: the client is initialising" % what)
+        if not any(n["kind"] == "coreapp" for n in s.live_nodes()):
+            raise ApiError(400, 1011, "%s: no CoreApp is running" % what)
+        return reg
+
+    def connected(self, what):
+        reg = self.registered_running(what)
+        statuses = [n["status"] for n in self.app.setup.live_nodes() if n["kind"] == "coreapp"]
+        if "connected" not in statuses:
+            raise ApiError(400, 1011, "%s: not connected to the WhatsApp network (gateway status: %s)"
+                           % (what, ", ".join(sorted(set(statuses))) or "none"))
+        return reg
+
+    # ------------------------------------------------------------------ users
+    def h_login(self, _user):
+        header = self.headers.get("Authorization", "")
+        scheme, _, cred = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise ApiError(401, 1005, "log in with HTTP Basic authentication")
+        try:
+            username, _, password = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(401, 1005, "malformed Basic authorization header") from None
+        s = self.app.setup
+        user = s.get_user(username)
+        if not user or not secrets_util.check_password(password, user["pwhash"]):
+            raise ApiError(401, 1005, "invalid username or password")
+        body = self.json_body(required=False)
+        new_password = body.get("new_password")
+        if new_password is None and user["must_change"]:
+            raise ApiError(400, 1024, "the password must be changed on first login: send {\"new_password\": ...}")
+        if new_password is not None:
+            problem = secrets_util.password_problems(new_password)
+            if problem:
+                raise ApiError(400, 1009, problem)
+            s.set_password(username, new_password)
+        token, expires = s.issue_token(username)
+        return self.ok(200, {"users": [{"token": token, "expires_after": iso(expires)}]})
+
+    def h_logout(self, user):
+        self.app.setup.revoke_token(user["jti"])
+        return self.ok(200)
+
+    def h_user_create(self, _user):
+        body = self.json_body()
+        username, password = body.get("username"), body.get("password")
+        if not username or password is None:
+            raise ApiError(400, 1008, "username and password are required")
+        if not isinstance(username, str) or not re.match(r"^[A-Za-z0-9_.@-]{1,64}$", username):
+            raise ApiError(400, 1009, "invalid username")
+        problem = secrets_util.password_problems(password)
+        if problem:
+            raise ApiError(400, 1009, problem)
+        s = self.app.setup
+        if s.db.insert_ignore("users", {"username": username, "pwhash": secrets_util.hash_password(password),
+                                        "role": "USER", "must_change": 0, "created": time.time()}) != 1:
+            raise ApiError(409, 1004, "user %s already exists" % username)
+        return self.ok(201, {"users": [{"username": username}]})
+
+    def h_user_list(self, _user):
+        return self.ok(200, {"users": self.app.setup.list_users()})
+
+    def _existing_user(self, username):
+        user = self.app.setup.get_user(username)
+        if not user:
+            raise ApiError(404, 1006, "user %s not found" % username)
+        return user
+
+    def h_user_get(self, _user, username):
+        user = self._existing_user(username)
+        return self.ok(200, {"users": [{"username": user["username"], "role": user["role"]}]})
+
+    def h_user_update(self, _user, username):
+        self._existing_user(username)
+        body = self.json_body()
+        if "password" not in body:
+            raise ApiError(400, 1008, "password is required")
+        problem = secrets_util.password_problems(body["password"])
+        if problem:
+            raise ApiError(400, 1009, problem)
+        self.app.setup.set_password(username, body["password"])
+        return self.ok(200, {"users": [{"username": username}]})
+
+    def h_user_delete(self, _user, username):
+        if username == "admin":
+            raise ApiError(403, 1005, "the admin user cannot be deleted")
+        self._existing_user(username)
+        s = self.app.setup
+        s.db.execute("DELETE FROM {tokens} WHERE username = ?", (username,))
+        s.db.execute("DELETE FROM {users} WHERE username = ?", (username,))
+        return self.ok(200, {"users": [{"username": username}]})
+
+    # ------------------------------------------------------------------ monitoring
+    def h_health(self, _user):
+        return self.ok(200, {"health": self.app.health()})
+
+    def h_metrics(self, _user):
+        nodes = self.app.setup.nodes()
+        lines = ["# HELP wa_emulator_nodes Nodes by gateway status", "# TYPE wa_emulator_nodes gauge"]
+        counts = {}
+        for n in nodes:
+            counts[n["status"]] = counts.get(n["status"], 0) + 1
+        for status, count in sorted(counts.items()):
+            lines.append('wa_emulator_nodes{gateway_status="%s"} %d' % (status, count))
+        lines.append("wa_emulator_registered %d" % (1 if self.app.setup.registration() else 0))
+        self.send_raw(200, ("\n".join(lines) + "\n").encode(), "text/plain; version=0.0.4")
+
+    def h_stats(self, _user, kind):
+        if kind == "app":
+            nodes = self.app.setup.nodes()
+            return self.ok(200, {"app": {n["name"]: {"gateway_status": n["status"], "role": n["role"]}
+                                         for n in nodes}})
+        if kind == "db":
+            return self.ok(200, {"db": {"engine": self.app.setup.db.engine, "prefix": self.app.setup.db.prefix}})
+        raise ApiError(404, 1006, "unknown stats %s" % kind)
+
+    # ------------------------------------------------------------------ backup / restore
+    def h_backup(self, _user):
+        body = self.json_body()
+        password = body.get("password")
+        if password is None:
+            raise ApiError(400, 1008, "password is required")
+        if not isinstance(password, str) or not password:
+            raise ApiError(400, 1009, "password must be a non-empty string")
+        s = self.app.setup
+        reg = self.registered_running("backup")
+        settings = s.get_json("app_settings") or appsettings.defaults()
+        topo = s.topology()
+        doc = {"format": BACKUP_FORMAT, "created": iso(s.now()), "version": self.app.version,
+               "application_settings": settings, "registration": reg,
+               "encryption_keys": s.get_json("encryption_keys") or {},
+               "two_step": s.get_json("two_step") or {"enabled": False},
+               "topology": {"shards": topo["shards"] or 1, "masters": topo["masters"],
+                            "coreapps": topo["coreapps"]}}
+        return self.ok(200, {"settings": {"data": secrets_util.encrypt_backup(password, doc)}})
+
+    def h_restore(self, _user):
+        body = self.json_body()
+        password, data = body.get("password"), body.get("data")
+        if password is None or data is None:
+            raise ApiError(400, 1008, "password and data are required")
+        if not isinstance(password, str) or not isinstance(data, str):
+            raise ApiError(400, 1009, "password and data must be strings")
+        try:
+            doc = secrets_util.decrypt_backup(password, data)
+        except secrets_util.BackupError as exc:
+            raise ApiError(400, 1009, str(exc)) from None
+        if not isinstance(doc, dict) or doc.get("format") != BACKUP_FORMAT or not isinstance(
+                doc.get("registration"), dict) or not isinstance(doc.get("topology"), dict):
+            raise ApiError(400, 1009, "backup data is corrupt (unknown format)")
+        s = self.app.setup
+        with self.app.write_lock:
+            if s.is_stopped():
+                raise ApiError(400, 1011, "restore: the client is stopped (restart it after the previous restore)")
+            if s.get_json("pending_init") or time.time() < float(s.get_json("init_until") or 0):
+                raise ApiError(400, 1011, "restore: the client is initialising")
+            topo = s.topology()
+            if topo["coreapps"] == 0:
+                raise ApiError(400, 1011, "restore: no CoreApp is running")
+            bt = doc["topology"]
+            mismatch = [k for k in ("masters", "coreapps") if bt.get(k) != topo[k]]
+            if topo["shards"] is not None and topo["shards"] != bt.get("shards"):
+                mismatch.insert(0, "shards")
+            if mismatch:
+                def fmt(t):
+                    return "%s shards, %s Masters, %s CoreApps" % (
+                        t.get("shards") if t.get("shards") is not None else "unset", t.get("masters"),
+                        t.get("coreapps"))
+                raise ApiError(400, 1009, "topology mismatch (%s differ): the backup was made on %s; this setup "
+                               "runs %s. Restore onto a setup with the same shards, Masters and CoreApps"
+                               % (", ".join(mismatch), fmt(bt), fmt(topo)))
+            fault = self.app.take_restore_fault()
+            if fault and not fault.get("after_apply"):
+                raise ApiError(fault["status"], fault["code"], "restore failed (injected fault)")
+            was_registered = bool(s.registration())
+            s.set_json("app_settings", appsettings.merge_patch(appsettings.defaults(),
+                                                               doc.get("application_settings") or {}))
+            s.set_json("encryption_keys", doc.get("encryption_keys") or {})
+            s.set_json("two_step", doc.get("two_step") or {"enabled": False})
+            s.set_shards(int(bt.get("shards") or 1))
+            reg = dict(doc["registration"])
+            reg["origin"] = "restore"
+            s.set_json("registration", reg)
+            s.set_json("restore_count", int(s.get_json("restore_count") or 0) + 1)
+            s.set_json("last_restore", {"at": time.time(), "was_registered": was_registered,
+                                        "backup_created": doc.get("created"), "wa_id": reg.get("wa_id")})
+            if was_registered:
+                s.set_json("stopped_at", time.time())
+                s.set_json("pending_init", True)
+            else:
+                extra = float(s.faults().get("init_extra_seconds", 0) or 0)
+                s.set_json("init_until", time.time() + float(s.config().get("init_seconds", 3)) + extra)
+        if fault:
+            raise ApiError(fault["status"], fault["code"], "restore failed (injected fault)")
+        return self.ok(200)
+
+    # ------------------------------------------------------------------ two-step
+    def h_two_step_enable(self, _user):
+        body = self.json_body()
+        if "pin" not in body:
+            raise ApiError(400, 1008, "pin is required")
+        pin = body["pin"]
+        if not isinstance(pin, str) or not re.fullmatch(r"[0-9]{6}", pin):
+            raise ApiError(400, 1009, "pin must be exactly six digits")
+        self.connected("two-step verification")
+        self.app.setup.set_json("two_step", {"enabled": True, "pin_sha256": pin_hash(pin)})
+        return self.ok(200)
+
+    def h_two_step_disable(self, _user):
+        self.connected("two-step verification")
+        self.app.setup.set_json("two_step", {"enabled": False})
+        return self.ok(200)
+
+    # ------------------------------------------------------------------ application settings
+    def h_settings_get(self, _user):
+        return self.ok(200, {"settings": {"application": self.app.setup.settings_for_api()}})
+
+    def h_settings_patch(self, _user):
+        body = self.json_body()
+        s = self.app.setup
+        with self.app.write_lock:
+            current = s.get_json("app_settings") or appsettings.defaults()
+            try:
+                new = appsettings.merge_patch(current, body)
+            except appsettings.SettingsError as exc:
+                raise ApiError(400, 1009, str(exc)) from None
+            s.set_json("app_settings", new)
+        return self.ok(200)
+
+    def h_settings_reset(self, _user):
+        self.app.setup.set_json("app_settings", appsettings.defaults())
+        return self.ok(200)
+
+    # ------------------------------------------------------------------ webhook CA
+    def h_ca_get(self, _user):
+        pem = self.app.setup.db.kv_get("webhook_ca")
+        if not pem:
+            return self.send_raw(404, b"", None)
+        return self.send_raw(200, pem.encode(), "text/plain")
+
+    def h_ca_post(self, _user):
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "text/plain":
+            raise ApiError(400, 1009, "send the CA certificate as PEM with Content-Type: text/plain")
+        if not self._raw.strip():
+            raise ApiError(400, 1008, "the PEM certificate is missing")
+        try:
+            pem = self._raw.decode("ascii")
+            certs.load_pem_certificates(pem)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, 1009, "the body is not a valid PEM certificate") from None
+        self.app.setup.db.kv_set("webhook_ca", pem)
+        return self.ok(200)
+
+    def h_ca_delete(self, _user):
+        self.app.setup.db.kv_delete("webhook_ca")
+        return self.ok(200)
+
+    # ------------------------------------------------------------------ account
+    def h_register(self, _user):
+        raise ApiError(403, 1005, "biz_link_on_prem_reg_blocked: registration of on-premises clients is blocked")
+
+    def h_shards_get(self, _user):
+        return self.ok(200, {"account": {"shards": self.app.setup.shards() or 1}})
+
+    def h_shards_post(self, _user):
+        body = self.json_body()
+        missing = [k for k in ("cc", "phone_number", "shards", "cert") if k not in body]
+        s = self.app.setup
+        two_step = s.get_json("two_step") or {}
+        if two_step.get("enabled") and "pin" not in body:
+            missing.append("pin")
+        if missing:
+            raise ApiError(400, 1008, "missing: %s" % ", ".join(missing))
+        reg = self.connected("shards")
+        if body["shards"] not in VALID_SHARDS or isinstance(body["shards"], bool):
+            raise ApiError(400, 1009, "shards must be one of %s" % ", ".join(map(str, VALID_SHARDS)))
+        if str(body["cc"]) + str(body["phone_number"]) != reg["wa_id"]:
+            raise ApiError(400, 1009, "cc and phone_number do not match the registered number")
+        if two_step.get("enabled") and pin_hash(str(body["pin"])) != two_step.get("pin_sha256"):
+            raise ApiError(400, 1009, "wrong two-step verification pin")
+        if not self.app.multiconnect and body["shards"] != 1:
+            raise ApiError(400, 1009, "a single-instance setup runs 1 shard")
+        s.set_shards(body["shards"])
+        return self.ok(201)
+
+    # ------------------------------------------------------------------ messages
+    def h_messages(self, _user):
+        body = self.json_body()
+        for key in ("to",):
+            if key not in body:
+                raise ApiError(400, 1008, "%s is required" % key)
+        mtype = body.get("type", "text")
+        if mtype != "text":
+            raise ApiError(400, 1009, "the emulator sends only text messages")
+        if body.get("recipient_type", "individual") != "individual":
+            raise ApiError(400, 1009, "recipient_type must be individual")
+        text = body.get("text")
+        if not isinstance(text, dict) or "body" not in text:
+            raise ApiError(400, 1008, "text.body is required")
+        if not isinstance(text["body"], str) or not text["body"]:
+            raise ApiError(400, 1009, "text.body must be a non-empty string")
+        if len(text["body"]) > 4096:
+            raise ApiError(400, 1009, "text.body is longer than 4096 characters")
+        to = str(body["to"]).lstrip("+")
+        if not to.isdigit():
+            raise ApiError(400, 1009, "to must be a phone number")
+        reg = self.connected("messages")
+        s = self.app.setup
+        msg_id = "gBEG" + secrets.token_hex(14).upper()
+        try:
+            code, resp = self.app.network.send({"setup_id": s.setup_id, "from": reg["wa_id"], "to": to,
+                                                "type": "text", "text": {"body": text["body"]}, "id": msg_id})
+        except OSError as exc:
+            raise ApiError(400, 1011, "messages: the WhatsApp network is unreachable (%s)" % exc) from None
+        if code != 200:
+            raise ApiError(400, 1011, "messages: this client does not serve %s any more (another instance "
+                           "took the number over)" % reg["wa_id"])
+        return self.ok(201, {"messages": [{"id": resp.get("id", msg_id)}]})
+
+    def h_contacts(self, _user):
+        body = self.json_body()
+        contacts = body.get("contacts")
+        if not isinstance(contacts, list):
+            raise ApiError(400, 1008, "contacts (a list) is required")
+        self.registered_running("contacts")
+        out = [{"input": c, "status": "valid", "wa_id": re.sub(r"\D", "", str(c))} for c in contacts]
+        return self.ok(200, {"contacts": out})
+
+    # ------------------------------------------------------------------ admin interface
+    def admin_body(self):
+        if not self._raw:
+            return {}
+        try:
+            obj = json.loads(self._raw)
+        except ValueError:
+            raise AdminError(400, "invalid JSON") from None
+        if not isinstance(obj, dict):
+            raise AdminError(400, "a JSON object is required")
+        return obj
+
+    def admin(self, path):
+        app, s = self.app, self.app.setup
+        method = self.command
+        if path == "/_emulator/ca.pem" and method == "GET":
+            with open(app.ca_path, "rb") as f:
+                return self.send_raw(200, f.read(), "application/x-pem-file")
+        if path == "/_emulator/state" and method == "GET":
+            return self.send_json(200, self.state())
+        if path == "/_emulator/seed" and method == "POST":
+            return self.send_json(200, self.admin_seed(self.admin_body()))
+        if path == "/_emulator/faults":
+            if method == "GET":
+                return self.send_json(200, s.faults())
+            if method in ("POST", "PUT"):
+                faults = normalise_faults(self.admin_body())
+                with app.fault_lock:
+                    s.set_json("faults", faults)
+                return self.send_json(200, faults)
+            if method == "DELETE":
+                with app.fault_lock:
+                    s.set_json("faults", {})
+                return self.send_json(200, {})
+        if path == "/_emulator/clock":
+            if method == "POST":
+                body = self.admin_body()
+                try:
+                    offset = s.advance_clock(float(body.get("advance_seconds", 0)))
+                except (TypeError, ValueError):
+                    raise AdminError(400, "advance_seconds must be a number") from None
+                return self.send_json(200, {"offset_seconds": offset, "now": iso(s.now())})
+            if method == "GET":
+                s.refresh_clock()
+                return self.send_json(200, {"offset_seconds": s.clock_offset, "now": iso(s.now())})
+        if path == "/_emulator/config":
+            if method == "POST":
+                body = self.admin_body()
+                cfg = s.config()
+                for key, value in body.items():
+                    if key != "init_seconds":
+                        raise AdminError(400, "unknown config key %s (known: init_seconds)" % key)
+                    cfg[key] = float(value)
+                s.set_json("config", cfg)
+                return self.send_json(200, cfg)
+            if method == "GET":
+                return self.send_json(200, s.config())
+        if path == "/_emulator/restart" and method == "POST":
+            if not app.restart_callback:
+                raise AdminError(501, "restart is only available in process mode: restart the containers")
+            app.restart_callback()
+            return self.send_json(200, {"restarted": True})
+        raise AdminError(404, "unknown admin endpoint %s %s" % (method, path))
+
+    def admin_seed(self, body):
+        app, s = self.app, self.app.setup
+        wa_id = str(body.get("wa_id", ""))
+        if not wa_id.isdigit() or not 8 <= len(wa_id) <= 15:
+            raise AdminError(400, "wa_id must be 8 to 15 digits")
+        shards = body.get("shards", 1)
+        if shards not in VALID_SHARDS:
+            raise AdminError(400, "shards must be one of %s" % (VALID_SHARDS,))
+        if not app.multiconnect and shards != 1:
+            raise AdminError(400, "a single-instance setup runs 1 shard")
+        pin = body.get("two_step_pin")
+        if pin is not None and not re.fullmatch(r"[0-9]{6}", str(pin)):
+            raise AdminError(400, "two_step_pin must be six digits")
+        url = body.get("webhook_url")
+        if url is not None and not appsettings._url(url):
+            raise AdminError(400, "webhook_url must be https://... or empty")
+        admin_password = body.get("admin_password")
+        if admin_password is not None and secrets_util.password_problems(admin_password):
+            raise AdminError(400, secrets_util.password_problems(admin_password))
+        unknown = set(body) - {"wa_id", "shards", "two_step_pin", "webhook_url", "admin_password"}
+        if unknown:
+            raise AdminError(400, "unknown seed keys: %s" % sorted(unknown))
+        with app.write_lock:
+            if s.registration():
+                raise AdminError(409, "this setup is already registered")
+            s.seed(wa_id, shards, str(pin) if pin is not None else None, url)
+            if admin_password is not None:
+                s.set_password("admin", admin_password)
+        return self.state()
+
+    def state(self):
+        app, s = self.app, self.app.setup
+        kv = s.all_json()
+        s.refresh_clock()
+        reg = kv.get("registration")
+        ca = kv.get("webhook_ca")
+        two = kv.get("two_step") or {"enabled": False}
+        net = kv.get("network_status") or {}
+        keys = kv.get("encryption_keys")
+        return {
+            "setup_id": kv.get("setup_id"), "version": app.version, "mode": app.mode,
+            "multiconnect": app.multiconnect, "db_engine": s.db.engine, "db_prefix": s.db.prefix,
+            "registered": bool(reg), "wa_id": reg["wa_id"] if reg else None,
+            "registration_origin": reg.get("origin") if reg else None,
+            "registration_sha256": hashlib.sha256(json.dumps(reg, sort_keys=True).encode()).hexdigest()
+            if reg else None,
+            "encryption_keys_sha256": hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
+            if keys else None,
+            "shards": kv.get("shards"), "topology": s.topology(),
+            "two_step": {"enabled": bool(two.get("enabled")), "pin_sha256": two.get("pin_sha256")},
+            "application_settings": s.settings_for_api(),
+            "webhook_ca_present": bool(ca),
+            "webhook_ca_sha256": hashlib.sha256(ca.encode()).hexdigest() if isinstance(ca, str) else None,
+            "restore_count": int(kv.get("restore_count") or 0), "last_restore": kv.get("last_restore"),
+            "stopped": s.is_stopped(), "pending_init": bool(kv.get("pending_init")),
+            "initializing": time.time() < float(kv.get("init_until") or 0),
+            "serving": bool(net.get("serving")), "network_holder": net.get("holder"),
+            "network_url": app.network_url,
+            "nodes": s.nodes(), "health": app.health(),
+            "users": s.list_users(), "active_tokens": s.active_tokens(),
+            "clock_offset_seconds": s.clock_offset, "now": iso(s.now()),
+            "config": kv.get("config"), "faults": kv.get("faults") or {},
+        }
