@@ -1,0 +1,138 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Settings backup files: atomic writing, the sidecar metadata and verification.
+
+PRIVATE to this collection. Used by ``settings_backup`` (write) and ``settings_restore`` (read).
+
+A backup is two files on the host where the module runs:
+
+* ``<dest>``: the encrypted, base64 data exactly as ``POST /v1/settings/backup`` returned it, mode 0600;
+* ``<dest>.meta.json``: metadata without secrets (source URL, time, topology, wa_id, size, sha256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+META_SUFFIX = ".meta.json"
+FORMAT = "wabiz.api_client/settings-backup/1"
+
+
+class BackupFileError(Exception):
+    """A backup file that is missing, unreadable, or does not match its metadata."""
+
+
+def meta_path(path):
+    return path + META_SUFFIX
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def encode_data(data):
+    """The bytes written for the API's ``data`` string (ASCII base64; kept byte for byte)."""
+    if not isinstance(data, str) or not data:
+        raise BackupFileError("the backup answer carries no data")
+    return data.encode("utf-8")
+
+
+def write_atomic(path, content, mode=0o600):
+    """Write ``content`` (bytes) to ``path`` through a temporary file in the same directory, fsync,
+    rename over ``path``, then fsync the directory. The file has ``mode`` from its first byte."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise BackupFileError("the directory %s does not exist" % directory)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def read_file(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        raise BackupFileError("cannot read %s: %s" % (path, exc.strerror or exc))
+
+
+def read_metadata(path):
+    """The sidecar metadata of the backup at ``path``, or ``None`` when there is none."""
+    mpath = meta_path(path)
+    if not os.path.exists(mpath):
+        return None
+    try:
+        return json.loads(read_file(mpath).decode("utf-8"))
+    except ValueError as exc:
+        raise BackupFileError("the metadata file %s is not valid JSON: %s" % (mpath, exc))
+
+
+def write_backup(path, data, metadata):
+    """Write the data and its metadata atomically, then read both back and verify them.
+
+    Returns ``(size, sha256, metadata)``; ``metadata`` gains ``size`` and ``sha256``.
+    """
+    content = encode_data(data)
+    digest = sha256_bytes(content)
+    metadata = dict(metadata)
+    metadata.update(format=FORMAT, size=len(content), sha256=digest)
+    write_atomic(path, content)
+    write_atomic(meta_path(path), (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+                 mode=0o600)
+    verify_backup(path, expected=metadata)
+    return len(content), digest, metadata
+
+
+def verify_backup(path, expected=None, require_metadata=True):
+    """Read the backup at ``path`` and check size and sha256 against its metadata.
+
+    Returns ``(data, metadata)`` where ``data`` is the text for the restore call. ``metadata`` is
+    ``None`` when there is no sidecar and ``require_metadata`` is false.
+    """
+    if not os.path.isfile(path):
+        raise BackupFileError("the backup file %s does not exist" % path)
+    content = read_file(path)
+    metadata = expected if expected is not None else read_metadata(path)
+    if metadata is None:
+        if require_metadata:
+            raise BackupFileError("the backup file %s has no metadata file %s, so it cannot be verified"
+                                  % (path, meta_path(path)))
+    else:
+        digest = sha256_bytes(content)
+        if metadata.get("sha256") != digest:
+            raise BackupFileError("the backup file %s does not match its metadata: sha256 is %s, the metadata "
+                                  "records %s" % (path, digest, metadata.get("sha256")))
+        if metadata.get("size") is not None and metadata.get("size") != len(content):
+            raise BackupFileError("the backup file %s does not match its metadata: %d bytes, the metadata "
+                                  "records %s" % (path, len(content), metadata.get("size")))
+    try:
+        data = content.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BackupFileError("the backup file %s is not text (expected the base64 data of the API)" % path)
+    if not data:
+        raise BackupFileError("the backup file %s is empty" % path)
+    return data, metadata

@@ -1,0 +1,266 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading ``GET /v1/health``: one normalised view of single-instance and multiconnect answers.
+
+PRIVATE to this collection. Used by ``health_info``, ``settings_restore`` and ``account_info`` so the
+meaning of "healthy", "registered" and "topology" exists once.
+
+Shapes (facts page, section 6):
+
+* single instance: ``{"health": {"gateway_status": "connected"}}``;
+* multiconnect: ``{"health": {"<hostname>:<container-id>": {"gateway_status": ..., "role": ...}}}``
+  with roles ``primary_master``, ``secondary_master`` and ``coreapp``.
+
+With N shards the setup is healthy when N CoreApps **and** the primary Master are ``connected``;
+secondary Masters and spare CoreApps are ``disconnected``, which is normal.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+JMESPATH_IMPORT_ERROR = None
+try:
+    import jmespath
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    jmespath = None
+    JMESPATH_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
+
+HEALTH_PATH = "/v1/health"
+SHARDS_PATH = "/v1/account/shards"
+
+STATUSES = ("connected", "connecting", "disconnected", "uninitialized", "unregistered")
+MASTER_ROLES = ("primary_master", "secondary_master")
+SINGLE_NAME = "single"
+
+REASONS = {
+    "connecting": "connecting to the WhatsApp servers",
+    "disconnected": "disconnected",
+    "uninitialized": "initialising or upgrading its schema (retry later)",
+    "unregistered": "not registered (needs a restore or a registration)",
+}
+
+
+class HealthError(ValueError):
+    """The health answer has a shape this collection does not know."""
+
+
+def normalise(response):
+    """Return the list of nodes of a ``/v1/health`` answer, single or multiconnect.
+
+    Each node: ``name``, ``hostname``, ``container_id``, ``gateway_status``, ``role``.
+    A single instance is one node named ``single`` with role ``coreapp``.
+    """
+    if not isinstance(response, dict) or not isinstance(response.get("health"), dict):
+        raise HealthError("the health answer has no 'health' object")
+    health = response["health"]
+    if isinstance(health.get("gateway_status"), str):
+        return [dict(name=SINGLE_NAME, hostname=None, container_id=None,
+                     gateway_status=health["gateway_status"], role="coreapp")]
+    nodes = []
+    for name in sorted(health):
+        value = health[name]
+        if not isinstance(value, dict):
+            raise HealthError("health entry %r is not an object" % name)
+        hostname, sep, container_id = name.rpartition(":")
+        if not sep:
+            hostname, container_id = name, None
+        nodes.append(dict(name=name, hostname=hostname, container_id=container_id,
+                          gateway_status=value.get("gateway_status"), role=value.get("role")))
+    return nodes
+
+
+def is_multiconnect(nodes):
+    return not (len(nodes) == 1 and nodes[0]["name"] == SINGLE_NAME)
+
+
+def topology(nodes):
+    """Masters and CoreApps counted from the health roles (a single instance: 0 Masters, 1 CoreApp)."""
+    masters = sum(1 for n in nodes if n.get("role") in MASTER_ROLES)
+    coreapps = sum(1 for n in nodes if n.get("role") == "coreapp")
+    return dict(masters=masters, coreapps=coreapps)
+
+
+def describe_topology(topo):
+    if not topo:
+        return "unknown"
+    text = "%s Masters, %s CoreApps" % (topo.get("masters"), topo.get("coreapps"))
+    if topo.get("shards") is not None:
+        text += ", %s shards" % topo["shards"]
+    return text
+
+
+def registration(nodes):
+    """``unregistered`` when some node reports it and none is connected or initialising, else ``registered``.
+
+    ``uninitialized`` counts as registered: it is what the nodes report while they initialise
+    after a restore.
+    """
+    statuses = set(n.get("gateway_status") for n in nodes)
+    if "unregistered" in statuses and not statuses & {"connected", "uninitialized", "connecting"}:
+        return "unregistered"
+    return "registered"
+
+
+def summarise(nodes, expected_shards=None):
+    """The health summary: ``healthy``, ``primary_master``, ``connected_coreapps``, ``expected_shards``,
+    ``not_ready`` (nodes not where they should be, each with a reason), ``registered`` and ``topology``.
+
+    ``expected_shards`` unknown (``None``) means "at least one CoreApp connected".
+    """
+    multi = is_multiconnect(nodes)
+    connected = [n for n in nodes if n.get("gateway_status") == "connected"]
+    not_ready = []
+    primary = None
+    if not multi:
+        node = nodes[0]
+        healthy = node["gateway_status"] == "connected"
+        if not healthy:
+            not_ready.append(_entry(node, REASONS.get(node["gateway_status"], "unknown status %r"
+                                                      % node["gateway_status"])))
+        connected_coreapps = 1 if healthy else 0
+    else:
+        primaries = [n for n in nodes if n.get("role") == "primary_master"]
+        primary = primaries[0]["name"] if primaries else None
+        coreapps = [n for n in nodes if n.get("role") == "coreapp"]
+        connected_coreapps = sum(1 for n in coreapps if n.get("gateway_status") == "connected")
+        needed = expected_shards if expected_shards else 1
+        primary_ok = bool(primaries) and primaries[0].get("gateway_status") == "connected"
+        if not primaries:
+            not_ready.append(dict(name=None, hostname=None, container_id=None, gateway_status=None,
+                                  role="primary_master", reason="no node reports the primary_master role"))
+        for node in nodes:
+            status = node.get("gateway_status")
+            role = node.get("role")
+            if status == "connected":
+                continue
+            if role == "primary_master":
+                not_ready.append(_entry(node, "primary Master is %s" % REASONS.get(status, status)))
+            elif status in ("uninitialized", "unregistered", "connecting") or status not in STATUSES:
+                not_ready.append(_entry(node, REASONS.get(status, "unknown status %r" % status)))
+            elif role == "coreapp" and connected_coreapps < needed:
+                not_ready.append(_entry(node, "disconnected while only %d of the %d needed CoreApps are "
+                                              "connected" % (connected_coreapps, needed)))
+        if connected_coreapps < needed and not any(n.get("role") == "coreapp" for n in not_ready):
+            not_ready.append(dict(name=None, hostname=None, container_id=None, gateway_status=None,
+                                  role="coreapp", reason="only %d of the %d needed CoreApps are connected"
+                                  % (connected_coreapps, needed)))
+        healthy = primary_ok and connected_coreapps >= needed
+    return dict(
+        healthy=healthy,
+        multiconnect=multi,
+        primary_master=primary,
+        connected_coreapps=connected_coreapps,
+        connected_nodes=len(connected),
+        expected_shards=expected_shards,
+        registered=registration(nodes) == "registered",
+        topology=topology(nodes),
+        not_ready=not_ready,
+    )
+
+
+def _entry(node, reason):
+    entry = dict((k, node.get(k)) for k in ("name", "hostname", "container_id", "gateway_status", "role"))
+    entry["reason"] = reason
+    return entry
+
+
+def describe_not_ready(summary):
+    parts = []
+    for entry in summary.get("not_ready") or []:
+        who = entry.get("name") or entry.get("role") or "?"
+        if entry.get("role") and entry.get("name"):
+            who = "%s (%s)" % (entry["name"], entry["role"])
+        parts.append("%s: %s" % (who, entry["reason"]))
+    return "; ".join(parts) if parts else "all nodes where they should be"
+
+
+def compile_condition(expression):
+    """Compile a JMESPath condition; raises ``ValueError`` with a clear text when it is invalid."""
+    if jmespath is None:
+        raise RuntimeError("jmespath")
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ValueError("condition is not a valid JMESPath expression: %s" % exc)
+
+
+def view(response, nodes, summary):
+    """What a custom condition is evaluated against: the raw answer plus ``nodes`` and ``summary``."""
+    data = dict(response) if isinstance(response, dict) else {}
+    data["nodes"] = nodes
+    data["summary"] = summary
+    return data
+
+
+def evaluate(compiled, response, nodes, summary):
+    """Truthiness of a compiled JMESPath condition (JMESPath false, null, empty list/object are false)."""
+    result = compiled.search(view(response, nodes, summary))
+    return bool(result), result
+
+
+def shard_count(client):
+    """``GET /v1/account/shards`` → N, or ``None`` when the setup cannot tell (e.g. not registered)."""
+    try:
+        answer = client.get(SHARDS_PATH, auth="token")
+    except WAApiError as error:
+        if error.status in (400, 403, 404):
+            return None
+        raise
+    try:
+        return int(((answer or {}).get("account") or {}).get("shards"))
+    except (TypeError, ValueError):
+        return None
+
+
+class HealthReader:
+    """Fetch, normalise and summarise health, optionally waiting for a condition.
+
+    ``clock``/``sleep`` are injectable for tests.
+    """
+
+    def __init__(self, client, expected_shards=None, condition=None, clock=time.monotonic, sleep=time.sleep):
+        self.client = client
+        self.expected_shards = expected_shards
+        self.condition = compile_condition(condition) if condition else None
+        self.clock = clock
+        self.sleep = sleep
+
+    def read(self):
+        response = self.client.get(HEALTH_PATH, auth="any")
+        nodes = normalise(response)
+        summary = summarise(nodes, self.expected_shards)
+        return response, nodes, summary
+
+    def satisfied(self, response, nodes, summary):
+        if self.condition is not None:
+            return evaluate(self.condition, response, nodes, summary)[0]
+        return summary["healthy"]
+
+    def wait(self, timeout, interval=2.0):
+        """Poll until satisfied. Returns ``(ok, response, nodes, summary, last_error, polls)``.
+
+        Transient errors while polling (no answer, 5xx, 1011...) are remembered and polling goes on;
+        any other API error is raised at once.
+        """
+        deadline = self.clock() + timeout
+        polls = 0
+        last_error = None
+        response = nodes = summary = None
+        while True:
+            polls += 1
+            try:
+                response, nodes, summary = self.read()
+                last_error = None
+                if self.satisfied(response, nodes, summary):
+                    return True, response, nodes, summary, None, polls
+            except WAApiError as error:
+                if not (error.retryable or (error.status is not None and error.status >= 500)):
+                    raise
+                last_error = error
+            if self.clock() + interval > deadline:
+                return False, response, nodes, summary, last_error, polls
+            self.sleep(interval)

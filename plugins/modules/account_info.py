@@ -1,0 +1,123 @@
+#!/usr/bin/python
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: account_info
+short_description: Read-only facts about a WhatsApp Business API client for a migration preflight
+version_added: 0.1.0
+description:
+  - Reads C(/v1/health), C(/v1/account/shards) and C(/v1/settings/application) and returns whether the setup
+    is registered, its number (C(wa_id)), its shard count, its version and a health summary with the topology
+    (Masters and CoreApps counted from the health roles).
+  - Use it before a migration to compare the old and the new setup.
+author:
+  - wabiz.api_client contributors (@wabiz)
+extends_documentation_fragment:
+  - wabiz.api_client._api
+  - wabiz.api_client._attributes
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: Read-only.
+  platform:
+    platforms: posix
+options: {}
+notes:
+  - With only O(api_key), C(wa_id) and C(shards) cannot be read (the key opens C(/v1/health) only) and are null.
+seealso:
+  - module: wabiz.api_client.health_info
+"""
+
+EXAMPLES = r"""
+- name: Preflight - what is the new setup?
+  wabiz.api_client.account_info:
+    api_url: https://wa-new.example.com:9090
+    ca_path: /etc/wabiz/new-ca.pem
+    api_token: "{{ wa_new_token }}"
+  register: wa_new
+
+- name: The new setup must not be registered yet
+  ansible.builtin.assert:
+    that:
+      - not wa_new.registered
+"""
+
+RETURN = r"""
+registered:
+  description: The setup is registered (health does not report C(unregistered) alone).
+  returned: success
+  type: bool
+wa_id:
+  description: The registered number, from the application settings (null when unknown).
+  returned: success
+  type: str
+shards:
+  description: The shard count from C(/v1/account/shards) (null when the setup cannot tell).
+  returned: success
+  type: int
+version:
+  description: The client version (C(meta.version) of the answers).
+  returned: success
+  type: str
+  sample: v2.62.5
+topology:
+  description: C(masters) and C(coreapps) counted from the health roles, plus C(shards) and C(multiconnect).
+  returned: success
+  type: dict
+health:
+  description: The health summary (see M(wabiz.api_client.health_info)).
+  returned: success
+  type: dict
+nodes:
+  description: The nodes of the health answer.
+  returned: success
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _health
+
+APP_SETTINGS_PATH = "/v1/settings/application"
+
+
+def main():
+    module = WAModule(argument_spec={}, supports_check_mode=True)
+    p = module.params
+    with module.api_errors("account info") as client:
+        with_token = bool(p["api_token"] or p["api_password"])
+        shards = _health.shard_count(client) if with_token else None
+        try:
+            response, nodes, summary = _health.HealthReader(client, expected_shards=shards).read()
+        except _health.HealthError as exc:
+            module.fail_json(msg="account info failed: %s" % exc)
+        wa_id = None
+        app = None
+        if with_token:
+            try:
+                app = client.get(APP_SETTINGS_PATH)
+            except WAApiError as error:
+                if error.status == 401:
+                    raise
+                module.warn("cannot read the application settings: %s" % error.describe())
+            wa_id = (((app or {}).get("settings") or {}).get("application") or {}).get("wa_id") or None
+    version = None
+    for answer in (response, app):
+        if isinstance(answer, dict) and isinstance(answer.get("meta"), dict):
+            version = version or answer["meta"].get("version")
+    topo = dict(summary["topology"], shards=shards, multiconnect=summary["multiconnect"])
+    module.exit_json(changed=False, registered=summary["registered"], wa_id=wa_id, shards=shards, version=version,
+                     topology=topo, health=summary, nodes=nodes)
+
+
+if __name__ == "__main__":
+    main()

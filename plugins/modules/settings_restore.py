@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: settings_restore
+short_description: Restore settings from a backup onto a new WhatsApp Business API client
+version_added: 0.1.0
+description:
+  - Calls C(POST /v1/settings/restore) on the new setup (migration step 6) with the data of a backup made
+    by M(wabiz.api_client.settings_backup) (O(src)) or given directly (O(data)).
+  - "Before the call, it checks: the backup file matches the SHA-256 of its C(.meta.json) metadata; the
+    target answers and is running but not registered (health C(unregistered)); the target has the same
+    number of Masters and CoreApps (from the health roles) as the setup recorded in the backup metadata.
+    It refuses otherwise with a message naming both topologies, unless O(force=true)."
+  - When the target is already registered with the same C(wa_id) as the backup, the restore was done
+    before; the module reports no change (idempotent re-run of a migration).
+  - "The restore call is never retried automatically (it is not idempotent); a failure is reported as
+    C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - With O(wait=true) it then waits until the health reports the expected connected nodes (the shard
+    count recorded in the backup).
+author:
+  - wabiz.api_client contributors (@wabiz)
+extends_documentation_fragment:
+  - wabiz.api_client._api
+  - wabiz.api_client._attributes
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: All checks run (file, health, topology); the restore call is not sent.
+  diff_mode:
+    support: none
+  idempotent:
+    support: partial
+    details:
+      - A target already registered with the backup's C(wa_id) is reported unchanged.
+      - Without a C(wa_id) in the metadata (for example with O(data) and no O(metadata)), a registered target
+        is refused instead.
+  platform:
+    platforms: posix
+options:
+  backup_password:
+    description:
+      - The password the backup was made with. Never logged.
+    type: str
+    required: true
+  src:
+    description:
+      - Path of the backup file written by M(wabiz.api_client.settings_backup), on the host where the module
+        runs. Its metadata file C(<src>.meta.json) must exist unless O(force=true).
+      - Mutually exclusive with O(data); one of them is required.
+    type: path
+  data:
+    description:
+      - The encrypted backup data itself. Never logged.
+    type: str
+  metadata:
+    description:
+      - The backup metadata (RV(wabiz.api_client.settings_backup#module:metadata)) to check O(data) against.
+        Ignored with O(src), whose metadata file is used.
+      - Without it the topology cannot be checked and the module warns.
+    type: dict
+  force:
+    description:
+      - Restore even when a check fails (no metadata, registered target, different topology).
+      - Restoring onto a registered client stops that client; it must be restarted.
+    type: bool
+    default: false
+  wait:
+    description:
+      - After the restore, wait until the setup is healthy with the shard count of the backup.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait when O(wait=true).
+    type: int
+    default: 600
+  wait_interval:
+    description:
+      - Seconds between two health polls.
+    type: float
+    default: 2
+notes:
+  - Tokens and API users are not part of a backup; log in to the new setup first (M(wabiz.api_client.login)).
+  - After a restore, contacts with security notifications on see "security code changed".
+seealso:
+  - module: wabiz.api_client.settings_backup
+  - module: wabiz.api_client.health_info
+"""
+
+EXAMPLES = r"""
+- name: Restore the settings on the new setup and wait until it serves
+  wabiz.api_client.settings_restore:
+    api_url: https://wa-new.example.com:9090
+    ca_path: /etc/wabiz/new-ca.pem
+    api_token: "{{ wa_new_token }}"
+    backup_password: "{{ vault_wa_backup_password }}"
+    src: /var/backups/wabiz/settings-old.bak
+    wait_timeout: 900
+  register: wa_restore
+"""
+
+RETURN = r"""
+health:
+  description: The health summary after the restore (and the wait); see M(wabiz.api_client.health_info).
+  returned: success, except in check mode
+  type: dict
+nodes:
+  description: The nodes after the restore (and the wait).
+  returned: success, except in check mode
+  type: list
+  elements: dict
+target_topology:
+  description: C(masters) and C(coreapps) of the target, from its health roles.
+  returned: when the target answered
+  type: dict
+backup_topology:
+  description: The topology recorded in the backup metadata.
+  returned: when known
+  type: dict
+wa_id:
+  description: The number recorded in the backup metadata.
+  returned: when known
+  type: str
+"""
+
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health
+
+RESTORE_PATH = "/v1/settings/restore"
+APP_SETTINGS_PATH = "/v1/settings/application"
+
+
+def topology_mismatch(backup_topo, target_topo):
+    """A text naming both topologies when they differ in Masters or CoreApps, else ``None``."""
+    if not backup_topo:
+        return None
+    for key in ("masters", "coreapps"):
+        if backup_topo.get(key) is not None and backup_topo.get(key) != target_topo.get(key):
+            return ("topology mismatch: the backup comes from a setup with %s; the target has %s. Meta's migration "
+                    "guide requires exactly the same number of Masters and CoreApps (and shards)"
+                    % (_health.describe_topology(backup_topo), _health.describe_topology(target_topo)))
+    return None
+
+
+def current_wa_id(client):
+    try:
+        answer = client.get(APP_SETTINGS_PATH)
+    except WAApiError:
+        return None
+    return (((answer or {}).get("settings") or {}).get("application") or {}).get("wa_id")
+
+
+def statuses(nodes):
+    return ", ".join("%s=%s" % (n["name"], n["gateway_status"]) for n in nodes)
+
+
+def main():
+    module = WAModule(
+        argument_spec=dict(
+            backup_password=dict(type="str", required=True, no_log=True),
+            src=dict(type="path"),
+            data=dict(type="str", no_log=True),
+            metadata=dict(type="dict"),
+            force=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=600),
+            wait_interval=dict(type="float", default=2.0),
+        ),
+        mutually_exclusive=[("src", "data")],
+        required_one_of=[("src", "data")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    force = p["force"]
+    result = dict(changed=False)
+
+    if p["src"]:
+        try:
+            data, metadata = _backup.verify_backup(p["src"], require_metadata=not force)
+        except _backup.BackupFileError as exc:
+            module.fail_json(msg="restore refused: %s" % exc, **result)
+    else:
+        data, metadata = p["data"].strip(), p["metadata"]
+    module.module.no_log_values.add(data)
+    metadata = metadata or {}
+    backup_topo = metadata.get("topology")
+    if backup_topo:
+        result["backup_topology"] = backup_topo
+    if metadata.get("wa_id"):
+        result["wa_id"] = metadata["wa_id"]
+    if not backup_topo:
+        module.warn("the backup has no recorded topology: the Master/CoreApp counts of the target cannot be checked")
+
+    with module.api_errors("restore preflight", **result) as client:
+        try:
+            reader = _health.HealthReader(client, expected_shards=(backup_topo or {}).get("shards"))
+            response, nodes, summary = reader.read()
+        except _health.HealthError as exc:
+            module.fail_json(msg="restore preflight failed: %s" % exc, **result)
+        target_topo = _health.topology(nodes)
+        result["target_topology"] = target_topo
+        if _health.registration(nodes) == "registered":
+            wa_id = current_wa_id(client)
+            if metadata.get("wa_id") and wa_id == metadata["wa_id"]:
+                result.update(health=summary, nodes=nodes,
+                              msg="the target is already registered with %s, the number of the backup: "
+                                  "restore done before, nothing to do" % wa_id)
+                module.exit_json(**result)
+            if not force:
+                module.fail_json(msg="restore refused: the target is registered (%s)%s; restore only onto a new "
+                                     "setup that is running and not registered (force=true overrides, and stops "
+                                     "the registered client)"
+                                     % (statuses(nodes), " with %s" % wa_id if wa_id else ""), **result)
+            module.warn("restoring onto a registered setup: its client stops and must be restarted")
+        mismatch = topology_mismatch(backup_topo, target_topo)
+        if mismatch:
+            if not force:
+                module.fail_json(msg="restore refused: %s (force=true overrides)" % mismatch, **result)
+            module.warn(mismatch)
+
+    unchanged = dict(result)
+    result["changed"] = True
+    if module.check_mode:
+        module.exit_json(msg="would restore the settings onto %s" % p["api_url"], **result)
+
+    with module.api_errors("restore", **unchanged) as client:
+        client.post(RESTORE_PATH, {"password": p["backup_password"], "data": data}, idempotent=False)
+
+    if p["wait"]:
+        with module.api_errors("restore succeeded, but waiting for health", **result):
+            ok, response, nodes, summary, last_error, polls = reader.wait(p["wait_timeout"], p["wait_interval"])
+        if response is not None:
+            result.update(health=summary, nodes=nodes)
+        if not ok:
+            msg = "restore succeeded, but the setup was not healthy after %ss" % p["wait_timeout"]
+            if summary is not None:
+                msg += "; not ready: %s" % _health.describe_not_ready(summary)
+            if last_error is not None:
+                msg += "; last error: %s" % last_error.describe()
+            module.fail_json(msg=msg, **result)
+    else:
+        with module.api_errors("restore succeeded, but reading health", **result):
+            response, nodes, summary = reader.read()
+        result.update(health=summary, nodes=nodes)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
