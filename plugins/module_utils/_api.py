@@ -224,7 +224,10 @@ class WAClient:
             # Our own loop does the retries; urllib3 must not retry behind our back.
             self.session.mount("https://", HTTPAdapter(max_retries=0))
             self.session.mount("http://", HTTPAdapter(max_retries=0))
-        self.session.verify = (ca_path or True) if validate_certs else False
+        # Passed with every request too: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment
+        # override Session.verify, which would silently ignore ca_path (or validate_certs=false).
+        self.verify = (ca_path or True) if validate_certs else False
+        self.session.verify = self.verify
 
     # -- authentication -------------------------------------------------------------------
     @property
@@ -296,7 +299,7 @@ class WAClient:
             retry_after = None
             try:
                 response = self.session.request(method, url, json=json_body, data=data, headers=headers,
-                                                timeout=self.timeout)
+                                                timeout=self.timeout, verify=self.verify)
             except requests.exceptions.RequestException as exc:
                 error = WAApiError(title="Cannot reach %s" % self.url, details=_describe_transport_error(exc),
                                    method=method, path=path, attempts=attempt + 1)

@@ -52,8 +52,8 @@ class FakeSession:
     def mount(self, *args):
         pass
 
-    def request(self, method, url, json=None, data=None, headers=None, timeout=None):
-        self.calls.append(dict(method=method, url=url, json=json, headers=dict(headers or {})))
+    def request(self, method, url, json=None, data=None, headers=None, timeout=None, verify=None):
+        self.calls.append(dict(method=method, url=url, json=json, headers=dict(headers or {}), verify=verify))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -218,6 +218,16 @@ def test_ca_path_and_validate_certs_set_verification():
     assert _api.WAClient(URL, ca_path="/ca.pem").session.verify == "/ca.pem"
     assert _api.WAClient(URL, validate_certs=False, ca_path="/ca.pem").session.verify is False
     assert _api.WAClient(URL).session.verify is True
+
+
+@pytest.mark.parametrize("kwargs, expected", [(dict(ca_path="/ca.pem"), "/ca.pem"),
+                                               (dict(validate_certs=False, ca_path="/ca.pem"), False)])
+def test_verification_is_passed_with_each_request(monkeypatch, kwargs, expected):
+    # requests lets REQUESTS_CA_BUNDLE override Session.verify; each request must carry it explicitly.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    c, s, _ = client([make_response(200, {})], token=TOKEN, **kwargs)
+    c.get("/v1/health")
+    assert s.calls[0]["verify"] == expected
 
 
 # -- error translation -----------------------------------------------------------------------
