@@ -229,7 +229,7 @@ def run_all(args):
     if not args.daemon:
         sys.stdout.write(json.dumps(pm.info) + "\n")
         sys.stdout.flush()
-    while not stop.wait(0.5):
+    while not stop.wait(0.05):
         pass
     LOG.info("stopping")
     pm.stop()

@@ -51,7 +51,7 @@ class Server(ThreadingHTTPServer):
         return self.server_address[1]
 
     def start(self, name="http"):
-        t = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name=name, daemon=True)
+        t = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
         t.start()
         return t
 

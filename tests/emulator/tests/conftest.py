@@ -1,0 +1,222 @@
+"""Fixtures: real emulator processes (process mode) over real HTTPS, verified with the generated CA."""
+import base64
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+
+EMULATOR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if EMULATOR_DIR not in sys.path:
+    sys.path.insert(0, EMULATOR_DIR)
+
+ADMIN_PASSWORD = "N3w-Passw0rd!"
+FAST_ENV = {"WA_EMULATOR_INIT_SECONDS": "0.6", "WA_EMULATOR_TICK_SECONDS": "0.1"}
+
+
+class Response:
+    def __init__(self, status, body, headers):
+        self.status, self.raw, self.headers = status, body, headers
+
+    @property
+    def json(self):
+        return json.loads(self.raw) if self.raw else None
+
+    def error_code(self):
+        return self.json["errors"][0]["code"]
+
+    def __repr__(self):
+        return "<Response %s %r>" % (self.status, self.raw[:300])
+
+
+class Api:
+    """A tiny HTTPS client (http.client + the emulator's CA)."""
+
+    def __init__(self, url, ca_path):
+        self.url = url
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.ctx = ssl.create_default_context(cafile=ca_path)
+        self.token = None
+
+    def call(self, method, path, body=None, token=None, headers=None, raw=None, timeout=15):
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
+        hdrs = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        tok = token if token is not None else self.token
+        if tok and "Authorization" not in hdrs:
+            hdrs["Authorization"] = "Bearer " + tok
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.read(), dict(resp.getheaders()))
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, body=body, **kw)
+
+    def basic_login(self, username, password, body=None):
+        cred = base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
+        return self.call("POST", "/v1/users/login", body=body, headers={"Authorization": "Basic " + cred})
+
+    def login(self, password=ADMIN_PASSWORD):
+        """First login (change the default password), or a normal login; sets self.token."""
+        r = self.basic_login("admin", "secret", {"new_password": password})
+        if r.status != 200:
+            r = self.basic_login("admin", password)
+        assert r.status == 200, r
+        self.token = r.json["users"][0]["token"]
+        return self.token
+
+    def state(self):
+        r = self.get("/_emulator/state")
+        assert r.status == 200, r
+        return r.json
+
+    def seed(self, **body):
+        body.setdefault("wa_id", "15550001111")
+        r = self.post("/_emulator/seed", body)
+        assert r.status == 200, r
+        return r.json
+
+    def health(self, token=None):
+        r = self.get("/v1/health", token=token)
+        assert r.status == 200, r
+        return r.json["health"]
+
+    def wait(self, predicate, timeout=10, interval=0.05, what="condition"):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.state()
+            if predicate(last):
+                return last
+            time.sleep(interval)
+        raise AssertionError("timed out waiting for %s; last state: %s" % (what, json.dumps(
+            {k: last.get(k) for k in ("registered", "stopped", "initializing", "serving", "health", "nodes")})))
+
+    def wait_status(self, status, timeout=10):
+        def ok(st):
+            h = st["health"]
+            if "gateway_status" in h:
+                return h["gateway_status"] == status
+            return any(v["gateway_status"] == status for v in h.values())
+        return self.wait(ok, timeout, what="gateway_status %s" % status)
+
+
+class Emulator:
+    def __init__(self, proc, info, state_dir, log_path):
+        self.proc, self.info, self.state_dir, self.log_path = proc, info, state_dir, log_path
+        self.api = Api(info["url"], info["ca_path"])
+
+    @property
+    def network_url(self):
+        return self.info["network_url"]
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+
+def start_emulator(state_dir, *args, env=None, network_url=None):
+    os.makedirs(state_dir, exist_ok=True)
+    full_env = dict(os.environ)
+    full_env.update(FAST_ENV)
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = EMULATOR_DIR + os.pathsep + full_env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "wa_emulator", "all", "--state-dir", str(state_dir), "--port", "0"]
+    if network_url:
+        cmd += ["--network-url", network_url]
+    cmd += list(args)
+    log_path = os.path.join(str(state_dir), "stderr.log")
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=full_env)
+    log.close()
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(5)
+        with open(log_path) as f:
+            raise AssertionError("emulator did not start: %s" % f.read()[-3000:])
+    return Emulator(proc, json.loads(line), str(state_dir), log_path)
+
+
+@pytest.fixture
+def emulators(tmp_path):
+    """Factory: emulators("name", "--masters", "2", ..., env={}, network_url=...)."""
+    started = []
+
+    def factory(name="emu", *args, env=None, network_url=None):
+        emu = start_emulator(tmp_path / name, *args, env=env, network_url=network_url)
+        started.append(emu)
+        return emu
+
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emu(emulators):
+    return emulators("single")
+
+
+@pytest.fixture
+def api(emu):
+    emu.api.login()
+    return emu.api
+
+
+@pytest.fixture
+def registered(emu):
+    """A seeded (registered, connected) single instance, logged in."""
+    emu.api.login()
+    emu.api.seed()
+    emu.api.wait_status("connected")
+    return emu.api
+
+
+def network_call(network_url, method, path, body=None):
+    import urllib.request
+    req = urllib.request.Request(network_url + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def send_text(api, body="hello", to="15559990000", token=None):
+    return api.post("/v1/messages", {"to": to, "type": "text", "recipient_type": "individual",
+                                     "text": {"body": body}}, token=token)
+
+
+def migrate(old, new, password="backup-Pa55!"):
+    """Backup on ``old`` (an Api, logged in) and restore on ``new``; returns the restore response."""
+    r = old.post("/v1/settings/backup", {"password": password})
+    assert r.status == 200, r
+    return new.post("/v1/settings/restore", {"password": password, "data": r.json["settings"]["data"]})
