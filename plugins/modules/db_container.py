@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: db_container
+short_description: A database container for a single-host or lab WhatsApp Business API client stack
+version_added: 0.1.0
+description:
+  - Runs one MySQL-compatible database container the way Meta's official compose files do (C(mysql:8.0.33),
+    C(MYSQL_ROOT_PASSWORD), data in a named volume at C(/var/lib/mysql)), on the stack's network, labelled
+    C(biz.wabiz.role=db) and C(biz.wabiz.stack=<stack>) so M(wabiz.api_client.stack_info) reports it with
+    its stack.
+  - Production setups usually run the database elsewhere; then do not use this module.
+  - Creates the container only when missing, recreates it only when its configuration differs; the data
+    volume is kept in every case unless O(state=absent) with O(remove_volume=true).
+  - Waits until the server answers on its port (a MySQL greeting) when O(wait=true).
+author:
+  - wabiz.api_client contributors (@wabiz)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - wabiz.api_client._docker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  name:
+    description: Container name; also its host name and network alias (the C(WA_DB_HOSTNAME) of the stack).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) the container exists with this configuration and runs.
+      - V(absent) the container is removed (decommissioning, step 10 of the migration guide). The data volume
+        stays unless O(remove_volume=true).
+    type: str
+    choices: [present, absent]
+    default: present
+  stack:
+    description: The stack the database belongs to (label C(biz.wabiz.stack)).
+    type: str
+  image:
+    description: Database image.
+    type: str
+    default: mysql:8.0.33
+  image_source:
+    description: V(present) the image must be on the Docker host; V(pull) pull it when missing.
+    type: str
+    choices: [present, pull]
+    default: present
+  root_password:
+    description: C(MYSQL_ROOT_PASSWORD). Required with O(state=present). Must not contain any of C(?{}&~!()^=).
+    type: str
+  user:
+    description: C(MYSQL_USER), an extra user to create.
+    type: str
+  password:
+    description: C(MYSQL_PASSWORD) of O(user).
+    type: str
+  network:
+    description: User-defined network to attach to (created when missing).
+    type: str
+  volume:
+    description: Named volume (created when missing) or host path for C(/var/lib/mysql). Defaults to C(<name>-data).
+    type: str
+  published_port:
+    description: Host port on which to publish the database port; not published when not set.
+    type: int
+  port:
+    description: The database port inside the container.
+    type: int
+    default: 3306
+  command:
+    description: Command (arguments to the image's entry point).
+    type: list
+    elements: str
+    default: ['--default-authentication-plugin=mysql_native_password']
+  env:
+    description: Extra environment.
+    type: dict
+    default: {}
+  wait:
+    description: Wait until the server answers on its port (from the managed host, at the container's address).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds for O(wait).
+    type: int
+    default: 120
+  remove_volume:
+    description: With O(state=absent), also remove the data volume. Its data is lost.
+    type: bool
+    default: false
+seealso:
+  - module: wabiz.api_client.stack
+"""
+
+EXAMPLES = r"""
+- name: Lab database on the stack's network
+  wabiz.api_client.db_container:
+    name: wa-db
+    stack: wa-new
+    network: wa-new
+    root_password: "{{ vault_db_root_password }}"
+"""
+
+RETURN = r"""
+container:
+  description: The container after the run (name, id, image, state, running, ip_addresses, volume); secrets are not returned.
+  returned: always
+  type: dict
+created:
+  description: Whether the container was created (or recreated).
+  returned: always
+  type: bool
+removed:
+  description: Whether the container was removed.
+  returned: always
+  type: bool
+volume_removed:
+  description: Whether the data volume was removed.
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+
+
+def spec_from(p):
+    env = {"MYSQL_ROOT_PASSWORD": p["root_password"]}
+    if p["user"]:
+        env["MYSQL_USER"] = p["user"]
+    if p["password"]:
+        env["MYSQL_PASSWORD"] = p["password"]
+    env.update(dict((k, str(v)) for k, v in (p["env"] or {}).items()))
+    labels = {d.LABEL_ROLE: "db", d.LABEL_MANAGED: d.MANAGED_BY}
+    if p["stack"]:
+        labels[d.LABEL_STACK] = p["stack"]
+    spec = dict(
+        name=p["name"], role="db", image=p["image"], command=list(p["command"] or []), hostname=p["name"],
+        env=env, network=p["network"], aliases=[p["name"]],
+        mounts=[dict(source=p["volume"], target="/var/lib/mysql")],
+        ports={"%d/tcp" % p["port"]: p["published_port"]} if p["published_port"] else {},
+        restart_policy="unless-stopped", labels=labels,
+    )
+    spec["config_hash"] = d.config_hash(spec)
+    spec["labels"][d.LABEL_CONFIG] = spec["config_hash"]
+    return spec
+
+
+def view(record):
+    if not record:
+        return {}
+    return dict(name=record["name"], id=record["id"], image=record["image"], state=record["state"],
+                running=record["running"],
+                ip_addresses=sorted(n["ip_address"] for n in record["networks"].values() if n["ip_address"]),
+                volumes=sorted(m["name"] or m["source"] for m in record["mounts"]))
+
+
+def find(client, name):
+    try:
+        return d.summarize_container(client.inspect_container(name))
+    except d.NotFound:
+        return None
+
+
+def main():
+    spec = dict(d.DOCKER_ARGUMENT_SPEC)
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        stack=dict(type="str"),
+        image=dict(type="str", default="mysql:8.0.33"),
+        image_source=dict(type="str", default="present", choices=["present", "pull"]),
+        root_password=dict(type="str", no_log=True),
+        user=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        network=dict(type="str"),
+        volume=dict(type="str"),
+        published_port=dict(type="int"),
+        port=dict(type="int", default=3306),
+        command=dict(type="list", elements="str", default=["--default-authentication-plugin=mysql_native_password"]),
+        env=dict(type="dict", default={}),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=120),
+        remove_volume=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_if=[("state", "present", ["root_password"])])
+    p = module.params
+    p["volume"] = p["volume"] or "%s-data" % p["name"]
+    client = d.get_client(module)
+    result = dict(changed=False, created=False, removed=False, volume_removed=False)
+    current = find(client, p["name"])
+    try:
+        if p["state"] == "absent":
+            if current:
+                result["removed"] = result["changed"] = True
+                if not module.check_mode:
+                    d.remove_container(client, current["id"])
+            if p["remove_volume"] and not p["volume"].startswith("/"):
+                try:
+                    client.inspect_volume(p["volume"])
+                    result["volume_removed"] = result["changed"] = True
+                    if not module.check_mode:
+                        client.remove_volume(p["volume"])
+                except d.NotFound:
+                    pass
+            result["container"] = {}
+            module.exit_json(**result)
+
+        bad = sorted(set(c for c in p["root_password"] if c in "?{}&~!()^="))
+        if bad:
+            module.fail_json(msg="The root password contains characters the client does not accept (%s)" % " ".join(bad))
+        if current and (current.get("labels") or {}).get(d.LABEL_MANAGED) != d.MANAGED_BY:
+            module.fail_json(msg="A container named %s exists and was not created by this module; it is left alone."
+                             % p["name"])
+        desired = spec_from(p)
+        if not d.image_id(client, p["image"]):
+            if p["image_source"] == "present":
+                module.fail_json(msg="Image %s is not on the Docker host. Load it first (docker load -i <tarball>) or "
+                                 "set image_source=pull. Nothing was changed." % p["image"])
+            result["changed"] = True
+            if not module.check_mode:
+                repo, tag = d.split_image(p["image"])
+                client.pull(repo, tag=tag or "latest")
+        labels = {d.LABEL_MANAGED: d.MANAGED_BY}
+        if p["stack"]:
+            labels[d.LABEL_STACK] = p["stack"]
+        if d.ensure_network(client, p["network"], labels, module.check_mode):
+            result["changed"] = True
+        if d.ensure_volume(client, p["volume"], labels, module.check_mode):
+            result["changed"] = True
+        if current and (current["labels"].get(d.LABEL_CONFIG) != desired["config_hash"]):
+            result["created"] = result["changed"] = True
+            if not module.check_mode:
+                d.remove_container(client, current["id"])
+                d.create_container(client, desired)
+        elif not current:
+            result["created"] = result["changed"] = True
+            if not module.check_mode:
+                d.create_container(client, desired)
+        elif not current["running"]:
+            result["changed"] = True
+            if not module.check_mode:
+                client.start(current["id"])
+        if module.check_mode:
+            result["container"] = view(current)
+            module.exit_json(**result)
+        if p["wait"]:
+            error = d.wait_running(client, [p["name"]], p["wait_timeout"], settle=1.0)
+            if error:
+                module.fail_json(msg=error, **result)
+            record = find(client, p["name"])
+            ips = view(record)["ip_addresses"]
+            host = ips[0] if ips else "127.0.0.1"
+            port = p["port"] if ips else p["published_port"]
+            if not port or not d.wait_db(host, port, "MYSQL", p["wait_timeout"]):
+                module.fail_json(msg="The database in %s does not answer on %s:%s within %ss"
+                                 % (p["name"], host, port, p["wait_timeout"]), **result)
+        result["container"] = view(find(client, p["name"]))
+    except d.DockerException as exc:
+        module.fail_json(msg="Docker engine error: %s" % exc, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
