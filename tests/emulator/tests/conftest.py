@@ -179,6 +179,15 @@ def emulators(tmp_path):
 
 
 @pytest.fixture
+def network():
+    """A standalone network stand-in (real HTTP, in the test process); yields its URL."""
+    from wa_emulator.network import start_network
+    server = start_network("127.0.0.1", 0)
+    yield "http://127.0.0.1:%d" % server.port
+    server.stop()
+
+
+@pytest.fixture
 def emu(emulators):
     return emulators("single")
 

@@ -122,16 +122,35 @@ class Setup:
         return [n for n in self.nodes() if n["heartbeat"] >= cutoff]
 
     def nodes(self, include_gone=False):
+        """Node rows with the gateway status as the Webapp reports it.
+
+        A node writes its own status every tick; setup-wide changes (registration, restore, stop,
+        initialisation) are applied here at once, so the API never shows a state older than its last write.
+        """
         rows = self.db.query("SELECT name, kind, role, status, shard, started, heartbeat, pid, info FROM {nodes}"
                              " ORDER BY name")
-        gone = time.time() - 3 * self.timing.lease
+        kv = self.all_json()
+        registered = bool(kv.get("registration"))
+        stopped_at = kv.get("stopped_at") or 0
+        initialising = time.time() < float(kv.get("init_until") or 0)
+        now = time.time()
+        gone = now - 3 * self.timing.lease
         out = []
         for name, kind, role, status, shard, started, heartbeat, pid, info in rows:
             if not include_gone and heartbeat < gone:
                 continue
-            stale = heartbeat < time.time() - self.timing.lease
-            out.append({"name": name, "kind": kind, "role": role,
-                        "status": "disconnected" if stale else status,
+            stale = heartbeat < now - self.timing.lease
+            if stale:
+                status = "disconnected"
+            elif not registered:
+                status = "unregistered"
+            elif stopped_at and started <= stopped_at:
+                status = "disconnected"
+            elif initialising or (kv.get("pending_init") and status != "disconnected"):
+                status = "uninitialized"
+            elif status in ("unregistered", "uninitialized"):
+                status = "connecting"  # the node has not noticed the change yet (at most one tick)
+            out.append({"name": name, "kind": kind, "role": role, "status": status,
                         "shard": shard, "started": started, "heartbeat": heartbeat, "pid": pid,
                         "alive": not stale, "info": json.loads(info) if info else {}})
         return out
@@ -160,7 +179,8 @@ class Setup:
     def seed(self, wa_id, shards=1, two_step_pin=None, webhook_url=None):
         """Make this setup an already-registered production setup (registration is blocked in reality)."""
         reg = {"wa_id": wa_id, "cert": secrets_util.new_id(48), "identity_key": secrets_util.new_id(32),
-               "registered_at": time.time(), "origin": "seed"}
+               "registered_at": time.time()}
+        self.set_json("registration_origin", "seed")
         self.set_json("encryption_keys", {"store_key": secrets_util.new_id(32),
                                           "media_key": secrets_util.new_id(32)})
         if two_step_pin:

@@ -531,7 +531,7 @@ class WebHandler(Handler):
             s.set_json("two_step", doc.get("two_step") or {"enabled": False})
             s.set_shards(int(bt.get("shards") or 1))
             reg = dict(doc["registration"])
-            reg["origin"] = "restore"
+            s.set_json("registration_origin", "restore")
             s.set_json("registration", reg)
             s.set_json("restore_count", int(s.get_json("restore_count") or 0) + 1)
             s.set_json("last_restore", {"at": time.time(), "was_registered": was_registered,
@@ -786,7 +786,7 @@ class WebHandler(Handler):
             "setup_id": kv.get("setup_id"), "version": app.version, "mode": app.mode,
             "multiconnect": app.multiconnect, "db_engine": s.db.engine, "db_prefix": s.db.prefix,
             "registered": bool(reg), "wa_id": reg["wa_id"] if reg else None,
-            "registration_origin": reg.get("origin") if reg else None,
+            "registration_origin": kv.get("registration_origin") if reg else None,
             "registration_sha256": hashlib.sha256(json.dumps(reg, sort_keys=True).encode()).hexdigest()
             if reg else None,
             "encryption_keys_sha256": hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()

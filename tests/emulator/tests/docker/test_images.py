@@ -1,0 +1,138 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The images themselves, and the MariaDB stand-in's mysql:8.0.33 contract, on a real engine."""
+import json
+import subprocess
+import time
+
+import pytest
+
+from conftest import NEW_VERSION, OLD_VERSION, docker
+
+DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
+
+
+def image(tag):
+    return json.loads(docker("image", "inspect", tag))[0]["Config"]
+
+
+@pytest.mark.parametrize("tag, role, ports", [
+    ("docker.whatsapp.biz/coreapp:v" + OLD_VERSION, "coreapp", ["6250/tcp", "6251/tcp", "6252/tcp", "6253/tcp"]),
+    ("docker.whatsapp.biz/coreapp:v" + NEW_VERSION, "coreapp", ["6250/tcp", "6251/tcp", "6252/tcp", "6253/tcp"]),
+    ("docker.whatsapp.biz/web:v" + OLD_VERSION, "web", ["443/tcp"]),
+    ("docker.whatsapp.biz/web:v" + NEW_VERSION, "web", ["443/tcp"]),
+    ("wabiz-emulator/network:latest", "network", ["8080/tcp"]),
+    ("wabiz-emulator/webhook-receiver:latest", "webhook-receiver", ["8443/tcp"]),
+])
+def test_emulator_images_say_what_they_are(engine, tag, role, ports):  # pylint: disable=unused-argument
+    cfg = image(tag)
+    labels = cfg["Labels"]
+    assert labels["biz.wabiz.emulator"] == "true"
+    assert labels["org.opencontainers.image.description"] == DESCRIPTION
+    assert "EMULATOR" in labels["org.opencontainers.image.title"]
+    assert labels["biz.wabiz.emulator.component"] == role
+    assert len(labels["biz.wabiz.emulator.hash"]) == 64
+    env = dict(item.split("=", 1) for item in cfg["Env"])
+    assert env["WA_EMULATOR_ROLE"] == role
+    version = tag.rsplit(":", 1)[1]
+    assert env["WA_EMULATOR_VERSION"] == version and labels["org.opencontainers.image.version"] == version
+    assert sorted(cfg["ExposedPorts"]) == ports
+
+
+def test_coreapp_and_web_images_of_two_versions_differ(engine):  # pylint: disable=unused-argument
+    for kind in ("coreapp", "web"):
+        ids = {docker("image", "inspect", "--format", "{{.Id}}", "docker.whatsapp.biz/%s:v%s" % (kind, v))
+               for v in (OLD_VERSION, NEW_VERSION)}
+        assert len(ids) == 2
+
+
+def test_official_scripts_are_in_the_images(engine):  # pylint: disable=unused-argument
+    out = docker("run", "--rm", "--entrypoint", "/bin/sh", "docker.whatsapp.biz/coreapp:v" + OLD_VERSION, "-c",
+                 "cd /opt/whatsapp/bin && ls -l wait_on_mysql.sh wait_on_postgres.sh launch_within_docker.sh"
+                 " && test -f /opt/whatsapp/emulator/wa_emulator/__main__.py && echo package-ok"
+                 " && python3 -c 'import pymysql, cryptography; print(\"libs-ok\")'")
+    assert out.count("-rwx") == 3 and "package-ok" in out and "libs-ok" in out
+
+
+def test_wait_on_mysql_waits_for_the_database(engine, run_id):  # pylint: disable=unused-argument
+    # Nothing listens on db:3306 of an empty network: the script keeps waiting (bounded here), then fails.
+    net = "%s-waitnet" % run_id
+    docker("network", "create", net)
+    try:
+        t0 = time.monotonic()
+        out = docker("run", "--rm", "--network", net, "-e", "WA_DB_HOSTNAME=db", "-e", "WA_DB_PORT=3306",
+                     "-e", "WA_DB_WAIT_TIMEOUT=3", "docker.whatsapp.biz/web:v" + OLD_VERSION,
+                     "/opt/whatsapp/bin/wait_on_mysql.sh", "echo", "launched", check=False)
+        assert "launched" not in out and "waiting for the database at db:3306" in out
+        assert time.monotonic() - t0 >= 3
+    finally:
+        docker("network", "rm", net, check=False)
+
+
+CLIENT = """
+import sys, pymysql
+host, user, password = sys.argv[1:4]
+c = pymysql.connect(host=host, user=user, password=password, connect_timeout=5, autocommit=True)
+cur = c.cursor()
+cur.execute("CREATE DATABASE IF NOT EXISTS wabiz_probe CHARACTER SET utf8mb4")
+cur.execute("CREATE TABLE IF NOT EXISTS wabiz_probe.t (k VARCHAR(20) PRIMARY KEY, v TEXT)")
+cur.execute("REPLACE INTO wabiz_probe.t VALUES ('key', %s)", (sys.argv[4],))
+cur.execute("SELECT v FROM wabiz_probe.t WHERE k = 'key'")
+print("value=%s" % cur.fetchone()[0])
+cur.execute("SHOW DATABASES")
+print("databases=%s" % ",".join(sorted(r[0] for r in cur.fetchall())))
+"""
+
+
+def sql_client(net, host, user, password, value):
+    """Run a pymysql client in another container on ``net`` (as the CoreApps connect)."""
+    last = ""
+    for _ in range(60):
+        proc = docker("run", "--rm", "--network", net, "--entrypoint", "python3",
+                      "wabiz-emulator/network:latest", "-c", CLIENT, host, user, password, value, check=False)
+        if "value=" in proc:
+            return proc
+        last = proc
+        time.sleep(0.5)
+    raise AssertionError("no SQL connection to %s as %s: %s" % (host, user, last))
+
+
+def test_mysql_standin_contract_and_volume(engine, run_id):  # pylint: disable=unused-argument
+    net, vol = "%s-sqlnet" % run_id, "%s-sqldata" % run_id
+    first, second = "%s-sql1" % run_id, "%s-sql2" % run_id
+    docker("network", "create", net)
+    try:
+        docker("run", "-d", "--name", first, "--network", net, "--network-alias", "dbhost",
+               "-v", "%s:/var/lib/mysql" % vol,
+               "-e", "MYSQL_ROOT_PASSWORD=rootpw", "-e", "MYSQL_USER=appuser", "-e", "MYSQL_PASSWORD=apppw",
+               "-e", "MYSQL_DATABASE=appdb", "mysql:8.0.33",
+               "--default-authentication-plugin=mysql_native_password")
+        out = sql_client(net, "dbhost", "appuser", "apppw", "one")
+        assert "value=one" in out and "appdb" in out and "wabiz_probe" in out
+        assert "value=one" in sql_client(net, "dbhost", "root", "rootpw", "one")
+        cfg = json.loads(docker("inspect", first))[0]
+        assert "/var/lib/mysql" in cfg["Config"]["Volumes"] and "3306/tcp" in cfg["Config"]["ExposedPorts"]
+        docker("rm", "-f", first)
+        # A new container on the same volume, without any MYSQL_* variable: data and users are kept.
+        docker("run", "-d", "--name", second, "--network", net, "--network-alias", "dbhost",
+               "-v", "%s:/var/lib/mysql" % vol, "mysql:8.0.33")
+        out = sql_client(net, "dbhost", "appuser", "apppw", "two")
+        assert "value=two" in out and "appdb" in out
+        logs = docker("logs", second)
+        assert "skipping initialisation" in logs
+    finally:
+        docker("rm", "-f", first, second, check=False)
+        docker("volume", "rm", vol, check=False)
+        docker("network", "rm", net, check=False)
+
+
+def test_mysql_standin_refuses_to_initialise_without_password(engine, run_id):  # pylint: disable=unused-argument
+    name = "%s-sqlnopw" % run_id
+    try:
+        proc = subprocess.run(["docker", "run", "--name", name, "mysql:8.0.33"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, check=False)
+        assert proc.returncode != 0 and "password option is not specified" in proc.stdout
+        state = json.loads(docker("inspect", name))[0]["State"]
+        assert state["ExitCode"] != 0
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
