@@ -1,0 +1,201 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the health normalisation shared by health_info, settings_restore and account_info."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _health
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
+
+META = {"api_status": "stable", "version": "v2.62.5"}
+
+
+def single(status):
+    return {"health": {"gateway_status": status}, "meta": META}
+
+
+def multi(*nodes):
+    return {"health": dict(("%s:%s" % (host, cid), {"gateway_status": status, "role": role})
+                           for host, cid, status, role in nodes), "meta": META}
+
+
+HEALTHY_2_SHARDS = multi(
+    ("master1", "aaa111", "connected", "primary_master"),
+    ("master2", "bbb222", "disconnected", "secondary_master"),
+    ("wacore1", "ccc333", "connected", "coreapp"),
+    ("wacore2", "ddd444", "connected", "coreapp"),
+    ("wacore3", "eee555", "disconnected", "coreapp"),
+)
+
+
+def test_single_instance_is_one_node():
+    nodes = _health.normalise(single("connected"))
+    assert nodes == [dict(name="single", hostname=None, container_id=None, gateway_status="connected", role="coreapp")]
+    assert not _health.is_multiconnect(nodes)
+    assert _health.topology(nodes) == {"masters": 0, "coreapps": 1}
+
+
+def test_multiconnect_nodes_are_split_into_hostname_and_container():
+    nodes = _health.normalise(HEALTHY_2_SHARDS)
+    assert [n["name"] for n in nodes][:2] == ["master1:aaa111", "master2:bbb222"]
+    assert nodes[0]["hostname"] == "master1" and nodes[0]["container_id"] == "aaa111"
+    assert _health.is_multiconnect(nodes)
+    assert _health.topology(nodes) == {"masters": 2, "coreapps": 3}
+
+
+@pytest.mark.parametrize("bad", [None, [], {}, {"health": "x"}, {"health": {"n:1": "connected"}}])
+def test_unknown_shapes_are_refused(bad):
+    with pytest.raises(_health.HealthError):
+        _health.normalise(bad)
+
+
+def test_single_healthy_and_not():
+    ok = _health.summarise(_health.normalise(single("connected")))
+    assert ok["healthy"] and ok["registered"] and ok["not_ready"] == [] and ok["primary_master"] is None
+    bad = _health.summarise(_health.normalise(single("uninitialized")))
+    assert not bad["healthy"] and bad["not_ready"][0]["reason"].startswith("initialising")
+    unreg = _health.summarise(_health.normalise(single("unregistered")))
+    assert not unreg["registered"] and not unreg["healthy"]
+
+
+def test_multiconnect_healthy_with_n_coreapps_and_primary_master():
+    summary = _health.summarise(_health.normalise(HEALTHY_2_SHARDS), expected_shards=2)
+    assert summary["healthy"] is True
+    assert summary["primary_master"] == "master1:aaa111"
+    assert summary["connected_coreapps"] == 2
+    # the secondary Master and the spare CoreApp are disconnected: normal
+    assert summary["not_ready"] == []
+
+
+def test_multiconnect_not_enough_coreapps_lists_the_disconnected_ones():
+    summary = _health.summarise(_health.normalise(HEALTHY_2_SHARDS), expected_shards=4)
+    assert summary["healthy"] is False
+    names = [e["name"] for e in summary["not_ready"]]
+    assert names == ["wacore3:eee555"]
+    assert "2 of the 4 needed" in summary["not_ready"][0]["reason"]
+    text = _health.describe_not_ready(summary)
+    assert "wacore3:eee555 (coreapp)" in text
+
+
+def test_multiconnect_primary_master_down_is_unhealthy():
+    health = multi(("master1", "a", "disconnected", "primary_master"), ("wacore1", "b", "connected", "coreapp"))
+    summary = _health.summarise(_health.normalise(health), expected_shards=1)
+    assert not summary["healthy"]
+    assert summary["not_ready"][0]["name"] == "master1:a"
+    assert "primary Master" in summary["not_ready"][0]["reason"]
+
+
+def test_multiconnect_without_primary_master_is_reported():
+    health = multi(("master1", "a", "disconnected", "secondary_master"), ("wacore1", "b", "connected", "coreapp"))
+    summary = _health.summarise(_health.normalise(health), expected_shards=1)
+    assert not summary["healthy"] and summary["primary_master"] is None
+    assert any("no node reports the primary_master" in e["reason"] for e in summary["not_ready"])
+
+
+def test_initialising_nodes_are_not_ready_but_registered():
+    health = multi(("master1", "a", "uninitialized", "primary_master"), ("wacore1", "b", "uninitialized", "coreapp"))
+    summary = _health.summarise(_health.normalise(health), expected_shards=1)
+    assert summary["registered"] and not summary["healthy"]
+    assert len(summary["not_ready"]) == 2
+
+
+def test_unregistered_multiconnect():
+    health = multi(("master1", "a", "unregistered", "primary_master"), ("master2", "c", "unregistered",
+                   "secondary_master"), ("wacore1", "b", "unregistered", "coreapp"))
+    nodes = _health.normalise(health)
+    assert _health.registration(nodes) == "unregistered"
+    assert _health.summarise(nodes)["registered"] is False
+
+
+def test_unknown_expected_shards_means_one_coreapp():
+    summary = _health.summarise(_health.normalise(HEALTHY_2_SHARDS))
+    assert summary["healthy"] and summary["expected_shards"] is None
+
+
+def test_topology_mismatch_text_names_both():
+    assert _health.describe_topology({"masters": 2, "coreapps": 3, "shards": 2}) == "2 Masters, 3 CoreApps, 2 shards"
+    assert _health.describe_topology(None) == "unknown"
+
+
+def test_jmespath_condition_sees_raw_answer_nodes_and_summary():
+    nodes = _health.normalise(HEALTHY_2_SHARDS)
+    summary = _health.summarise(nodes, 2)
+    cond = _health.compile_condition("length(nodes[?gateway_status=='connected']) >= `3`")
+    assert _health.evaluate(cond, HEALTHY_2_SHARDS, nodes, summary) == (True, True)
+    cond = _health.compile_condition("summary.connected_coreapps == `3`")
+    assert _health.evaluate(cond, HEALTHY_2_SHARDS, nodes, summary)[0] is False
+    cond = _health.compile_condition("meta.version")
+    assert _health.evaluate(cond, HEALTHY_2_SHARDS, nodes, summary) == (True, "v2.62.5")
+
+
+def test_invalid_jmespath_is_a_clear_error():
+    with pytest.raises(ValueError, match="not a valid JMESPath"):
+        _health.compile_condition("nodes[?")
+
+
+class FakeClient:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def get(self, path, auth="token"):
+        self.calls.append((path, auth))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_wait_polls_until_healthy_and_tolerates_transient_errors():
+    clock = Clock()
+    client = FakeClient([single("unregistered"), WAApiError(status=503, title="busy"), single("uninitialized"),
+                         single("connected")])
+    reader = _health.HealthReader(client, clock=clock, sleep=clock.sleep)
+    ok, response, nodes, summary, last_error, polls = reader.wait(timeout=60, interval=2)
+    assert ok and polls == 4 and summary["healthy"] and last_error is None
+    assert clock.now == 6
+    assert all(call == ("/v1/health", "any") for call in client.calls)
+
+
+def test_wait_times_out_with_the_last_answer():
+    clock = Clock()
+    client = FakeClient([single("uninitialized")] * 10)
+    reader = _health.HealthReader(client, clock=clock, sleep=clock.sleep)
+    ok, response, nodes, summary, last_error, polls = reader.wait(timeout=5, interval=2)
+    assert not ok and polls == 3 and summary["not_ready"][0]["gateway_status"] == "uninitialized"
+
+
+def test_wait_raises_non_transient_errors_at_once():
+    client = FakeClient([WAApiError(status=401, code=1005, title="Access denied")])
+    reader = _health.HealthReader(client, clock=Clock(), sleep=lambda s: None)
+    with pytest.raises(WAApiError):
+        reader.wait(timeout=5)
+
+
+def test_wait_with_condition():
+    clock = Clock()
+    client = FakeClient([HEALTHY_2_SHARDS, HEALTHY_2_SHARDS])
+    reader = _health.HealthReader(client, expected_shards=2, condition="summary.connected_nodes >= `3`",
+                                  clock=clock, sleep=clock.sleep)
+    assert reader.wait(timeout=5)[0] is True
+
+
+def test_shard_count():
+    assert _health.shard_count(FakeClient([{"account": {"shards": 4}}])) == 4
+    assert _health.shard_count(FakeClient([WAApiError(status=400, code=1011)])) is None
+    assert _health.shard_count(FakeClient([{"account": {}}])) is None
+    with pytest.raises(WAApiError):
+        _health.shard_count(FakeClient([WAApiError(status=401, code=1005)]))

@@ -1,0 +1,150 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every module validates its inputs before any API call; secrets never appear in the output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _backup
+from ansible_collections.wabiz.api_client.plugins.modules import (
+    app_settings, login, message, settings_backup, settings_restore, two_step, webhook_ca)
+
+URL = "https://wa.example.test:9090"
+TOKEN = "eyJ.unit-token.zzz"
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Records every API call; any call answers a server error so a test notices it."""
+    seen = []
+
+    def request(self, method, path, **kwargs):
+        seen.append((method, path))
+        raise _api.WAApiError(status=599, title="unexpected call in a unit test")
+    monkeypatch.setattr(_api.WAClient, "request", request)
+    return seen
+
+
+def run(capsys, module, args):
+    full = dict(dict(api_url=URL, api_token=TOKEN), **args)
+    full = dict((k, v) for k, v in full.items() if v is not None)
+    with patch_module_args(full):
+        with pytest.raises(SystemExit):
+            module.main()
+    out = capsys.readouterr().out
+    return json.loads(out), out
+
+
+@pytest.mark.parametrize("pin", ["12345", "1234567", "12a456", "", " 123456"])
+def test_two_step_pin_must_be_six_digits(capsys, calls, pin):
+    result, out = run(capsys, two_step, dict(state="present", pin=pin))
+    assert result["failed"] and "pin must be exactly six digits" in result["msg"]
+    assert calls == []
+
+
+def test_two_step_check_mode_sends_nothing(capsys, calls):
+    result, out = run(capsys, two_step, dict(state="present", pin="123456", _ansible_check_mode=True))
+    assert result["changed"] and not result.get("failed") and calls == []
+    assert "123456" not in out
+
+
+@pytest.mark.parametrize("password, missing", [
+    ("Short1!", "8 to 64 characters"), ("alllowercase1!", "an upper-case letter"),
+    ("NoDigits!!", "a digit"), ("NoSpecial12", "a special character"), ("ALLUPPER1!", "a lower-case letter"),
+])
+def test_login_new_password_rules_checked_first(capsys, calls, password, missing):
+    result, out = run(capsys, login, dict(api_token=None, api_username="admin", api_password="secret",
+                                          new_password=password))
+    assert result["failed"] and missing in result["msg"] and calls == []
+    assert password not in out
+
+
+def test_login_password_rules_accept_a_good_one():
+    assert login.password_problems("Str0ng-Passw0rd") == []
+
+
+def test_message_body_limits(capsys, calls):
+    result, _ = run(capsys, message, dict(to="15550001111", body="x" * 4097))
+    assert result["failed"] and "1 to 4096 characters (got 4097)" in result["msg"] and calls == []
+    result, _ = run(capsys, message, dict(to="not a number", body="hi"))
+    assert result["failed"] and "phone number" in result["msg"] and calls == []
+    result, _ = run(capsys, message, dict(to="+1 555 000 1111", body="x" * 4096, _ansible_check_mode=True))
+    assert result["changed"] and calls == []
+
+
+def test_app_settings_invalid_before_any_call(capsys, calls):
+    result, _ = run(capsys, app_settings, dict(settings={"webhooks": {"url": "http://insecure.example"}}))
+    assert result["failed"] and result["msg"].startswith("invalid settings: webhooks.url must be an HTTPS URL")
+    assert calls == []
+
+
+def test_webhook_ca_refuses_non_certificates(capsys, calls):
+    result, _ = run(capsys, webhook_ca, dict(content="hello"))
+    assert result["failed"] and "PEM certificate" in result["msg"] and calls == []
+    key = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+    result, _ = run(capsys, webhook_ca, dict(content=key))
+    assert result["failed"] and "no private key" in result["msg"] and calls == []
+
+
+def test_webhook_ca_pem_normalisation():
+    pem = "-----BEGIN CERTIFICATE-----\r\nAAAA\r\nBBBB\r\n-----END CERTIFICATE-----"
+    assert webhook_ca.normalise_pem(pem) == "-----BEGIN CERTIFICATE-----\nAAAABBBB\n-----END CERTIFICATE-----\n"
+    assert webhook_ca.find_pem({"x": [pem]}) == webhook_ca.normalise_pem(pem)
+    assert webhook_ca.find_pem(None) is None
+
+
+def test_restore_topology_mismatch_names_both():
+    text = settings_restore.topology_mismatch({"masters": 2, "coreapps": 3, "shards": 2}, {"masters": 2, "coreapps": 2})
+    assert "2 Masters, 3 CoreApps, 2 shards" in text and "2 Masters, 2 CoreApps" in text
+    assert settings_restore.topology_mismatch({"masters": 0, "coreapps": 1, "shards": 1},
+                                              {"masters": 0, "coreapps": 1}) is None
+    assert settings_restore.topology_mismatch(None, {"masters": 0, "coreapps": 1}) is None
+
+
+def test_restore_refuses_a_tampered_file_before_any_call(capsys, calls, tmp_path):
+    dest = str(tmp_path / "b.bak")
+    _backup.write_backup(dest, "QUJDREVG", {"topology": {"masters": 0, "coreapps": 1}})
+    open(dest, "a").write("X")
+    result, out = run(capsys, settings_restore, dict(backup_password="Backup-Pass1", src=dest))
+    assert result["failed"] and result["msg"].startswith("restore refused:") and "sha256" in result["msg"]
+    assert calls == [] and "Backup-Pass1" not in out
+
+
+def test_backup_keeps_an_existing_verified_file(capsys, calls, tmp_path):
+    dest = str(tmp_path / "b.bak")
+    _backup.write_backup(dest, "QUJDREVG", {"topology": {"masters": 0, "coreapps": 1}})
+    result, out = run(capsys, settings_backup, dict(backup_password="Backup-Pass1", dest=dest))
+    assert result["changed"] is False and result["sha256"] == _backup.sha256_bytes(b"QUJDREVG")
+    assert "not overwritten" in result["msg"] and calls == []
+    assert "QUJDREVG" not in out and "Backup-Pass1" not in out
+
+
+def test_backup_check_mode_makes_no_call_and_no_file(capsys, calls, tmp_path):
+    dest = str(tmp_path / "b.bak")
+    result, _ = run(capsys, settings_backup, dict(backup_password="Backup-Pass1", dest=dest, _ansible_check_mode=True))
+    assert result["changed"] is True and calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+class FakeBackupClient:
+    def __init__(self):
+        self.answers = {
+            "/v1/health": {"health": {"m1:a": {"gateway_status": "connected", "role": "primary_master"},
+                                      "c1:b": {"gateway_status": "connected", "role": "coreapp"}},
+                           "meta": {"version": "v2.62.5"}},
+            "/v1/account/shards": {"account": {"shards": 1}},
+            "/v1/settings/application": {"settings": {"application": {"wa_id": "15550001111"}}},
+        }
+
+    def get(self, path, auth="token"):
+        return self.answers[path]
+
+
+def test_backup_metadata_records_topology_wa_id_and_version():
+    meta = settings_backup.collect_metadata(FakeBackupClient(), URL)
+    assert meta["topology"] == {"masters": 1, "coreapps": 1, "shards": 1, "multiconnect": True}
+    assert meta["wa_id"] == "15550001111" and meta["version"] == "v2.62.5" and meta["source_url"] == URL
