@@ -13,6 +13,11 @@ attributes:
     description:
       - When run again with the same options on the same state, the module reports no change and changes
         nothing on the Docker host.
+  action_group:
+    description: Action is part of action_group(s), for convenient setting of module_defaults.
+    support: full
+    membership:
+      - wabiz.api_client.docker
 options:
   docker_host:
     description:
