@@ -187,6 +187,25 @@ def network():
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_fresh(tmp_path_factory):
+    """One fresh (never logged in) emulator per test module, for tests that change nothing."""
+    emu = start_emulator(tmp_path_factory.mktemp("shared-fresh"))
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_registered(tmp_path_factory):
+    """One seeded, logged-in emulator per test module, for validation tests that change nothing."""
+    emu = start_emulator(tmp_path_factory.mktemp("shared-registered"))
+    emu.api.login()
+    emu.api.seed()
+    emu.api.wait_status("connected")
+    yield emu.api
+    emu.stop()
+
+
 @pytest.fixture
 def emu(emulators):
     return emulators("single")

@@ -29,7 +29,8 @@ def test_first_login_demands_password_change(emu):
 @pytest.mark.parametrize("bad", [
     "Sh0rt!", "a" * 60 + "A1!" + "bbbbb", "nouppercase1!", "NOLOWERCASE1!", "NoDigitsHere!", "NoSpecial123",
 ])
-def test_password_rules(emu, bad):
+def test_password_rules(shared_fresh, bad):
+    emu = shared_fresh
     r = emu.api.basic_login("admin", "secret", {"new_password": bad})
     assert r.status == 400
     assert r.error_code() == 1009

@@ -1,0 +1,106 @@
+import re
+
+from conftest import send_text
+
+
+def test_single_instance_health_shapes(emu):
+    api = emu.api
+    api.login()
+    assert api.health() == {"gateway_status": "unregistered"}
+    api.seed()
+    assert api.wait_status("connected")["health"] == {"gateway_status": "connected"}
+
+
+def test_multiconnect_health_keyed_by_node(emulators):
+    emu = emulators("mc", "--masters", "2", "--coreapps", "3")
+    api = emu.api
+    api.login()
+    health = api.health()
+    assert len(health) == 5
+    for name, entry in health.items():
+        assert re.fullmatch(r"(master[12]|wacore[123]):[0-9a-f]{12}", name), name
+        assert entry["gateway_status"] == "unregistered"
+        assert entry["role"] in ("primary_master", "secondary_master", "coreapp")
+    assert sorted(e["role"] for e in health.values()) == [
+        "coreapp", "coreapp", "coreapp", "primary_master", "secondary_master"]
+    api.seed(shards=2)
+    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    by_role = {}
+    for entry in st["health"].values():
+        by_role.setdefault(entry["role"], []).append(entry["gateway_status"])
+    assert by_role["primary_master"] == ["connected"]
+    assert by_role["secondary_master"] == ["disconnected"]
+    assert sorted(by_role["coreapp"]) == ["connected", "connected", "disconnected"]
+    shards = sorted(n["shard"] for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] is not None)
+    assert shards == [0, 1]
+    assert st["topology"] == {"shards": 2, "masters": 2, "coreapps": 3}
+    r = api.get("/v1/account/shards")
+    assert r.status == 200 and r.json["account"]["shards"] == 2
+
+
+def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emulators):
+    emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": "0.8"})
+    api = emu.api
+    api.login()
+    api.seed(shards=2)
+    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    primary = [n for n in st["nodes"] if n["role"] == "primary_master"][0]["name"]
+    busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["name"]
+    spare = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] is None][0]["name"]
+    assert api.post("/_emulator/faults", {"crash": [{"role": "primary_master"},
+                                                    {"role": "coreapp", "node": busy}]}).status == 200
+
+    def replaced(s):
+        h = s["health"]
+        new_primary = [k for k, v in h.items() if v["role"] == "primary_master" and v["gateway_status"] == "connected"]
+        return (new_primary and new_primary[0] != primary and h.get(spare, {}).get("gateway_status") == "connected"
+                and h.get(busy, {}).get("gateway_status") == "disconnected")
+    st = api.wait(replaced, timeout=10, what="failover")
+    assert st["topology"]["masters"] == 1 and st["topology"]["coreapps"] == 2
+    assert [n["shard"] for n in st["nodes"] if n["name"] == spare] == [1]
+    assert send_text(api).status == 201
+    # Crashed nodes vanish from health after 3 lease times.
+    api.wait(lambda s: primary not in s["health"] and busy not in s["health"], timeout=10, what="cleanup")
+
+
+def test_health_accepts_user_tokens_and_requires_auth(api):
+    assert api.get("/v1/health", token="").status == 401
+    assert api.post("/v1/users", {"username": "mon", "password": "M0n-itoring"}).status == 201
+    tok = api.basic_login("mon", "M0n-itoring").json["users"][0]["token"]
+    assert api.get("/v1/health", token=tok).json["health"] == {"gateway_status": "unregistered"}
+
+
+def test_network_unreachable_reports_connecting(emulators, tmp_path):
+    emu = emulators("lonely", network_url="http://127.0.0.1:9")
+    emu.api.login()
+    emu.api.seed()
+    emu.api.wait_status("connecting")
+    r = send_text(emu.api)
+    assert r.status == 400 and r.error_code() == 1011
+
+
+def test_shards_api(registered):
+    api = registered
+    assert api.get("/v1/account/shards").json["account"] == {"shards": 1}
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 1})
+    assert r.status == 400 and r.error_code() == 1008  # cert is mandatory
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 3, "cert": "c"})
+    assert r.status == 400 and r.error_code() == 1009
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550002222", "shards": 1, "cert": "c"})
+    assert r.status == 400 and r.error_code() == 1009
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 1, "cert": "c"})
+    assert r.status == 201
+
+
+def test_shards_need_pin_with_two_step(emulators):
+    emu = emulators("mc", "--masters", "2", "--coreapps", "3")
+    api = emu.api
+    api.login()
+    api.seed(shards=1, two_step_pin="654321")
+    api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 2)
+    body = {"cc": "1", "phone_number": "5550001111", "shards": 2, "cert": "c"}
+    assert api.post("/v1/account/shards", body).error_code() == 1008
+    assert api.post("/v1/account/shards", dict(body, pin="111111")).error_code() == 1009
+    assert api.post("/v1/account/shards", dict(body, pin="654321")).status == 201
+    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    assert st["shards"] == 2
