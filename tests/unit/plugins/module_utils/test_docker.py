@@ -1,0 +1,294 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the pure logic of the Docker helper: image names, classification, stack discovery,
+topology rules, desired specs and the create/recreate/keep/remove plan. No Docker engine here."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+
+CORE = "docker.whatsapp.biz/coreapp:v2.61.2"
+WEB = "docker.whatsapp.biz/web:v2.61.2"
+DB_ENV = ["WA_DB_ENGINE=MYSQL", "WA_DB_HOSTNAME=db", "WA_DB_PORT=3306", "WA_DB_USERNAME=root",
+          "WA_DB_PASSWORD=testpass"]
+
+
+def inspect(name, image, env=(), labels=None, networks=None, mounts=(), ports=None, running=True, cid=None,
+            hostname=None):
+    """A minimal ``docker inspect`` document."""
+    nets = {}
+    for net, aliases in (networks or {"bridge": []}).items():
+        nets[net] = {"IPAddress": "172.18.0.%d" % (len(nets) + 2), "Aliases": list(aliases)}
+    return {
+        "Id": cid or hashlib.sha256(name.encode()).hexdigest(),
+        "Name": "/" + name,
+        "Image": "sha256:" + hashlib.sha256(image.encode()).hexdigest(),
+        "Config": {"Image": image, "Env": list(env), "Labels": labels or {}, "Hostname": hostname or name[:12]},
+        "State": {"Status": "running" if running else "exited", "Running": running, "Restarting": False},
+        "NetworkSettings": {"Networks": nets, "Ports": ports or {}},
+        "Mounts": [{"Type": "volume", "Name": m[0], "Source": "/var/lib/docker/volumes/%s/_data" % m[0],
+                    "Destination": m[1]} for m in mounts],
+    }
+
+
+def compose(project, service, image, env=(), mounts=(), ports=None, aliases=None):
+    net = "%s_default" % project
+    return d.summarize_container(inspect(
+        "%s_%s_1" % (project, service), image, env=env, mounts=mounts, ports=ports,
+        labels={d.COMPOSE_PROJECT: project, d.COMPOSE_SERVICE: service},
+        networks={net: aliases if aliases is not None else [service]}))
+
+
+def official_multiconnect(project="old"):
+    media = [("%s_whatsappMedia" % project, "/usr/local/wamedia")]
+    records = [compose(project, "db", "mysql:8.0.33", env=["MYSQL_ROOT_PASSWORD=testpass"],
+                       mounts=[("%s_mysqlData" % project, "/var/lib/mysql")])]
+    records.append(compose(project, "waweb", WEB, env=DB_ENV + ["WA_APP_MULTICONNECT=1"], mounts=media,
+                           ports={"443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9090"}]}))
+    for i in (1, 2):
+        records.append(compose(project, "master%d" % i, CORE, mounts=media,
+                               env=DB_ENV + ["WA_APP_MULTICONNECT=1", "WA_MASTER_NODE=1"]))
+    for i in (1, 2, 3):
+        records.append(compose(project, "wacore%d" % i, CORE, mounts=media, env=DB_ENV + ["WA_APP_MULTICONNECT=1"]))
+    return records
+
+
+# -- image names ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("image, repo, version", [
+    ("docker.whatsapp.biz/coreapp:v2.61.2", "docker.whatsapp.biz/coreapp", "2.61.2"),
+    ("registry.example.com:5000/wa/web:v2.62.5", "registry.example.com:5000/wa/web", "2.62.5"),
+    ("registry.example.com:5000/wa/web", "registry.example.com:5000/wa/web", None),
+    ("mysql:8.0.33", "mysql", "8.0.33"),
+    ("docker.whatsapp.biz/web:latest@sha256:abc", "docker.whatsapp.biz/web", "latest"),
+])
+def test_image_names(image, repo, version):
+    assert d.image_repo(image) == repo
+    assert d.image_version(image) == version
+
+
+def test_repo_matches_ignores_tags_and_docker_io():
+    assert d.repo_matches("docker.whatsapp.biz/coreapp:v2.61.2", ["docker.whatsapp.biz/coreapp"])
+    assert d.repo_matches("docker.io/library/mysql:8", ["mysql:5.7"])
+    assert not d.repo_matches("docker.whatsapp.biz/coreapp-tools:v1", ["docker.whatsapp.biz/coreapp"])
+
+
+def test_secrets_are_masked():
+    env = d.redact_env({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
+                        "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
+    assert env == {"WA_DB_PASSWORD": d.SECRET_MASK, "WA_API_KEY": d.SECRET_MASK, "WA_SECRET": d.SECRET_MASK,
+                   "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": d.SECRET_MASK, "EMPTY_PASSWORD": ""}
+
+
+# -- classification ---------------------------------------------------------------------------------
+
+def test_master_is_coreapp_image_with_master_env():
+    master = d.summarize_container(inspect("m", CORE, env=["WA_MASTER_NODE=1"]))
+    core = d.summarize_container(inspect("c", CORE, env=["WA_MASTER_NODE=0"]))
+    web = d.summarize_container(inspect("w", WEB))
+    other = d.summarize_container(inspect("x", "nginx:1"))
+    assert [d.classify(r) for r in (master, core, web, other)] == ["master", "coreapp", "web", None]
+
+
+def test_private_mirror_names_and_labels():
+    mirror = d.summarize_container(inspect("c", "registry.example.com/wa/coreapp:v2.61.2"))
+    assert d.classify(mirror) is None
+    assert d.classify(mirror, coreapp_images=["registry.example.com/wa/coreapp"]) == "coreapp"
+    labelled = d.summarize_container(inspect("w", "anything:1", labels={d.LABEL_ROLE: "web"}))
+    assert d.classify(labelled) == "web"
+
+
+def test_summary_keeps_ports_mounts_networks():
+    r = d.summarize_container(inspect("w", WEB, networks={"net1": ["waweb"]}, mounts=[("media", d.MEDIA_PATH)],
+                                      ports={"443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9090"}]}))
+    assert r["ports"] == {"443/tcp": [{"host_ip": "0.0.0.0", "host_port": 9090}]}
+    assert r["mounts"][0]["name"] == "media"
+    assert r["networks"]["net1"]["aliases"] == ["waweb"]
+    assert r["running"] is True
+
+
+# -- discovery ----------------------------------------------------------------------------------------
+
+def test_official_multiconnect_compose_stack():
+    stacks = d.discover_stacks(official_multiconnect("old"))
+    assert len(stacks) == 1
+    st = stacks[0]
+    assert st["name"] == "old" and st["compose_project"] == "old" and st["managed"] is False
+    assert st["counts"] == {"masters": 2, "coreapps": 3, "webapps": 1, "databases": 1}
+    assert [m["name"] for m in st["masters"]] == ["old_master1_1", "old_master2_1"]
+    assert st["databases"][0]["name"] == "old_db_1"
+    assert st["version"] == "2.61.2" and st["multiconnect"] is True
+    assert st["web_port"] == 9090
+    assert st["volumes"] == ["old_mysqlData", "old_whatsappMedia"]
+    assert st["db"] == {"engine": "MYSQL", "hostname": "db", "port": 3306, "username": "root", "name_prefix": None}
+    # no password anywhere in the result
+    assert "testpass" not in repr(st)
+
+
+def test_compose_db_stays_with_its_project_after_the_apps_are_gone():
+    records = [r for r in official_multiconnect("old") if r["labels"][d.COMPOSE_SERVICE] == "db"]
+    stacks = d.discover_stacks(records)
+    assert [(s["name"], s["counts"]["databases"], s["counts"]["coreapps"]) for s in stacks] == [("old", 1, 0)]
+
+
+def test_two_stacks_are_kept_apart():
+    records = official_multiconnect("old") + official_multiconnect("other")
+    stacks = d.discover_stacks(records)
+    assert [s["name"] for s in stacks] == ["old", "other"]
+    assert all(s["counts"]["databases"] == 1 for s in stacks)
+    assert stacks[0]["databases"][0]["name"] == "old_db_1"
+
+
+def test_hand_made_stack_is_grouped_by_network_and_finds_its_db_by_hostname():
+    env = ["WA_DB_HOSTNAME=mydb", "WA_DB_PASSWORD=pw"]
+    records = [d.summarize_container(x) for x in (
+        inspect("mydb", "mariadb:10", networks={"wanet": []}),
+        inspect("core", CORE, env=env, networks={"wanet": []}),
+        inspect("web", WEB, env=env, networks={"wanet": []}),
+        inspect("unrelated-db", "mysql:8", networks={"othernet": []}),
+    )]
+    stacks = d.discover_stacks(records)
+    assert len(stacks) == 1
+    assert stacks[0]["name"] == "wanet"
+    assert stacks[0]["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 1}
+    assert stacks[0]["databases"][0]["name"] == "mydb"
+    assert stacks[0]["multiconnect"] is False
+
+
+def test_managed_stack_by_labels():
+    spec_params = dict(name="wa-new", masters=1, coreapps=1, webapps=1, coreapp_image=CORE, web_image=WEB,
+                       db=dict(hostname="wa-new-db", password="pw"), network="wa-new")
+    records = []
+    for s in d.desired_specs(spec_params):
+        records.append(d.summarize_container(inspect(s["name"], s["image"], env=["%s=%s" % kv for kv in s["env"].items()],
+                                                     labels=s["labels"], networks={"wa-new": [s["name"]]})))
+    records.append(d.summarize_container(inspect("wa-new-db", "mysql:8.0.33", networks={"wa-new": ["wa-new-db"]},
+                                                 labels={d.LABEL_ROLE: "db", d.LABEL_STACK: "wa-new"})))
+    stacks = d.discover_stacks(records)
+    assert [(s["name"], s["managed"], s["counts"]) for s in stacks] == [
+        ("wa-new", True, {"masters": 1, "coreapps": 1, "webapps": 1, "databases": 1})]
+    apps = d.app_containers_of(records, "wa-new")
+    assert [(r["name"], role) for r, role in apps] == [
+        ("wa-new-master1", "master"), ("wa-new-wacore1", "coreapp"), ("wa-new-waweb1", "web")]
+
+
+# -- topology rules -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("masters, coreapps, webapps, shards, ok", [
+    (0, 1, 1, 1, True),
+    (2, 3, 1, 2, True),
+    (1, 1, 1, 1, True),
+    (0, 3, 1, 1, False),   # several CoreApps need a Master
+    (0, 1, 1, 2, False),   # shards without Master
+    (2, 1, 1, 2, False),   # fewer CoreApps than shards
+    (2, 3, 1, 3, False),   # 3 is no shard count
+    (2, 3, 0, 2, False),   # no Webapp
+    (1, 0, 1, None, False),
+])
+def test_topology_rules(masters, coreapps, webapps, shards, ok):
+    assert (d.topology_errors(masters, coreapps, webapps, shards) == []) is ok
+
+
+# -- desired specs and plan --------------------------------------------------------------------------------
+
+def params(**kw):
+    p = dict(name="s", masters=2, coreapps=3, webapps=1, coreapp_image=CORE, web_image=WEB,
+             db=dict(hostname="s-db", port=3306, username="root", password="pw"), network="s",
+             media_volume="s-media", web_port=9090, api_key=None, env={}, coreapp_env={}, web_env={})
+    p.update(kw)
+    return p
+
+
+def test_desired_specs_follow_the_official_layout():
+    specs = d.desired_specs(params())
+    names = [s["name"] for s in specs]
+    assert names == ["s-master1", "s-master2", "s-wacore1", "s-wacore2", "s-wacore3", "s-waweb1"]
+    m1, c1, w1 = specs[0], specs[2], specs[5]
+    assert m1["env"]["WA_MASTER_NODE"] == "1" and "WA_MASTER_NODE" not in c1["env"]
+    assert all(s["env"]["WA_APP_MULTICONNECT"] == "1" for s in specs)
+    assert c1["env"]["COREAPP_HOSTNAME"] == "s-wacore1"
+    assert m1["command"] == d.COMMAND_MYSQL
+    assert w1["ports"] == {"443/tcp": 9090}
+    assert all(s["mounts"] == [{"source": "s-media", "target": "/usr/local/wamedia"}] for s in specs)
+    assert c1["env"]["WA_DB_HOSTNAME"] == "s-db" and c1["env"]["WA_DB_PASSWORD"] == "pw"
+    assert c1["labels"][d.LABEL_CONFIG] == c1["config_hash"]
+
+
+def test_single_instance_has_no_multiconnect_and_points_web_to_the_coreapp():
+    specs = d.desired_specs(params(masters=0, coreapps=1, api_key="k" * 16, db=dict(hostname="h", password="p",
+                                                                                     engine="pgsql")))
+    web = specs[-1]
+    assert "WA_APP_MULTICONNECT" not in web["env"]
+    assert web["env"]["WACORE_HOSTNAME"] == "s-wacore1"
+    assert web["env"]["WA_API_KEY"] == "k" * 16
+    assert specs[0]["command"] == d.COMMAND_PGSQL
+
+
+def test_user_env_overrides_and_changes_the_hash():
+    a = d.desired_specs(params())
+    b = d.desired_specs(params(env={"WA_EMULATOR_NETWORK_URL": "http://net:8080"}))
+    assert all(x["config_hash"] != y["config_hash"] for x, y in zip(a, b))
+    c = d.desired_specs(params(web_env={"X": "1"}))
+    assert [x["config_hash"] == y["config_hash"] for x, y in zip(a, c)] == [True] * 5 + [False]
+
+
+def records_for(specs, running=True):
+    out = []
+    for s in specs:
+        r = d.summarize_container(inspect(s["name"], s["image"], labels=s["labels"], running=running))
+        out.append(r)
+    return out
+
+
+def test_plan_nothing_to_do_when_all_matches():
+    specs = d.desired_specs(params())
+    p = d.plan(specs, records_for(specs))
+    assert (p["create"], p["recreate"], p["start"], p["remove"]) == ([], [], [], [])
+    assert len(p["keep"]) == 6
+
+
+def test_plan_recreates_only_what_changed_and_removes_surplus():
+    old = d.desired_specs(params(coreapps=4))
+    new = d.desired_specs(params(web_image="docker.whatsapp.biz/web:v2.62.5"))
+    p = d.plan(new, records_for(old))
+    assert [s["name"] for s, _r in p["recreate"]] == ["s-waweb1"]
+    assert [r["name"] for r in p["remove"]] == ["s-wacore4"]
+    assert p["reasons"]["s-wacore4"] == "surplus"
+    assert p["create"] == []
+
+
+def test_plan_creates_missing_and_starts_stopped():
+    specs = d.desired_specs(params())
+    actual = records_for(specs[:3], running=False)
+    p = d.plan(specs, actual)
+    assert [s["name"] for s in p["create"]] == ["s-wacore2", "s-wacore3", "s-waweb1"]
+    assert [s["name"] for s, _r in p["start"]] == ["s-master1", "s-master2", "s-wacore1"]
+
+
+def test_plan_recreates_when_the_tag_points_to_a_new_image():
+    specs = d.desired_specs(params())
+    actual = records_for(specs)
+    p = d.plan(specs, actual, image_ids={CORE: "sha256:new"})
+    assert [s["name"] for s, _r in p["recreate"]] == ["s-master1", "s-master2", "s-wacore1", "s-wacore2", "s-wacore3"]
+    assert "updated" in p["reasons"]["s-master1"]
+
+
+def test_views_hide_secrets():
+    spec = d.desired_specs(params(api_key="k" * 16))[-1]
+    assert "pw" not in repr(d.spec_view(spec)) and "k" * 16 not in repr(d.spec_view(spec))
+    record = records_for([spec])[0]
+    record["env"] = dict(spec["env"])
+    assert "pw" not in repr(d.record_view(record))
+
+
+def test_connection_params_use_docker_cert_path(tmp_path):
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    p = d.connection_params(dict(docker_host="tcp://h:2376", tls=True, validate_certs=True, ca_path=None,
+                                 client_cert=None, client_key=None, timeout=5),
+                            environ={"DOCKER_CERT_PATH": str(tmp_path)})
+    assert p["ca_path"] == str(tmp_path / "ca.pem") and p["client_key"] == str(tmp_path / "key.pem")
