@@ -60,8 +60,8 @@ def run(cmd, check=True, env=None, cwd=None, timeout=300):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
                           timeout=timeout, check=False)
     if check and proc.returncode != 0:
-        raise DockerError("%s failed (exit %d): %s" % (" ".join(cmd), proc.returncode,
-                                                      (proc.stderr or proc.stdout).strip()[-2000:]))
+        detail = (proc.stderr or proc.stdout).strip()[-2000:]
+        raise DockerError("%s failed (exit %d): %s" % (" ".join(cmd), proc.returncode, detail))
     return proc
 
 
@@ -290,7 +290,7 @@ class Stack:
         """https://127.0.0.1:<published port> of the Webapp (waweb)."""
         out = docker("port", self.container("waweb"), "443/tcp")
         for line in out.splitlines():
-            host, _, port = line.strip().rpartition(":")
+            host, dummy, port = line.strip().rpartition(":")
             if "." in host or host in ("", "0.0.0.0"):
                 return "https://127.0.0.1:%s" % port
         raise DockerError("the Webapp of %s publishes no port 443" % self.project)
@@ -306,7 +306,7 @@ class Stack:
         while time.monotonic() < deadline:
             try:
                 url = self.web_url()
-                status, _ = http("GET", url + "/_emulator/state", timeout=3)
+                status = http("GET", url + "/_emulator/state", timeout=3)[0]
                 if status == 200:
                     return url
                 last = "HTTP %s" % status

@@ -69,7 +69,7 @@ def die(msg):
 
 def run(cmd, **kw):
     """Run a command; on failure print its output and stop."""
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, **kw)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-6000:])
         die("command failed (exit %d): %s" % (proc.returncode, " ".join(cmd)[:300]))
@@ -79,7 +79,7 @@ def run(cmd, **kw):
 def image_label(tag, label):
     """The value of ``label`` on local image ``tag``; None when the image does not exist."""
     proc = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", tag],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     if proc.returncode != 0:
         return None
     labels = json.loads(proc.stdout.strip() or "null") or {}
@@ -149,8 +149,7 @@ def files_hash(files, *extra):
 
 def cache_dir():
     wanted = os.environ.get("WABIZ_EMULATOR_CACHE")
-    candidates = [wanted] if wanted else ["/var/cache/wabiz-emulator",
-                                         os.path.expanduser("~/.cache/wabiz-emulator")]
+    candidates = [wanted] if wanted else ["/var/cache/wabiz-emulator", os.path.expanduser("~/.cache/wabiz-emulator")]
     for path in candidates:
         try:
             os.makedirs(path, exist_ok=True)
@@ -206,7 +205,7 @@ def make_rootfs_tar(tarball, packages, mirror):
     log("debootstrap %s from %s (%d packages) ..." % (SUITE, mirror, len(packages)))
     cmd = ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages), SUITE, work, mirror]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+                          env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:])
         logfile = os.path.join(work, "debootstrap", "debootstrap.log")
@@ -351,11 +350,11 @@ def main(argv=None):
                           {"BASE": base_tag, "ROLE": role,
                            "VERSION": version, "TITLE": title, "PORTS": ports},
                           args.force, results)
-        if any(state == "built" for _, state, _ in results):
+        if any(result[1] == "built" for result in results):
             # Only dangling images that carry our label: the previous builds of our own tags.
             subprocess.call(["docker", "image", "prune", "--force", "--filter",
                              "label=biz.wabiz.emulator=true"], stdout=subprocess.DEVNULL)
-    built = sum(1 for _, state, _ in results if state == "built")
+    built = sum(1 for result in results if result[1] == "built")
     log("done in %.1fs (base %.1fs, %d image(s) built, %d up to date)"
         % (time.monotonic() - started, base_took, built, len(results) - built))
     return 0

@@ -35,6 +35,7 @@ file_env() {
 # sql_str VALUE: VALUE as a single-quoted SQL string literal.
 sql_str() { local s=${1//\\/\\\\}; s=${s//\'/\\\'}; printf "'%s'" "$s"; }
 # sql_id VALUE: VALUE as a back-quoted SQL identifier.
+# shellcheck disable=SC2016  # literal back-quotes
 sql_id() { printf '`%s`' "${1//\`/\`\`}"; }
 
 run_sql() { mariadb --protocol=socket --socket="$SOCKET" -uroot "$@"; }
@@ -71,8 +72,8 @@ init_datadir() {
 
   log "Starting temporary server"
   "$@" --user=mysql --skip-networking --socket="$SOCKET" --skip-log-bin &
-  local pid=$! i
-  for i in $(seq 1 60); do
+  local pid=$!
+  for _ in $(seq 1 60); do
     if mariadb-admin --protocol=socket --socket="$SOCKET" -uroot ping >/dev/null 2>&1; then break; fi
     kill -0 "$pid" 2>/dev/null || error "temporary server failed to start"
     sleep 0.5
@@ -113,7 +114,9 @@ FLUSH PRIVILEGES;"
   local f
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
-      *.sh) log "running $f"; . "$f" ;;
+      *.sh) log "running $f"
+        # shellcheck disable=SC1090  # user-supplied init scripts
+        . "$f" ;;
       *.sql) log "running $f"; run_sql --password="$MYSQL_ROOT_PASSWORD" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} <"$f" ;;
       *.sql.gz) log "running $f"; gunzip -c "$f" | run_sql --password="$MYSQL_ROOT_PASSWORD" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
       *) log "ignoring $f" ;;

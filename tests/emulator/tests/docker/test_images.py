@@ -87,7 +87,7 @@ print("databases=%s" % ",".join(sorted(r[0] for r in cur.fetchall())))
 def sql_client(net, host, user, password, value):
     """Run a pymysql client in another container on ``net`` (as the CoreApps connect)."""
     last = ""
-    for _ in range(60):
+    for dummy in range(60):
         proc = docker("run", "--rm", "--network", net, "--entrypoint", "python3",
                       "wabiz-emulator/network:latest", "-c", CLIENT, host, user, password, value, check=False)
         if "value=" in proc:

@@ -7,6 +7,7 @@ shift 2
 limit=${WA_DB_WAIT_TIMEOUT:-0}
 start=$SECONDS
 next_note=0
+# shellcheck disable=SC2016  # $0 and $1 expand in the inner shell
 until timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null; do
   waited=$((SECONDS - start))
   if [ "$limit" -gt 0 ] && [ "$waited" -ge "$limit" ]; then
