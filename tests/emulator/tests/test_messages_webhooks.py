@@ -1,0 +1,153 @@
+import time
+
+import pytest
+
+from conftest import migrate, network_call, send_text
+
+from wa_emulator.receiver import WebhookReceiver
+
+
+@pytest.fixture
+def receivers(tmp_path):
+    started = []
+
+    def factory(name):
+        rec = WebhookReceiver("127.0.0.1", 0, state_dir=str(tmp_path / name)).start()
+        started.append(rec)
+        return rec
+
+    yield factory
+    for rec in started:
+        rec.stop()
+
+
+def upload_ca(api, rec):
+    with open(rec.ca_path, "rb") as f:
+        r = api.call("POST", "/v1/certificates/webhooks/ca", raw=f.read(), headers={"Content-Type": "text/plain"})
+    assert r.status == 200, r
+
+
+def wait_received(rec, n, timeout=8):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with rec.lock:
+            if len(rec.received) >= n:
+                return list(rec.received)
+        time.sleep(0.05)
+    raise AssertionError("receiver got %d callbacks, expected %d" % (len(rec.received), n))
+
+
+def test_send_message_recorded_by_network(registered, emu):
+    r = send_text(registered, "hello there")
+    assert r.status == 201, r
+    msg_id = r.json["messages"][0]["id"]
+    assert msg_id.startswith("gBEG")
+    status, msgs = network_call(emu.network_url, "GET", "/messages")
+    assert status == 200
+    assert msgs[-1]["id"] == msg_id and msgs[-1]["text"]["body"] == "hello there"
+    assert msgs[-1]["from"] == "15550001111" and msgs[-1]["to"] == "15559990000"
+    assert msgs[-1]["setup_id"] == registered.state()["setup_id"]
+
+
+def test_message_validation(shared_registered):
+    api = shared_registered
+    assert send_text(api, "x" * 4096).status == 201
+    r = send_text(api, "x" * 4097)
+    assert r.status == 400 and r.error_code() == 1009
+    assert api.post("/v1/messages", {"type": "text", "text": {"body": "x"}}).error_code() == 1008
+    assert api.post("/v1/messages", {"to": "1555", "type": "text"}).error_code() == 1008
+    assert api.post("/v1/messages", {"to": "1555", "type": "hologram", "text": {"body": "x"}}).error_code() == 1009
+
+
+def test_message_needs_registered_client(api):
+    r = send_text(api)
+    assert r.status == 400 and r.error_code() == 1011
+
+
+def test_contacts_always_valid(shared_registered):
+    r = shared_registered.post("/v1/contacts", {"blocking": "wait", "contacts": ["+1 555 000 2222"]})
+    assert r.status == 200
+    assert r.json["contacts"] == [{"input": "+1 555 000 2222", "status": "valid", "wa_id": "15550002222"}]
+
+
+def test_inbound_reaches_webhook_with_uploaded_ca_after_restart(registered, emu, receivers):
+    rec = receivers("hook")
+    api = registered
+    assert api.call("PATCH", "/v1/settings/application",
+                    body={"webhooks": {"url": rec.url + "/wa"}, "callback_backoff_delay_ms": 200}).status == 200
+    upload_ca(api, rec)
+    # The CA is read when CoreApps start: before a restart the callback cannot be verified.
+    status, body = network_call(emu.network_url, "POST", "/inbound",
+                                {"to": "15550001111", "from": "15557770000", "text": {"body": "hi 1"}})
+    assert status == 200 and body["setup_id"] == api.state()["setup_id"]
+    time.sleep(0.8)
+    assert rec.received == []
+    st = api.state()
+    assert [n["info"]["callback_attempts_failed"] > 0 for n in st["nodes"]] == [True]
+    assert api.post("/_emulator/restart").status == 200
+    api.wait_status("connected")
+    network_call(emu.network_url, "POST", "/inbound",
+                 {"to": "15550001111", "from": "15557770000", "text": {"body": "hi 2"}})
+    got = wait_received(rec, 1)
+    payload = got[0]["body"]
+    assert got[0]["path"] == "/wa"
+    assert payload["messages"][0]["text"] == {"body": "hi 2"}
+    assert payload["messages"][0]["from"] == "15557770000" and payload["messages"][0]["type"] == "text"
+    assert payload["messages"][0]["id"] and payload["messages"][0]["timestamp"].isdigit()
+    assert payload["contacts"][0]["wa_id"] == "15557770000"
+
+
+def test_inbound_reaches_new_webhook_not_old_after_migration(emulators, receivers, network):
+    old_hook, new_hook = receivers("old-hook"), receivers("new-hook")
+    old = emulators("old", network_url=network)
+    old.api.login()
+    old.api.seed(webhook_url=old_hook.url)
+    upload_ca(old.api, old_hook)
+    assert old.api.post("/_emulator/restart").status == 200
+    old.api.wait_status("connected")
+    network_call(network, "POST", "/inbound", {"to": "15550001111", "from": "15557770000", "text": {"body": "one"}})
+    assert [c["body"]["messages"][0]["text"]["body"] for c in wait_received(old_hook, 1)] == ["one"]
+
+    new = emulators("new", network_url=network)
+    new.api.login()
+    upload_ca(new.api, new_hook)  # CoreApps of the new setup start after this (restart below)
+    assert new.api.post("/_emulator/restart").status == 200
+    assert migrate(old.api, new.api).status == 200
+    new.api.wait_status("connected")
+    old.api.wait_status("disconnected")
+    # Step 9: set up the webhook on the new setup.
+    assert new.api.call("PATCH", "/v1/settings/application",
+                        body={"webhooks": {"url": new_hook.url + "/new"}}).status == 200
+    status, body = network_call(network, "POST", "/inbound",
+                                {"to": "15550001111", "from": "15557770000", "text": {"body": "two"}})
+    assert body["setup_id"] == new.api.state()["setup_id"]
+    got = wait_received(new_hook, 1)
+    assert got[0]["body"]["messages"][0]["text"]["body"] == "two" and got[0]["path"] == "/new"
+    time.sleep(0.3)
+    assert len(old_hook.received) == 1
+
+
+def test_callbacks_retry_until_the_webhook_answers(registered, emu, receivers):
+    rec = receivers("flaky")
+    rec.status = 500
+    api = registered
+    upload_ca(api, rec)
+    api.post("/_emulator/restart")
+    api.wait_status("connected")
+    api.call("PATCH", "/v1/settings/application",
+             body={"webhooks": {"url": rec.url}, "callback_backoff_delay_ms": 100})
+    network_call(emu.network_url, "POST", "/inbound", {"to": "15550001111", "text": {"body": "retry me"}})
+    wait_received(rec, 2)
+    rec.status = 200
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and not any(c["answered"] == 200 for c in rec.received):
+        time.sleep(0.05)
+    answered = [c["answered"] for c in rec.received]
+    assert answered[-1] == 200 and set(answered[:-1]) == {500}
+    time.sleep(0.5)
+    assert [c["answered"] for c in rec.received].count(200) == 1
+
+
+def test_inbound_to_unserved_number_is_404(network):
+    status, _ = network_call(network, "POST", "/inbound", {"to": "15550009999", "text": {"body": "x"}})
+    assert status == 404
