@@ -11,10 +11,16 @@
 #   missing, starts `dockerd` in the background (own session, log in $WABIZ_DOCKERD_LOG) and waits until
 #   it answers ($WABIZ_DOCKER_TIMEOUT seconds, default 60).
 # Exits non-zero with a message saying why when the engine cannot be made to answer. It never skips.
+# Knobs: WABIZ_DOCKERD_LOG, WABIZ_DOCKER_TIMEOUT, WABIZ_DOCKERD_PIDFILE, WABIZ_DOCKERD_ARGS (extra dockerd
+# arguments); the client side follows DOCKER_HOST as usual.
 set -euo pipefail
 
 log=${WABIZ_DOCKERD_LOG:-/var/log/wabiz-dockerd.log}
 timeout=${WABIZ_DOCKER_TIMEOUT:-60}
+pidfile=${WABIZ_DOCKERD_PIDFILE:-/var/run/docker.pid}
+# Extra dockerd arguments, split on white space (e.g. "--data-root /srv/docker").
+read -r -a dockerd_args <<<"${WABIZ_DOCKERD_ARGS:-}"
+apt_log=/tmp/wabiz-apt.log
 
 say() { echo "ensure-docker: $*"; }
 die() { echo "ensure-docker: ERROR: $*" >&2; exit 1; }
@@ -22,25 +28,27 @@ die() { echo "ensure-docker: ERROR: $*" >&2; exit 1; }
 apt_updated=0
 apt_install() {
   # apt_install PACKAGE...: install Debian packages, refreshing the package lists once if needed.
+  # The exit status is not trusted alone (a maintainer script may fail to start a service in a container
+  # without an init system while the binaries are installed fine): callers check for the binaries.
   [ "$(id -u)" = 0 ] || die "need root to install $* (run as root or install them first)"
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q --no-install-recommends "$@" >/tmp/wabiz-apt.log 2>&1; then
-    if [ "$apt_updated" = 0 ]; then
-      apt_updated=1
-      say "apt-get update"
-      apt-get update -q >>/tmp/wabiz-apt.log 2>&1 || die "apt-get update failed (see /tmp/wabiz-apt.log)"
-      apt-get install -y -q --no-install-recommends "$@" >>/tmp/wabiz-apt.log 2>&1 \
-        || die "apt-get install $* failed (see /tmp/wabiz-apt.log)"
-    else
-      die "apt-get install $* failed (see /tmp/wabiz-apt.log)"
-    fi
+  if apt-get install -y -q --no-install-recommends "$@" >>"$apt_log" 2>&1; then
+    return 0
   fi
+  if [ "$apt_updated" = 0 ]; then
+    apt_updated=1
+    say "apt-get update"
+    apt-get update -q >>"$apt_log" 2>&1 || die "apt-get update failed (see $apt_log)"
+    apt-get install -y -q --no-install-recommends "$@" >>"$apt_log" 2>&1 && return 0
+  fi
+  say "WARNING: apt-get install $* reported an error (see $apt_log); checking what got installed"
 }
 
 ensure_compose() {
   if ! command -v docker-compose >/dev/null 2>&1; then
     say "installing Debian package docker-compose"
     apt_install docker-compose
+    command -v docker-compose >/dev/null 2>&1 || die "docker-compose is missing and could not be installed (see $apt_log)"
   fi
 }
 
@@ -59,11 +67,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   apt_install "${missing[@]}"
 fi
-command -v dockerd >/dev/null 2>&1 || die "dockerd not found even after installing docker.io"
+command -v dockerd >/dev/null 2>&1 || die "dockerd not found even after installing docker.io (see $apt_log)"
+command -v docker >/dev/null 2>&1 || die "the docker client is missing even after installing docker.io (see $apt_log)"
+command -v docker-compose >/dev/null 2>&1 || die "docker-compose is missing and could not be installed (see $apt_log)"
 
 # The package's maintainer scripts may already have started the daemon: give it a moment first.
+started_pid=
 if ! docker info >/dev/null 2>&1; then
-  pidfile=/var/run/docker.pid
   if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     say "dockerd (pid $(cat "$pidfile")) is running but does not answer yet; waiting"
   else
@@ -72,12 +82,18 @@ if ! docker info >/dev/null 2>&1; then
     mkdir -p "$(dirname "$log")"
     say "starting dockerd in the background (log: $log)"
     # Own session: the daemon must outlive this script and the suite that called it.
-    setsid nohup dockerd >>"$log" 2>&1 </dev/null &
+    setsid nohup dockerd --pidfile "$pidfile" "${dockerd_args[@]}" >>"$log" 2>&1 </dev/null &
+    started_pid=$!
   fi
 fi
 
 deadline=$((SECONDS + timeout))
 until docker info >/dev/null 2>&1; do
+  if [ -n "$started_pid" ] && ! kill -0 "$started_pid" 2>/dev/null; then
+    echo "----- last lines of $log -----" >&2
+    tail -n 30 "$log" >&2 2>/dev/null || true
+    die "dockerd exited during start-up"
+  fi
   if [ "$SECONDS" -ge "$deadline" ]; then
     echo "----- last lines of $log -----" >&2
     tail -n 30 "$log" >&2 2>/dev/null || true
