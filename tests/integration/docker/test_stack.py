@@ -1,0 +1,248 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Docker side on a real engine: stack / stack_info / db_container modules and the stack_install,
+stack_uninstall and preflight roles, driven by real ansible-playbook runs on the emulator images."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import DB_PASSWORD, NEW, OLD, containers, docker, free_port, https_status, sql  # pylint: disable=import-error
+
+import dockerctl  # pylint: disable=import-error
+
+
+def install_role(**variables):
+    lines = "".join("        %s: %s\n" % (k, _yaml(v)) for k, v in variables.items())
+    return "  roles:\n    - role: wabiz.api_client.stack_install\n      vars:\n" + lines
+
+
+def role(name, **variables):
+    lines = "".join("        %s: %s\n" % (k, _yaml(v)) for k, v in variables.items())
+    return "  roles:\n    - role: wabiz.api_client.%s\n      vars:\n%s" % (name, lines)
+
+
+def _yaml(value):
+    import json
+    return json.dumps(value)
+
+
+def snapshot(prefix):
+    """Containers, volumes and networks named with ``prefix`` (to prove that nothing changed)."""
+    vols = sorted(v for v in docker("volume", "ls", "--format", "{{.Name}}").split() if v.startswith(prefix))
+    nets = sorted(n for n in docker("network", "ls", "--format", "{{.Name}}").split() if n.startswith(prefix))
+    return containers(prefix), vols, nets
+
+
+# -- failures before any change -------------------------------------------------------------------------
+
+def test_missing_image_fails_before_any_change(play, prefix):
+    name = "%s-noimg" % prefix
+    before = snapshot(name)
+    res = play("  tasks:\n"
+               "    - wabiz.api_client.stack:\n"
+               "        name: %s\n"
+               "        version: 9.9.9\n"
+               "        network: %s\n"
+               "        media_volume: %s-media\n"
+               "        db: {hostname: db, password: pw}\n" % (name, name, name))
+    assert res.failed, res
+    _task, msg = res.failure()
+    assert "docker.whatsapp.biz/coreapp:v9.9.9" in msg and "docker load" in msg and "Nothing was changed" in msg
+    assert snapshot(name) == before == ({}, [], [])
+
+
+@pytest.mark.parametrize("counts, words", [
+    (dict(stack_install_masters=0, stack_install_coreapps=3), "0 Master(s), 3 CoreApp(s)"),
+    (dict(stack_install_masters=2, stack_install_coreapps=1, stack_install_shards=2), "2 shard(s)"),
+    (dict(stack_install_masters=2, stack_install_coreapps=3, stack_install_shards=3), "3 shard(s)"),
+])
+def test_install_refuses_broken_topologies(play, prefix, counts, words):
+    name = "%s-bad" % prefix
+    res = play(install_role(stack_install_name=name, stack_install_version=OLD, stack_install_db_password=DB_PASSWORD,
+                            stack_install_db_container=True, **counts))
+    assert res.failed, res
+    _task, msg = res.failure()
+    assert "Refusing the topology" in msg and words in msg and "Nothing was changed" in msg
+    assert snapshot(name) == ({}, [], [])
+
+
+# -- single instance -------------------------------------------------------------------------------------------
+
+def test_single_instance_install_rerun_uninstall(play, prefix, standin):
+    name = "%s-single" % prefix
+    port = free_port()
+    docker("network", "create", name)
+    standin.attach(name)
+    variables = dict(stack_install_name=name, stack_install_version=OLD, stack_install_db_password=DB_PASSWORD,
+                     stack_install_db_container=True, stack_install_web_port=port)
+    res = play(install_role(**variables))
+    assert not res.failed, res
+    result = res.result("Run the Masters, CoreApps and Webapps")
+    assert result["created"] == ["%s-wacore1" % name, "%s-waweb1" % name]
+    now = containers(name)
+    assert {n: s for n, (_i, s) in now.items()} == {
+        "%s-db" % name: "running", "%s-wacore1" % name: "running", "%s-waweb1" % name: "running"}
+    assert https_status(port) is not None, "the Webapp does not answer HTTPS"
+
+    again = play(install_role(**variables))
+    assert not again.failed and again.changed == 0, again
+    assert containers(name) == now
+
+    gone = play(role("stack_uninstall", stack_uninstall_name=name))
+    assert not gone.failed, gone
+    assert {n: s for n, (_i, s) in containers(name).items()} == {"%s-db" % name: "running"}
+    assert "%s-db-data" % name in snapshot(name)[1] and "%s-media" % name in snapshot(name)[1]
+    standin.detach(name)
+
+
+# -- multiconnect: install, idempotence, preflight, version change, uninstall ----------------------------------------
+
+@pytest.fixture(scope="module")
+def multi(play, prefix, standin):
+    name = "%s-multi" % prefix
+    port = free_port()
+    docker("network", "create", name)
+    standin.attach(name)
+    variables = dict(stack_install_name=name, stack_install_version=OLD, stack_install_db_password=DB_PASSWORD,
+                     stack_install_db_container=True, stack_install_web_port=port, stack_install_masters=2,
+                     stack_install_coreapps=3, stack_install_shards=2)
+    res = play(install_role(**variables))
+    yield dict(name=name, port=port, vars=variables, first=res)
+    standin.detach(name)
+
+
+def test_multiconnect_runs_and_answers(multi):
+    res = multi["first"]
+    assert not res.failed, res
+    name = multi["name"]
+    states = {n: s for n, (_i, s) in containers(name).items()}
+    expected = ["%s-db" % name] + ["%s-master%d" % (name, i) for i in (1, 2)] + [
+        "%s-wacore%d" % (name, i) for i in (1, 2, 3)] + ["%s-waweb1" % name]
+    assert sorted(states) == sorted(expected)
+    assert set(states.values()) == {"running"}
+    assert https_status(multi["port"]) is not None
+
+
+def test_multiconnect_stack_info_counts(play, multi):
+    res = play("  tasks:\n    - wabiz.api_client.stack_info:\n        name: %s\n      register: info\n" % multi["name"])
+    info = res.result("stack_info")
+    assert len(info["stacks"]) == 1
+    st = info["stacks"][0]
+    assert st["counts"] == {"masters": 2, "coreapps": 3, "webapps": 1, "databases": 1}
+    assert st["managed"] is True and st["version"] == OLD and st["web_port"] == multi["port"]
+    assert DB_PASSWORD not in repr(info)
+
+
+def test_multiconnect_rerun_changes_nothing(play, multi):
+    before = containers(multi["name"])
+    res = play(install_role(**multi["vars"]))
+    assert not res.failed and res.changed == 0, res
+    assert containers(multi["name"]) == before
+
+
+@pytest.mark.parametrize("new, message", [
+    (dict(preflight_new_masters=1, preflight_new_coreapps=3, preflight_new_shards=2),
+     "The new setup has 1 Master(s), the old has 2"),
+    (dict(preflight_new_masters=2, preflight_new_coreapps=4, preflight_new_shards=2),
+     "The new setup has 4 CoreApp(s), the old has 3"),
+    (dict(preflight_new_masters=2, preflight_new_coreapps=3, preflight_new_shards=4),
+     "The new setup has 4 shard(s), the old has 2"),
+])
+def test_preflight_fails_on_each_mismatch_and_changes_nothing(play, prefix, multi, new, message):
+    before = snapshot(prefix)
+    res = play(role("preflight", preflight_old_stack_name=multi["name"], preflight_old_shards=2, **new))
+    assert res.failed, res
+    _task, msg = res.failure()
+    assert message in msg and "Nothing was changed" in msg
+    assert snapshot(prefix) == before
+
+
+def test_preflight_fails_on_missing_image_secret_and_backup_dir(play, prefix, multi, tmp_path):
+    base = dict(preflight_old_stack_name=multi["name"], preflight_old_shards=2, preflight_new_masters=2,
+                preflight_new_coreapps=3, preflight_new_shards=2)
+    res = play(role("preflight", preflight_new_images=["docker.whatsapp.biz/coreapp:v0.0.1"], **base))
+    assert res.failed and "docker.whatsapp.biz/coreapp:v0.0.1" in res.failure()[1], res
+    res = play(role("preflight", preflight_required_secrets={"backup_password": "", "admin_password": "x"}, **base))
+    assert res.failed and "backup_password" in res.failure()[1] and "admin_password" not in res.failure()[1], res
+    res = play(role("preflight", preflight_backup_dir=str(tmp_path / "nope"), **base))
+    assert res.failed and "does not exist" in res.failure()[1], res
+    res = play(role("preflight", preflight_backup_dir=str(tmp_path), preflight_backup_min_free_mb=10 ** 9, **base))
+    assert res.failed and "MiB free" in res.failure()[1], res
+    res = play(role("preflight", preflight_db_host="127.0.0.1", preflight_db_port=free_port(),
+                    preflight_db_timeout=1, **base))
+    assert res.failed and "does not accept connections" in res.failure()[1], res
+
+
+def test_preflight_passes_when_the_counts_match(play, multi, tmp_path):
+    res = play(role("preflight", preflight_old_stack_name=multi["name"], preflight_old_shards=2,
+                    preflight_new_masters=2, preflight_new_coreapps=3, preflight_new_shards=2,
+                    preflight_new_images=["docker.whatsapp.biz/coreapp:v%s" % NEW, "docker.whatsapp.biz/web:v%s" % NEW],
+                    preflight_backup_dir=str(tmp_path), preflight_required_secrets={"backup_password": "x"}))
+    assert not res.failed, res
+    assert res.changed == 0
+
+
+def test_changed_web_version_recreates_only_the_webapp(play, multi):
+    name = multi["name"]
+    before = containers(name)
+    variables = dict(multi["vars"], stack_install_web_image="docker.whatsapp.biz/web:v%s" % NEW)
+    res = play(install_role(**variables))
+    assert not res.failed, res
+    result = res.result("Run the Masters, CoreApps and Webapps")
+    assert result["recreated"] == ["%s-waweb1" % name] and result["created"] == [] and result["removed"] == []
+    after = containers(name)
+    changed = sorted(n for n in after if after[n][0] != before[n][0])
+    assert changed == ["%s-waweb1" % name]
+    assert docker("inspect", "--format", "{{.Config.Image}}", "%s-waweb1" % name) == "docker.whatsapp.biz/web:v%s" % NEW
+    assert https_status(multi["port"]) is not None
+
+
+def test_uninstall_keeps_db_data_and_volumes(play, multi):
+    name = multi["name"]
+    db = "%s-db" % name
+    sql(db, "CREATE DATABASE IF NOT EXISTS wabiz_it; CREATE TABLE IF NOT EXISTS wabiz_it.t (v VARCHAR(40)); "
+            "INSERT INTO wabiz_it.t VALUES ('written-before-uninstall');")
+    vols_before = snapshot(name)[1]
+    res = play(role("stack_uninstall", stack_uninstall_name=name))
+    assert not res.failed, res
+    result = res.result("Remove the Master, CoreApp and Webapp containers")
+    assert sorted(result["removed"]) == sorted(
+        ["%s-master%d" % (name, i) for i in (1, 2)] + ["%s-wacore%d" % (name, i) for i in (1, 2, 3)] + ["%s-waweb1" % name])
+    assert [d["name"] for d in result["kept"]["databases"]] == [db]
+    assert {n: s for n, (_i, s) in containers(name).items()} == {db: "running"}
+    assert sql(db, "SELECT v FROM wabiz_it.t") == "written-before-uninstall"
+    assert snapshot(name)[1] == vols_before and "%s-db-data" % name in vols_before and "%s-media" % name in vols_before
+    again = play(role("stack_uninstall", stack_uninstall_name=name))
+    assert not again.failed and again.changed == 0, again
+
+
+# -- Meta's official multiconnect compose layout -----------------------------------------------------------------------
+
+def test_official_compose_stack_info_and_uninstall(play, prefix, standin):
+    stack = dockerctl.Stack("%s-compose" % prefix, layout="multiconnect", version=OLD)
+    try:
+        stack.up()
+        stack.attach_network(standin)
+        project = stack.project
+        res = play("  tasks:\n    - wabiz.api_client.stack_info:\n        name: %s\n      register: info\n" % project)
+        st = res.result("stack_info")["stacks"][0]
+        assert st["compose_project"] == project and st["managed"] is False
+        assert st["counts"] == {"masters": 2, "coreapps": 3, "webapps": 1, "databases": 1}
+        db = stack.container("db")
+        assert [d["name"] for d in st["databases"]] == [db]
+        assert sorted(st["volumes"]) == ["%s_mysqlData" % project, "%s_whatsappMedia" % project]
+        assert st["db"]["hostname"] == "db" and "testpass" not in repr(st)
+
+        sql(db, "CREATE DATABASE IF NOT EXISTS wabiz_it; CREATE TABLE IF NOT EXISTS wabiz_it.t (v VARCHAR(40)); "
+                "INSERT INTO wabiz_it.t VALUES ('compose-row');", password="testpass")
+        res = play(role("stack_uninstall", stack_uninstall_name=project))
+        assert not res.failed, res
+        left = stack.containers()
+        assert list(left) == ["db"], left
+        assert docker("inspect", "--format", "{{.State.Status}}", db) == "running"
+        assert sql(db, "SELECT v FROM wabiz_it.t", password="testpass") == "compose-row"
+        vols = docker("volume", "ls", "--format", "{{.Name}}").split()
+        assert "%s_mysqlData" % project in vols and "%s_whatsappMedia" % project in vols
+    finally:
+        stack.down(volumes=True)
