@@ -18,7 +18,8 @@ set -euo pipefail
 log=${WABIZ_DOCKERD_LOG:-/var/log/wabiz-dockerd.log}
 timeout=${WABIZ_DOCKER_TIMEOUT:-60}
 pidfile=${WABIZ_DOCKERD_PIDFILE:-/var/run/docker.pid}
-# Extra dockerd arguments, split on white space (e.g. "--data-root /srv/docker").
+# Extra dockerd arguments, split on white space (e.g. "--data-root /srv/docker"). Careful when trying a second
+# daemon beside a running one: dockerd started with "--bridge none" deletes the host's docker0 bridge.
 read -r -a dockerd_args <<<"${WABIZ_DOCKERD_ARGS:-}"
 apt_log=/tmp/wabiz-apt.log
 

@@ -39,6 +39,21 @@ def test_emulator_images_say_what_they_are(engine, tag, role, ports):  # pylint:
     assert sorted(cfg["ExposedPorts"]) == ports
 
 
+def test_mysql_standin_and_base_images_are_labelled(engine):  # pylint: disable=unused-argument
+    mysql = image("mysql:8.0.33")
+    assert mysql["Labels"]["biz.wabiz.emulator"] == "true"
+    assert mysql["Labels"]["biz.wabiz.emulator.component"] == "mysql"
+    assert mysql["Labels"]["org.opencontainers.image.description"].startswith(DESCRIPTION)
+    assert "MariaDB" in mysql["Labels"]["org.opencontainers.image.description"]
+    assert "/var/lib/mysql" in mysql["Volumes"] and "3306/tcp" in mysql["ExposedPorts"]
+    base_tag = docker("image", "ls", "--filter", "label=biz.wabiz.emulator.component=base", "--format",
+                      "{{.Repository}}:{{.Tag}}").split()
+    assert base_tag, "no wabiz-emulator/base image"
+    for tag in base_tag:
+        assert tag.startswith("wabiz-emulator/base:")
+        assert image(tag)["Labels"]["org.opencontainers.image.description"] == DESCRIPTION
+
+
 def test_coreapp_and_web_images_of_two_versions_differ(engine):  # pylint: disable=unused-argument
     for kind in ("coreapp", "web"):
         ids = {docker("image", "inspect", "--format", "{{.Id}}", "docker.whatsapp.biz/%s:v%s" % (kind, v))
