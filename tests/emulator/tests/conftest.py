@@ -17,7 +17,7 @@ if EMULATOR_DIR not in sys.path:
     sys.path.insert(0, EMULATOR_DIR)
 
 ADMIN_PASSWORD = "N3w-Passw0rd!"
-FAST_ENV = {"WA_EMULATOR_INIT_SECONDS": "0.6", "WA_EMULATOR_TICK_SECONDS": "0.1"}
+FAST_ENV = {"WA_EMULATOR_INIT_SECONDS": "0.4", "WA_EMULATOR_TICK_SECONDS": "0.1"}
 
 
 class Response:
@@ -97,7 +97,7 @@ class Api:
         assert r.status == 200, r
         return r.json["health"]
 
-    def wait(self, predicate, timeout=10, interval=0.05, what="condition"):
+    def wait(self, predicate, timeout=10, interval=0.1, what="condition"):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -248,3 +248,17 @@ def migrate(old, new, password="backup-Pa55!"):
     r = old.post("/v1/settings/backup", {"password": password})
     assert r.status == 200, r
     return new.post("/v1/settings/restore", {"password": password, "data": r.json["settings"]["data"]})
+
+
+def pytest_collection_modifyitems(config, items):
+    """WA_EMULATOR_TEST_SHARD="i/n": keep every n-th test starting at i (the suite runs n shards at once)."""
+    shard = os.environ.get("WA_EMULATOR_TEST_SHARD")
+    if not shard:
+        return
+    index, count = (int(x) for x in shard.split("/"))
+    keep, drop = [], []
+    for pos, item in enumerate(items):
+        (keep if pos % count == index else drop).append(item)
+    items[:] = keep
+    if drop:
+        config.hook.pytest_deselected(items=drop)
