@@ -16,7 +16,8 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
 
 Every image carries the label ``biz.wabiz.emulator.hash``: a hash of everything that went into it
 (package list, Dockerfile, scripts, emulator source, version). An image whose label matches is not
-rebuilt ("up to date"), so a warm run takes about a second. Versions: ``--versions`` or
+rebuilt ("up to date"), so a warm run takes about a second. The previous build of a rebuilt tag is removed
+when nothing uses it any more (never forced). Versions: ``--versions`` or
 ``$WABIZ_EMULATOR_VERSIONS`` (comma or space separated), default 2.61.2 (old) and 2.62.5 (new).
 Concurrent runs on one machine are serialised with a lock file in the cache directory.
 """
@@ -283,11 +284,32 @@ def build_one(tag, context, files, build_args, force, results):
         log("%-45s up to date" % tag)
         results.append((tag, "up to date", 0.0))
         return
+    old_id = image_id(tag)
     t0 = time.monotonic()
     docker_build(context, tag, dict(build_args, HASH=image_hash))
     took = time.monotonic() - t0
     log("%-45s built in %.1fs" % (tag, took))
     results.append((tag, "built", took))
+    remove_if_dangling(old_id)
+
+
+def image_id(tag):
+    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def remove_if_dangling(old_id):
+    """Remove our own previous build of a tag once nothing names it any more. Without force: an image a
+    container still uses, or one with another tag or with child images (someone's image built on it),
+    stays."""
+    if not old_id:
+        return
+    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{len .RepoTags}}", old_id],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    if proc.returncode == 0 and proc.stdout.strip() == "0":
+        subprocess.run(["docker", "image", "rm", old_id], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
 
 
 def parse_versions(text):
@@ -350,10 +372,6 @@ def main(argv=None):
                           {"BASE": base_tag, "ROLE": role,
                            "VERSION": version, "TITLE": title, "PORTS": ports},
                           args.force, results)
-        if any(result[1] == "built" for result in results):
-            # Only dangling images that carry our label: the previous builds of our own tags.
-            subprocess.call(["docker", "image", "prune", "--force", "--filter",
-                             "label=biz.wabiz.emulator=true"], stdout=subprocess.DEVNULL)
     built = sum(1 for result in results if result[1] == "built")
     log("done in %.1fs (base %.1fs, %d image(s) built, %d up to date)"
         % (time.monotonic() - started, base_took, built, len(results) - built))
