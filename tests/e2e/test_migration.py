@@ -1,0 +1,306 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End-to-end migrations: the collection's playbooks, run for real (ansible-playbook / ansible-runner)
+against the emulator on this machine's Docker engine. No mocks. Each test has its own lab (unique
+Docker names wabiz-e2e-<run>-<n>-*) and removes it afterwards."""
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import time
+
+import pytest
+
+import lab as labmod
+from conftest import assert_no_secrets, collection_dir, state_record, tail, tool
+
+MESSAGE_TO = "15550003333"
+
+
+# --- what the lab looks like -------------------------------------------------------------------------
+
+def docker_names(*filters):
+    args = ["docker", "ps", "-a", "--format", "{{.Names}}"]
+    for f in filters:
+        args += ["--filter", f]
+    out = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=True).stdout
+    return sorted(out.split())
+
+
+def old_containers(lab):
+    return docker_names("label=com.docker.compose.project=%s" % lab.old_project)
+
+
+def old_db_container(lab):
+    return "%s_db_1" % lab.old_project
+
+
+def old_db_keys(lab):
+    """Rows of the old setup's key/value table, read straight from its kept database."""
+    out = subprocess.run(["docker", "exec", old_db_container(lab), "mysql", "-uroot", "-p" + labmod.DB_PASSWORD,
+                          "-N", "-e", "SELECT k FROM waent.waent_kv"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
+    return set(out.split())
+
+
+def volumes():
+    return set(subprocess.run(["docker", "volume", "ls", "-q"], stdout=subprocess.PIPE, text=True,
+                              check=True).stdout.split())
+
+
+def login(base, password):
+    status, body = labmod.Lab.api("POST", base, "/v1/users/login", basic=("admin", password), body={})
+    assert status == 200, (status, body)
+    return body["users"][0]["token"]
+
+
+def health(base, token):
+    status, body = labmod.Lab.api("GET", base, "/v1/health", token=token)
+    return status, body
+
+
+def summarize(body, shards):
+    return labmod.dockerctl.summarize(body["health"], shards)
+
+
+# --- the proofs after a successful migration -----------------------------------------------------------
+
+def assert_migrated(lab, runner, old_token, old_state_before):
+    counts = lab.counts
+    multiconnect = lab.layout == "multiconnect"
+    state = state_record(lab)
+    assert state["status"] == "migrated"
+    assert [s for s in state["steps"] if "finished" not in state["steps"][s]] == []
+
+    # The new setup: healthy, same counts and shards, the same number, two-step on again.
+    new_state = lab.emulator_state(lab.new_url)
+    assert new_state["registered"] and new_state["wa_id"] == labmod.WA_ID
+    assert new_state["registration_sha256"] == old_state_before["registration_sha256"]
+    assert new_state["encryption_keys_sha256"] == old_state_before["encryption_keys_sha256"]
+    assert new_state["restore_count"] == 1
+    assert new_state["two_step"]["enabled"] is True
+    assert new_state["shards"] == counts["shards"]
+    assert new_state["topology"]["masters"] == counts["masters"]
+    assert new_state["topology"]["coreapps"] == counts["coreapps"]
+    assert new_state["application_settings"]["webhooks"]["url"] == lab.new_hooks.url
+    token = login(lab.new_url, labmod.NEW_ADMIN_PASSWORD)
+    status, body = health(lab.new_url, token)
+    assert status == 200
+    summary = summarize(body, counts["shards"] if multiconnect else None)
+    assert summary["healthy"], body
+    new_names = docker_names("label=biz.wabiz.stack=%s" % lab.new_stack)
+    assert len([n for n in new_names if "-master" in n]) == counts["masters"]
+    assert len([n for n in new_names if "-wacore" in n]) == counts["coreapps"]
+
+    # A test message went out from the new setup through the network stand-in.
+    sent = [m for m in lab.network_get("/messages") if m.get("to") == MESSAGE_TO]
+    assert sent, "no test message reached the network stand-in"
+    assert {m["setup_id"] for m in sent} == {new_state["setup_id"]}
+    assert state["test_message"]["id"]
+    holder = lab.network_get("/numbers/%s" % labmod.WA_ID)
+    assert json.dumps(holder).count(new_state["setup_id"]) >= 1
+
+    # An inbound message reaches the new webhook receiver, not the old one.
+    text = "inbound after the migration %s" % lab.prefix
+    lab.send_inbound(text)
+    lab.wait_received(lab.new_hooks, text)
+    time.sleep(1.5)
+    assert text not in labmod.Lab.bodies(lab.old_hooks)
+
+    # The old setup: client containers gone; its database container, data and volumes kept.
+    assert old_containers(lab) == [old_db_container(lab)]
+    assert docker_names("name=^%s$" % old_db_container(lab), "status=running") == [old_db_container(lab)]
+    assert {"registration", "encryption_keys", "jwt_secret", "setup_id"} <= old_db_keys(lab)
+    assert {"%s_mysqlData" % lab.old_project, "%s_whatsappMedia" % lab.old_project} <= volumes()
+
+    # A token of the old setup is not valid on the new one.
+    status, _ = health(lab.new_url, old_token)
+    assert status == 401
+
+    # The backup: on the backup host's disk, mode 0600, with its checksum, as recorded.
+    path = state["backup"]["path"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()
+    assert digest == state["backup"]["sha256"]
+    with open(path + ".sha256", encoding="utf-8") as fh:
+        assert fh.read().split()[0] == digest
+    assert state["downtime"]["seconds"] > 0
+    return state
+
+
+def before_migration(lab):
+    old_token = login(lab.old_url, labmod.OLD_ADMIN_PASSWORD)
+    old_state = lab.emulator_state(lab.old_url)
+    assert old_state["registered"] and old_state["two_step"]["enabled"]
+    return old_token, old_state
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+def test_multiconnect_migration_then_decommission(make_lab, runner):
+    """The local demo's layout: 2 Masters, 3 CoreApps, 2 shards, registered, webhook + two-step on."""
+    lab = make_lab("multiconnect")
+    old_token, old_state = before_migration(lab)
+    rc, out = runner.playbook("migrate", lab, check=True)
+    state = assert_migrated(lab, runner, old_token, old_state)
+    print("multiconnect: downtime %.2fs; steps %s" % (
+        state["downtime"]["seconds"], {k: v.get("seconds") for k, v in sorted(state["steps"].items())}))
+
+    # A re-run of a finished migration changes nothing on the setups.
+    runner.playbook("migrate", lab, check=True)
+    assert lab.emulator_state(lab.new_url)["restore_count"] == 1
+    assert state_record(lab)["backup"] == state["backup"]
+
+    # Step 10 is refused before 14 days; nothing is removed.
+    rc, out = runner.playbook("decommission", lab, check=False)
+    assert "Refused" in out and "14 days" in out, tail(out)
+    assert old_containers(lab) == [old_db_container(lab)]
+
+    # With the explicit override it removes the old database container, and keeps its volume
+    # unless the removal of volumes is confirmed too.
+    runner.playbook("decommission", lab, extra={"wabiz_decommission_min_days_override": 0}, check=True)
+    assert old_containers(lab) == []
+    assert "%s_mysqlData" % lab.old_project in volumes()
+    assert state_record(lab)["status"] == "decommissioned"
+
+
+def test_single_instance_migration_through_ansible_runner(make_lab, collections_root, tmp_path):
+    """As AWX runs a job: ansible-runner, a private data dir with inventory, extra vars and the secrets
+    injected as environment variables by the custom credential type; no prompts, no become."""
+    import ansible_runner
+
+    lab = make_lab("single")
+    old_token, old_state = before_migration(lab)
+    pdd = tmp_path / "awx-job"
+    (pdd / "project").mkdir(parents=True)
+    (pdd / "inventory" / "group_vars").mkdir(parents=True)
+    (pdd / "env").mkdir()
+    (pdd / "project" / "migrate.yml").write_text(
+        "---\n- name: Migration job template\n  ansible.builtin.import_playbook: wabiz.api_client.migrate\n")
+    with open(os.path.join(collection_dir(), "inventories", "local", "hosts.yml"), encoding="utf-8") as fh:
+        (pdd / "inventory" / "hosts.yml").write_text(fh.read())
+    # The inventory of an AWX job: no secret in it, the credential's environment variables instead.
+    (pdd / "inventory" / "group_vars" / "all.yml").write_text("""---
+wabiz_old_api_username: admin
+wabiz_old_api_password: "{{ lookup('ansible.builtin.env', 'WABIZ_API_OLD_PASSWORD') }}"
+wabiz_old_db_password: "{{ lookup('ansible.builtin.env', 'WABIZ_OLD_DB_PASSWORD') }}"
+wabiz_old_validate_certs: false
+wabiz_new_api_username: admin
+wabiz_new_api_password: "{{ lookup('ansible.builtin.env', 'WABIZ_API_NEW_PASSWORD') }}"
+wabiz_new_validate_certs: false
+wabiz_new_version: 2.62.5
+wabiz_backup_password: "{{ lookup('ansible.builtin.env', 'WABIZ_BACKUP_PASSWORD') }}"
+wabiz_two_step_pin: "{{ lookup('ansible.builtin.env', 'WABIZ_TWO_STEP_PIN') }}"
+wabiz_disable_two_step: true
+wabiz_reset_webhooks: true
+wabiz_test_message_to: "%s"
+""" % MESSAGE_TO)
+    extra = lab.extra_vars()
+    extra["wabiz_new_db"] = dict(extra["wabiz_new_db"], password="{{ lookup('ansible.builtin.env', 'WABIZ_NEW_DB_PASSWORD') }}")
+    (pdd / "env" / "extravars").write_text(json.dumps(extra))
+    (pdd / "env" / "envvars").write_text(json.dumps({
+        "ANSIBLE_COLLECTIONS_PATH": collections_root,
+        "WABIZ_API_OLD_PASSWORD": labmod.OLD_ADMIN_PASSWORD,
+        "WABIZ_API_NEW_PASSWORD": labmod.NEW_ADMIN_PASSWORD,
+        "WABIZ_BACKUP_PASSWORD": labmod.BACKUP_PASSWORD,
+        "WABIZ_TWO_STEP_PIN": labmod.TWO_STEP_PIN,
+        "WABIZ_OLD_DB_PASSWORD": labmod.DB_PASSWORD,
+        "WABIZ_NEW_DB_PASSWORD": labmod.DB_PASSWORD,
+    }))
+    t0 = time.monotonic()
+    result = ansible_runner.run(private_data_dir=str(pdd), playbook="migrate.yml", quiet=True,
+                                binary=tool("ansible-playbook"))
+    stdout = result.stdout.read()
+    print("ansible-runner: %s rc=%s in %.1fs" % (result.status, result.rc, time.monotonic() - t0))
+    assert result.status == "successful" and result.rc == 0, tail(stdout)
+    assert_no_secrets(stdout, "ansible-runner job output")
+    for event in result.events:
+        assert_no_secrets(json.dumps(event), "job events")
+    assert_migrated(lab, None, old_token, old_state)
+
+
+def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(make_lab, runner):
+    lab = make_lab("multiconnect")
+    old_token, old_state = before_migration(lab)
+    old_keys = old_db_keys(lab)
+    # Steps 1 to 4 (no downtime yet), then a fault on the new setup's restore API, then the rest.
+    runner.playbook("migrate", lab, tags=["step1_install", "step2_login", "step3_cleanup", "step4_backup"],
+                    check=True)
+    status, _ = labmod.dockerctl.http("POST", lab.new_url + "/_emulator/faults",
+                                      {"restore": {"status": 500, "code": 1014, "count": 5}})
+    assert status == 200
+    rc, out = runner.playbook("migrate", lab, check=False)
+    assert "Step 6" in out and "failed=1" in out, tail(out)
+    state = state_record(lab)
+    assert "finished" in state["steps"]["step5_uninstall"] and "finished" not in state["steps"]["step6_restore"]
+    # The old database is intact (container running, data there), only the client is gone.
+    assert old_containers(lab) == [old_db_container(lab)]
+    assert old_db_keys(lab) == old_keys
+
+    runner.playbook("rollback", lab, check=True)
+    back = lab.emulator_state(lab.old_url)
+    assert back["setup_id"] == old_state["setup_id"]
+    assert back["registered"] and back["wa_id"] == labmod.WA_ID
+    assert back["registration_sha256"] == old_state["registration_sha256"]
+    assert back["two_step"]["enabled"] is True
+    assert back["application_settings"]["webhooks"]["url"] == lab.old_hooks.url
+    token = login(lab.old_url, labmod.OLD_ADMIN_PASSWORD)
+    status, body = health(lab.old_url, token)
+    assert summarize(body, lab.counts["shards"])["healthy"], body
+    names = docker_names("label=biz.wabiz.stack=%s" % lab.old_project)
+    assert len([n for n in names if "-master" in n]) == lab.counts["masters"]
+    assert len([n for n in names if "-wacore" in n]) == lab.counts["coreapps"]
+    images = subprocess.run(["docker", "inspect", "--format", "{{.Config.Image}}"] + names,
+                            stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    assert all(i.endswith(":v" + labmod.OLD_VERSION) for i in images), images
+    # The new client is uninstalled (its own database is kept for a later look).
+    assert docker_names("label=biz.wabiz.stack=%s" % lab.new_stack) == [lab.new_db]
+    # The old setup serves the number again: messages go out from it, inbound reaches its webhook.
+    status, body = labmod.Lab.api("POST", lab.old_url, "/v1/messages", token=token,
+                                  body={"to": MESSAGE_TO, "type": "text", "recipient_type": "individual",
+                                        "text": {"body": "after the rollback"}})
+    assert status in (200, 201), body
+    lab.send_inbound("inbound after the rollback")
+    lab.wait_received(lab.old_hooks, "inbound after the rollback")
+    assert state_record(lab)["status"] == "rolled_back"
+    # A rolled-back migration is not continued by mistake.
+    rc, out = runner.playbook("migrate", lab, check=False)
+    assert "rolled_back" in out
+
+
+def test_interrupted_after_step5_rerun_completes_with_the_original_backup(make_lab, runner):
+    lab = make_lab("single")
+    old_token, old_state = before_migration(lab)
+    runner.playbook("migrate", lab, tags=["step1_install", "step2_login", "step3_cleanup", "step4_backup",
+                                          "step5_uninstall"], check=True)
+    state = state_record(lab)
+    assert "finished" in state["steps"]["step5_uninstall"] and "step6_restore" not in state["steps"]
+    backup = dict(state["backup"])
+    mtime = os.stat(backup["path"]).st_mtime
+    assert old_containers(lab) == [old_db_container(lab)]
+
+    rc, out = runner.playbook("migrate", lab, check=True)
+    state = assert_migrated(lab, runner, old_token, old_state)
+    assert state["backup"] == backup
+    assert os.stat(backup["path"]).st_mtime == mtime
+    assert state["steps"]["step4_backup"]["runs"] == 1
+    assert state["steps"]["step5_uninstall"]["runs"] == 1
+    assert state["steps"]["step6_restore"]["runs"] == 1
+
+
+def test_count_mismatch_stops_in_preflight_with_nothing_changed(make_lab, runner):
+    lab = make_lab("single")
+    before = lab.emulator_state(lab.old_url)
+    rc, out = runner.playbook("migrate", lab, extra={"wabiz_masters": 2, "wabiz_coreapps": 3, "wabiz_shards": 2},
+                              check=False)
+    assert "Preflight" in out and "exactly the same" in out, tail(out)
+    after = lab.emulator_state(lab.old_url)
+    for key in ("registered", "two_step", "application_settings", "registration_sha256", "restore_count"):
+        assert after[key] == before[key], key
+    assert docker_names("label=biz.wabiz.stack=%s" % lab.new_stack) == []
+    assert docker_names("name=%s" % lab.new_db) == []
+    assert len(old_containers(lab)) == 3
+    assert not os.path.exists(os.path.join(lab.state_dir, lab.prefix + ".json"))
