@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Suite 60: molecule scenarios of the Docker roles (extensions/molecule/*), default driver on the local
+# Docker engine with the emulator images. Objects are named wabiz-mol-<random>-<scenario>; each scenario's
+# cleanup.yml removes exactly those. Never skips: no engine or no image is a failure.
+set -euo pipefail
+cd "${WABIZ_REPO:?WABIZ_REPO is not set}"
+: "${WABIZ_VENV:?WABIZ_VENV is not set}"
+export WABIZ_COLLECTIONS_ROOT="${WABIZ_COLLECTIONS_ROOT:?WABIZ_COLLECTIONS_ROOT is not set}"
+export ANSIBLE_COLLECTIONS_PATH="$WABIZ_COLLECTIONS_ROOT"
+
+t0=$SECONDS
+bash tools/ensure-docker.sh
+bash tools/build-images.sh
+t1=$SECONDS
+echo "60-molecule: engine and images $((t1 - t0))s"
+
+WABIZ_MOL_PREFIX="wabiz-mol-$("$WABIZ_VENV/bin/python" -c 'import secrets; print(secrets.token_hex(3))')"
+WABIZ_MOL_WEB_PORT="$("$WABIZ_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export WABIZ_MOL_PREFIX WABIZ_MOL_WEB_PORT
+
+cleanup_leftovers() {
+  # Only our own objects, in case a scenario failed before its cleanup.
+  local ids vols nets
+  ids=$(docker ps -aq --filter "name=^/${WABIZ_MOL_PREFIX}-" || true)
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null || true
+  vols=$(docker volume ls -q | grep "^${WABIZ_MOL_PREFIX}-" || true)
+  [ -z "$vols" ] || docker volume rm $vols >/dev/null || true
+  nets=$(docker network ls --format '{{.Name}}' | grep "^${WABIZ_MOL_PREFIX}-" || true)
+  [ -z "$nets" ] || docker network rm $nets >/dev/null || true
+}
+trap cleanup_leftovers EXIT
+
+cd "${WABIZ_COLLECTION:?WABIZ_COLLECTION is not set}"
+failed=0
+for scenario in stack_install stack_uninstall; do
+  s0=$SECONDS
+  if molecule test -s "$scenario"; then
+    echo "60-molecule: scenario $scenario PASSED in $((SECONDS - s0))s"
+  else
+    echo "60-molecule: scenario $scenario FAILED in $((SECONDS - s0))s"
+    failed=1
+  fi
+done
+echo "60-molecule: total $((SECONDS - t0))s"
+exit "$failed"
