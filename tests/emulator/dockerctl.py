@@ -254,6 +254,10 @@ class Stack:
         ids = docker("ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % self.project).split()
         if ids:
             docker("rm", "-f", *ids)
+        nets = docker("network", "ls", "-q", "--filter", "label=com.docker.compose.project=%s" % self.project).split()
+        for net in nets:
+            # Fails (and stays) while a container someone else attached is still on it.
+            docker("network", "rm", net, check=False)
         if volumes:
             vols = docker("volume", "ls", "-q", "--filter",
                           "label=com.docker.compose.project=%s" % self.project).split()
