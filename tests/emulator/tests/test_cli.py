@@ -19,7 +19,7 @@ def env():
 def test_daemon_mode_detaches_and_stops_on_sigterm(tmp_path):
     state = tmp_path / "d"
     r = subprocess.run([sys.executable, "-m", "wa_emulator", "all", "--state-dir", str(state), "--port", "0",
-                        "--daemon", "--setup-id", "old-setup"], env=env(), capture_output=True, timeout=30)
+                        "--daemon", "--setup-id", "old-setup"], env=env(), capture_output=True, timeout=30, check=False)
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     with open(state / "emulator.json") as f:
@@ -64,7 +64,7 @@ def test_same_state_dir_is_the_same_setup(tmp_path):
 
 def test_single_instance_rejects_several_coreapps(tmp_path):
     r = subprocess.run([sys.executable, "-m", "wa_emulator", "all", "--state-dir", str(tmp_path), "--coreapps", "2"],
-                       env=env(), capture_output=True, timeout=30)
+                       env=env(), capture_output=True, timeout=30, check=False)
     assert r.returncode == 2 and b"exactly one CoreApp" in r.stderr
 
 
@@ -81,7 +81,7 @@ def test_network_and_receiver_roles(tmp_path):
                            stderr=subprocess.DEVNULL)
     rec = subprocess.run([sys.executable, "-m", "wa_emulator", "webhook-receiver", "--port", "0", "--host",
                           "127.0.0.1", "--state-dir", str(tmp_path / "r"), "--daemon"], env=env(),
-                         capture_output=True, timeout=30)
+                         capture_output=True, timeout=30, check=False)
     try:
         assert rec.returncode == 0, rec.stderr
         rinfo = json.loads(rec.stdout)
@@ -125,7 +125,7 @@ def test_network_and_receiver_roles(tmp_path):
 def test_pgsql_is_refused_clearly(tmp_path):
     e = env()
     e.update({"WA_DB_ENGINE": "PGSQL", "WA_DB_HOSTNAME": "db"})
-    r = subprocess.run([sys.executable, "-m", "wa_emulator", "coreapp"], env=e, capture_output=True, timeout=30)
+    r = subprocess.run([sys.executable, "-m", "wa_emulator", "coreapp"], env=e, capture_output=True, timeout=30, check=False)
     assert r.returncode != 0 and b"PGSQL is not supported" in r.stderr
 
 

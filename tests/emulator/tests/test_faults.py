@@ -10,7 +10,7 @@ from conftest import start_emulator
 def test_error_count_then_recovers(api):
     r = api.post("/_emulator/faults", {"errors": [{"status": 503, "count": 2, "path_prefix": "/v1/health"}]})
     assert r.status == 200
-    for _ in range(2):
+    for dummy in range(2):
         r = api.get("/v1/health")
         assert r.status == 503 and r.error_code() == 1016 and r.headers.get("Retry-After") == "1"
     assert api.get("/v1/health").status == 200
@@ -49,9 +49,9 @@ def test_path_prefix_method_and_share(shared_registered):
     assert api.get("/v1/health").status == 200
     assert api.call("PATCH", "/v1/settings/application", body={}).status == 500
     api.post("/_emulator/faults", {"errors": [{"status": 500, "share": 0.0}]})
-    assert all(api.get("/v1/health").status == 200 for _ in range(5))
+    assert all(api.get("/v1/health").status == 200 for dummy in range(5))
     api.post("/_emulator/faults", {"errors": [{"status": 500, "share": 0.5}]})
-    statuses = {api.get("/v1/health").status for _ in range(24)}
+    statuses = {api.get("/v1/health").status for dummy in range(24)}
     assert statuses == {200, 500}
     # The admin interface is never faulted.
     assert api.get("/_emulator/state").status == 200

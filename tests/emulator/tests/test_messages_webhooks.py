@@ -149,5 +149,5 @@ def test_callbacks_retry_until_the_webhook_answers(registered, emu, receivers):
 
 
 def test_inbound_to_unserved_number_is_404(network):
-    status, _ = network_call(network, "POST", "/inbound", {"to": "15550009999", "text": {"body": "x"}})
+    status, dummy = network_call(network, "POST", "/inbound", {"to": "15550009999", "text": {"body": "x"}})
     assert status == 404

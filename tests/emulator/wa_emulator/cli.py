@@ -306,7 +306,7 @@ def run_receiver(args):
             pass
         pid = os.fork()
         if pid:
-            for _ in range(1500):
+            for dummy in range(1500):
                 if os.path.exists(path):
                     with open(path) as f:
                         sys.stdout.write(f.read() + "\n")

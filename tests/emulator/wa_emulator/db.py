@@ -62,7 +62,7 @@ class Database:
     def upsert(self, table, key_cols, values):
         cols = list(values)
         names = ", ".join(cols)
-        marks = ", ".join("?" for _ in cols)
+        marks = ", ".join("?" * len(cols))
         update_cols = [c for c in cols if c not in key_cols] or cols[:1]
         text = "INSERT INTO %s (%s) VALUES (%s) %s" % (
             self.t(table), names, marks, self._upsert_clause(key_cols, update_cols))
@@ -71,7 +71,7 @@ class Database:
     def insert_ignore(self, table, values):
         cols = list(values)
         text = self._insert_ignore_verb() + " INTO %s (%s) VALUES (%s)" % (
-            self.t(table), ", ".join(cols), ", ".join("?" for _ in cols))
+            self.t(table), ", ".join(cols), ", ".join("?" * len(cols)))
         return self._run(text, tuple(values[c] for c in cols))[1]
 
     # --- key/value store ----------------------------------------------------------------------
@@ -80,7 +80,7 @@ class Database:
         return row[0] if row else default
 
     def kv_all(self):
-        return {k: v for k, v in self.query("SELECT k, v FROM {kv}")}
+        return dict(self.query("SELECT k, v FROM {kv}"))
 
     def kv_set(self, key, value):
         self.upsert("kv", ["k"], {"k": key, "v": value})

@@ -128,7 +128,7 @@ class NetworkHandler(Handler):
                 return self.send_json(200, list(net.messages))
         if url.path == "/inbound":
             with net.lock:
-                return self.send_json(200, [{k: v for k, v in r.items()} for r in net.inbound])
+                return self.send_json(200, [dict(r) for r in net.inbound])
         if url.path == "/numbers":
             return self.send_json(200, net.snapshot())
         if url.path.startswith("/numbers/"):

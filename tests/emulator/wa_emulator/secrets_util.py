@@ -23,7 +23,7 @@ def hash_password(password):
 
 def check_password(password, stored):
     try:
-        _, iterations, salt, digest = stored.split("$")
+        iterations, salt, digest = stored.split("$")[1:]
         got = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations))
     except (ValueError, TypeError):
         return False

@@ -142,6 +142,8 @@ class Setup:
             stale = heartbeat < now - self.timing.lease
             if stale:
                 status = "disconnected"
+                if kind == "master":
+                    role = "secondary_master"  # its lease has expired (or is about to)
             elif not registered:
                 status = "unregistered"
             elif stopped_at and started <= stopped_at:
@@ -215,8 +217,8 @@ class Setup:
         now = self.now()
         expires = now + 7 * 24 * 3600
         jti = secrets_util.new_id(16)
-        token = secrets_util.make_token(secret, {"jti": jti, "sub": username, "iat": int(now),
-                                                  "exp": int(expires), "setup": self.setup_id})
+        claims = {"jti": jti, "sub": username, "iat": int(now), "exp": int(expires), "setup": self.setup_id}
+        token = secrets_util.make_token(secret, claims)
         self.db.execute("DELETE FROM {tokens} WHERE expires < ?", (now - 86400,))
         self.db.upsert("tokens", ["jti"], {"jti": jti, "username": username, "expires": expires, "issued": now})
         return token, expires

@@ -286,7 +286,7 @@ class WebHandler(Handler):
     def authenticate(self, level):
         """level: 'user', 'admin' or 'monitor' (Bearer, or Apikey for monitoring paths)."""
         header = self.headers.get("Authorization", "")
-        scheme, _, cred = header.partition(" ")
+        scheme, dummy, cred = header.partition(" ")
         scheme = scheme.lower()
         cred = cred.strip()
         if scheme == "apikey":
@@ -366,11 +366,11 @@ class WebHandler(Handler):
     # ------------------------------------------------------------------ users
     def h_login(self, _user):
         header = self.headers.get("Authorization", "")
-        scheme, _, cred = header.partition(" ")
+        scheme, dummy, cred = header.partition(" ")
         if scheme.lower() != "basic":
             raise ApiError(401, 1005, "log in with HTTP Basic authentication")
         try:
-            username, _, password = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
+            username, dummy, password = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             raise ApiError(401, 1005, "malformed Basic authorization header") from None
         s = self.app.setup
