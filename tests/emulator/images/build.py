@@ -219,6 +219,11 @@ def make_rootfs_tar(tarball, packages, mirror):
     run(["tar", "--numeric-owner", "-C", work, "-cf", tarball + ".part", "."])
     os.replace(tarball + ".part", tarball)
     shutil.rmtree(work)
+    # Tarballs of other package lists are stale: one root file system is enough on disk.
+    cache = os.path.dirname(tarball)
+    for name in os.listdir(cache):
+        if name.startswith("rootfs-") and name.endswith(".tar") and name != os.path.basename(tarball):
+            os.unlink(os.path.join(cache, name))
     log("root file system cached: %s (%d MB)" % (tarball, os.path.getsize(tarball) // 2**20))
 
 
