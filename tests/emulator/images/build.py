@@ -267,11 +267,14 @@ def stage_context(name, dest):
         if not os.path.exists(os.path.join(PACKAGE_DIR, "__main__.py")):
             log("WARNING: %s has no __main__.py yet: the images will not run the emulator" % PACKAGE_DIR)
         files += tree_files(PACKAGE_DIR, os.path.join("emulator", "wa_emulator"))
+    staged = []
     for rel, full in files:
         target = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(full, target)
-    return files
+        staged.append((rel, target))
+    # Hash what was copied (the work tree may change meanwhile: others edit the emulator).
+    return staged
 
 
 def docker_build(context, tag, build_args):
