@@ -236,7 +236,7 @@ def ensure_base(cache, force):
         log("%-45s up to date" % tag)
         return tag, base_hash
     tarball = os.path.join(cache, "rootfs-%s-%s.tar" % (SUITE, base_hash[:12]))
-    if force or not os.path.exists(tarball):
+    if not os.path.exists(tarball):  # --force re-imports it; delete the tarball to debootstrap again
         make_rootfs_tar(tarball, packages, debian_mirror())
     t0 = time.monotonic()
     changes = [
@@ -333,7 +333,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--versions", default=os.environ.get("WABIZ_EMULATOR_VERSIONS", ""),
                         help="client versions to build (default: %s)" % ",".join(DEFAULT_VERSIONS))
-    parser.add_argument("--force", action="store_true", help="rebuild everything, even when up to date")
+    parser.add_argument("--force", action="store_true", help="rebuild every image, even when up to date (the cached root file system tarball "
+                             "is re-imported; delete it from the cache directory to debootstrap again)")
     parser.add_argument("--list", action="store_true", help="print the image tags and exit")
     args = parser.parse_args(argv)
     versions = parse_versions(args.versions) or list(DEFAULT_VERSIONS)
