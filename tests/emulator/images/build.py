@@ -333,7 +333,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--versions", default=os.environ.get("WABIZ_EMULATOR_VERSIONS", ""),
                         help="client versions to build (default: %s)" % ",".join(DEFAULT_VERSIONS))
-    parser.add_argument("--force", action="store_true", help="rebuild every image, even when up to date (the cached root file system tarball "
+    parser.add_argument("--force", action="store_true",
+                        help="rebuild every image, even when up to date (the cached root file system tarball "
                              "is re-imported; delete it from the cache directory to debootstrap again)")
     parser.add_argument("--list", action="store_true", help="print the image tags and exit")
     args = parser.parse_args(argv)
