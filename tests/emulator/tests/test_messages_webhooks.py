@@ -84,17 +84,57 @@ def test_inbound_reaches_webhook_with_uploaded_ca_after_restart(registered, emu,
     assert rec.received == []
     st = api.state()
     assert [n["info"]["callback_attempts_failed"] > 0 for n in st["nodes"]] == [True]
+    assert api.state()["callbacks_pending"] == 1
     assert api.post("/_emulator/restart").status == 200
     api.wait_status("connected")
     network_call(emu.network_url, "POST", "/inbound",
                  {"to": "15550001111", "from": "15557770000", "text": {"body": "hi 2"}})
-    got = wait_received(rec, 1)
-    payload = got[0]["body"]
+    # The first callback was persisted in the DB and survives the restart.
+    got = wait_received(rec, 2)
+    assert sorted(c["body"]["messages"][0]["text"]["body"] for c in got) == ["hi 1", "hi 2"]
+    payload = got[-1]["body"]
     assert got[0]["path"] == "/wa"
-    assert payload["messages"][0]["text"] == {"body": "hi 2"}
     assert payload["messages"][0]["from"] == "15557770000" and payload["messages"][0]["type"] == "text"
     assert payload["messages"][0]["id"] and payload["messages"][0]["timestamp"].isdigit()
     assert payload["contacts"][0]["wa_id"] == "15557770000"
+    api.wait(lambda s: s["callbacks_pending"] == 0, what="queue drained")
+
+
+def test_callbacks_wait_for_a_webhook_url(registered, emu, receivers):
+    rec = receivers("later")
+    api = registered
+    upload_ca(api, rec)
+    api.post("/_emulator/restart")
+    api.wait_status("connected")
+    network_call(emu.network_url, "POST", "/inbound", {"to": "15550001111", "text": {"body": "early"}})
+    api.wait(lambda s: s["callbacks_pending"] == 1, what="callback queued")
+    time.sleep(0.5)
+    assert api.call("PATCH", "/v1/settings/application", body={"webhooks": {"url": rec.url}}).status == 200
+    t0 = time.monotonic()
+    assert wait_received(rec, 1)[0]["body"]["messages"][0]["text"]["body"] == "early"
+    assert time.monotonic() - t0 < 2.5  # not the 3 s default backoff: nothing had failed
+
+
+def test_inbound_during_downtime_reaches_the_new_setup(emulators, receivers, network):
+    hook = receivers("new-hook")
+    old = emulators("old", network_url=network)
+    old.api.login()
+    old.api.seed()
+    old.api.wait_status("connected")
+    backup = old.api.post("/v1/settings/backup", {"password": "pw-Pa55!"}).json["settings"]["data"]
+    assert old.stop() == 0  # step 5: uninstall the old setup (downtime starts)
+    status, body = network_call(network, "POST", "/inbound", {"to": "15550001111", "text": {"body": "downtime"}})
+    assert status == 200
+    new = emulators("new", network_url=network)
+    new.api.login()
+    upload_ca(new.api, hook)
+    new.api.post("/_emulator/restart")
+    assert new.api.post("/v1/settings/restore", {"password": "pw-Pa55!", "data": backup}).status == 200
+    new.api.wait_status("connected")
+    assert new.api.call("PATCH", "/v1/settings/application", body={"webhooks": {"url": hook.url}}).status == 200
+    assert wait_received(hook, 1)[0]["body"]["messages"][0]["text"]["body"] == "downtime"
+    inbound = network_call(network, "GET", "/inbound")[1]
+    assert inbound[0]["fetched_by"] == new.api.state()["setup_id"]
 
 
 def test_inbound_reaches_new_webhook_not_old_after_migration(emulators, receivers, network):

@@ -260,6 +260,13 @@ def run_web(args):
 
 def run_coreapp(args):
     setup_logging(args.log_level)
+    if os.environ.get("WA_DB_UPGRADE") == "1":
+        # The dbupgrade job: run the CoreApp image once before a version change, then exit.
+        setup = Setup(dbmod.from_env()).initialise()
+        previous = setup.db.kv_get("db_version")
+        setup.db.kv_set("db_version", json.dumps(version()))
+        LOG.info("database upgrade: %s -> %s done", previous and json.loads(previous), version())
+        return 0
     multiconnect = os.environ.get("WA_APP_MULTICONNECT") == "1"
     kind = "master" if os.environ.get("WA_MASTER_NODE") == "1" else "coreapp"
     setup = Setup(dbmod.from_env()).initialise()

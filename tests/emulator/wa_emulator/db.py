@@ -27,6 +27,10 @@ TABLES = {
 }
 
 
+# Documented: the client cannot use a database password with any of these characters.
+FORBIDDEN_PASSWORD_CHARS = "?{}&~!()^="
+
+
 class Database:
     """Common part. Subclasses implement ``_run(sql, params)`` -> (rows, rowcount)."""
 
@@ -198,6 +202,10 @@ def from_env(env=None, sqlite_dir=None):
     prefix = env.get("WA_DB_NAME_PREFIX") or "waent"
     engine = (env.get("WA_DB_ENGINE") or "").upper()
     if engine in ("MYSQL", "MARIADB"):
+        bad = sorted(set(env.get("WA_DB_PASSWORD", "")) & set(FORBIDDEN_PASSWORD_CHARS))
+        if bad:
+            raise SystemExit("wa_emulator: WA_DB_PASSWORD must not contain any of %s (found %s)"
+                             % (FORBIDDEN_PASSWORD_CHARS, "".join(bad)))
         return MySQLDatabase(env.get("WA_DB_HOSTNAME", "db"), env.get("WA_DB_PORT", "3306"),
                              env.get("WA_DB_USERNAME", "root"), env.get("WA_DB_PASSWORD", ""), prefix)
     if engine == "PGSQL":

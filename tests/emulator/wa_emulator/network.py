@@ -11,7 +11,9 @@ Plain HTTP JSON service (default port 8080).  Endpoints:
 * ``POST /send {"setup_id", "from", "to", "type", "text": {"body"}, "id"}`` -> 200, or 409 when ``setup_id``
   does not serve ``from``.
 * ``POST /inbound {"to", "from", "text": {"body"}|"body", "name"}`` -> 200 ``{"id", "setup_id"}``: queued for
-  the setup currently serving ``to`` (404 when nobody serves it).
+  ``to`` (404 when nobody has ever served it); handed to the setup that serves ``to`` when it next polls
+  (store and forward, as the WhatsApp servers keep messages for an offline client). ``setup_id`` in the answer
+  is the setup serving the number at that moment; ``fetched_by`` in ``GET /inbound`` is who took it.
 * ``GET /messages`` (sent messages), ``GET /inbound`` (inbound records), ``GET /numbers``,
   ``GET /numbers/<n>``, ``POST /reset``, ``GET /health``.
 """
@@ -64,10 +66,12 @@ class Network:
             holder = self.holder(number)
             items = []
             if take_inbound and holder == setup_id:
+                # Store and forward: whatever is still queued for the number goes to the setup serving it now.
                 for rec in self.inbound:
-                    if rec["to"] == number and rec["setup_id"] == setup_id and rec["status"] == "queued":
+                    if rec["to"] == number and rec["status"] == "queued":
                         rec["status"] = "fetched"
                         rec["fetched_at"] = time.time()
+                        rec["fetched_by"] = setup_id
                         items.append(rec["message"])
             return {"holder": holder, "serving": holder == setup_id, "inbound": items}
 
@@ -88,7 +92,7 @@ class Network:
         with self.lock:
             to = str(body.get("to", ""))
             holder = self.holder(to)
-            if holder is None:
+            if to not in self.numbers:
                 return 404, {"error": "no setup serves %s" % to}
             text = body.get("text") or {"body": body.get("body", "")}
             sender = str(body.get("from", "15550009999"))

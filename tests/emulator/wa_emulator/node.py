@@ -15,7 +15,6 @@ import socket
 import ssl
 import threading
 import time
-import urllib.error
 import urllib.request
 
 from . import certs
@@ -232,52 +231,91 @@ class Node(threading.Thread):
 
 
 class Delivery(threading.Thread):
-    """Callback delivery with persistence and backoff (callback_backoff_delay_ms, doubled up to the max)."""
+    """Callback delivery.
+
+    Callbacks are persisted in the setup's database (``callbacks`` in the kv table) until the webhook answers
+    2xx, so they survive a restart. Only the CoreApp holding shard 0 delivers. A failed attempt is retried after
+    ``callback_backoff_delay_ms``, doubling up to ``max_callback_backoff_delay_ms``; while ``webhooks.url`` is
+    empty nothing is attempted (the callbacks wait).
+    """
 
     def __init__(self, node):
         super().__init__(name="delivery-%s" % node.hostname, daemon=True)
         self.node = node
+        self.setup = node.setup
+        self.backoff = {}  # callback id -> (due monotonic, delay)
         self.pending = []
-        self.lock = threading.Lock()
         self.stop_event = threading.Event()
 
     def add(self, message):
-        with self.lock:
-            self.pending.append({"payload": message, "due": 0.0, "delay": None})
+        cb_id = (message.get("messages") or [{}])[0].get("id") or secrets.token_hex(8)
+        self._update(lambda items: items + [{"id": cb_id, "payload": message}]
+                     if all(i["id"] != cb_id for i in items) else items)
+
+    def _update(self, change):
+        db = self.setup.db
+        for dummy in range(50):
+            raw = db.kv_get("callbacks")
+            items = json.loads(raw) if raw else []
+            new = json.dumps(change(items))
+            if raw is None:
+                if db.kv_add("callbacks", new):
+                    return
+            elif db.kv_cas("callbacks", raw, new):
+                return
+            time.sleep(0.01)
+        LOG.warning("%s: could not update the callback queue", self.node.node_name)
 
     def run(self):
         while not self.stop_event.wait(0.1):
-            with self.lock:
-                due = [p for p in self.pending if p["due"] <= time.monotonic()]
-            for item in due:
-                if self._deliver(item):
-                    with self.lock:
-                        self.pending.remove(item)
+            if self.node.shard != 0 or self.node.crashed:
+                continue
+            try:
+                raw = self.setup.db.kv_get("callbacks")
+                self.pending = json.loads(raw) if raw else []
+                now = time.monotonic()
+                for item in self.pending:
+                    due, delay = self.backoff.get(item["id"], (0.0, None))
+                    if due > now or self.stop_event.is_set():
+                        continue
+                    result = self._deliver(item["payload"])
+                    if result == "ok":
+                        self.backoff.pop(item["id"], None)
+                        self._update(lambda items, cb_id=item["id"]: [i for i in items if i["id"] != cb_id])
+                    elif result == "failed":
+                        base, cap = self._delays()
+                        delay = base if delay is None else min(cap, delay * 2)
+                        self.backoff[item["id"]] = (time.monotonic() + delay, delay)
+            except Exception:  # noqa: BLE001 - keep delivering
+                LOG.exception("%s: callback delivery failed", self.node.node_name)
 
-    def _deliver(self, item):
-        settings = self.node.setup.get_json("app_settings") or {}
-        url = ((settings.get("webhooks") or {}).get("url")) or ""
+    def _delays(self):
+        settings = self.setup.get_json("app_settings") or {}
         base = max(0.05, float(settings.get("callback_backoff_delay_ms", 3000)) / 1000.0)
         cap = max(base, float(settings.get("max_callback_backoff_delay_ms", 900000)) / 1000.0)
-        ok = False
-        if url:
-            ctx = ssl.create_default_context(cadata=self.node.webhook_ca) if self.node.webhook_ca \
-                else ssl.create_default_context()
-            req = urllib.request.Request(url, data=json.dumps(item["payload"]).encode(), method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "User-Agent": "wa_emulator-coreapp"})
-            try:
-                with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
-                    ok = 200 <= resp.status < 300
-            except (OSError, ValueError, urllib.error.URLError) as exc:
-                LOG.info("%s: callback to %s failed: %s", self.node.node_name, url, exc)
+        return base, cap
+
+    def _deliver(self, payload):
+        settings = self.setup.get_json("app_settings") or {}
+        url = ((settings.get("webhooks") or {}).get("url")) or ""
+        if not url:
+            return "no-url"
+        ctx = ssl.create_default_context(cadata=self.node.webhook_ca) if self.node.webhook_ca \
+            else ssl.create_default_context()
+        req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": "wa_emulator-coreapp"})
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
+                ok = 200 <= resp.status < 300
+        except (OSError, ValueError) as exc:
+            LOG.info("%s: callback to %s failed: %s", self.node.node_name, url, exc)
+            ok = False
         if ok:
             self.node.stats["callbacks_delivered"] += 1
-            return True
+            return "ok"
         self.node.stats["callback_attempts_failed"] += 1
-        item["delay"] = base if item["delay"] is None else min(cap, item["delay"] * 2)
-        item["due"] = time.monotonic() + item["delay"]
-        return False
+        return "failed"
 
 
 def load_ca_ok(pem):

@@ -44,6 +44,7 @@ class Setup:
         self.db.kv_add("restore_count", "0")
         self.db.kv_add("clock_offset", "0")
         self.db.kv_add("faults", "{}")
+        self.db.kv_add("db_version", json.dumps(os.environ.get("WA_EMULATOR_VERSION") or "v2.63.1"))
         init = os.environ.get("WA_EMULATOR_INIT_SECONDS")
         config = {"init_seconds": float(init) if init else 3.0}
         if not self.db.kv_add("config", json.dumps(config)) and init:

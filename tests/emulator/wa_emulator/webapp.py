@@ -797,6 +797,7 @@ class WebHandler(Handler):
             "webhook_ca_present": bool(ca),
             "webhook_ca_sha256": hashlib.sha256(ca.encode()).hexdigest() if isinstance(ca, str) else None,
             "restore_count": int(kv.get("restore_count") or 0), "last_restore": kv.get("last_restore"),
+            "callbacks_pending": len(kv.get("callbacks") or []), "db_version": kv.get("db_version"),
             "stopped": s.is_stopped(), "pending_init": bool(kv.get("pending_init")),
             "initializing": time.time() < float(kv.get("init_until") or 0),
             "serving": bool(net.get("serving")), "network_holder": net.get("holder"),
