@@ -82,7 +82,7 @@ def dropped():
 
 def test_login_then_bearer_token_is_cached_for_the_run():
     c, s, sleeps = client([login_ok(), make_response(200, {"health": {}}), make_response(200, {"health": {}})],
-                     username="admin", password=PASSWORD)
+                          username="admin", password=PASSWORD)
     c.get("/v1/health")
     c.get("/v1/health")
     assert [call["url"] for call in s.calls] == [URL + "/v1/users/login", URL + "/v1/health", URL + "/v1/health"]
@@ -108,7 +108,7 @@ def test_first_login_with_new_password_sends_it_and_keeps_it():
 
 def test_expired_cached_token_logs_in_again_once():
     c, s, sleeps = client([login_ok("t1"), wa_error(401, 1005, "Access denied"), login_ok("t2"),
-                      make_response(200, {"ok": 1})], username="admin", password=PASSWORD)
+                           make_response(200, {"ok": 1})], username="admin", password=PASSWORD)
     assert c.get("/v1/stats") == {"ok": 1}
     assert [call["headers"]["Authorization"].split()[0] for call in s.calls] == ["Basic", "Bearer", "Basic", "Bearer"]
     assert s.calls[3]["headers"]["Authorization"] == "Bearer t2"
@@ -220,14 +220,16 @@ def test_ca_path_and_validate_certs_set_verification():
     assert _api.WAClient(URL).session.verify is True
 
 
-@pytest.mark.parametrize("kwargs, expected", [(dict(ca_path="/ca.pem"), "/ca.pem"),
-                                               (dict(validate_certs=False, ca_path="/ca.pem"), False)])
+@pytest.mark.parametrize("kwargs, expected", [
+    (dict(ca_path="/ca.pem"), "/ca.pem"),
+    (dict(validate_certs=False, ca_path="/ca.pem"), False),
+])
 def test_verification_is_passed_with_each_request(monkeypatch, kwargs, expected):
     # requests lets REQUESTS_CA_BUNDLE override Session.verify; each request must carry it explicitly.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    c, s, _ = client([make_response(200, {})], token=TOKEN, **kwargs)
+    c, s, sleeps = client([make_response(200, {})], token=TOKEN, **kwargs)
     c.get("/v1/health")
-    assert s.calls[0]["verify"] == expected
+    assert s.calls[0]["verify"] == expected and sleeps == []
 
 
 # -- error translation -----------------------------------------------------------------------
