@@ -68,25 +68,25 @@ def test_login_password_rules_accept_a_good_one():
 
 
 def test_message_body_limits(capsys, calls):
-    result, _ = run(capsys, message, dict(to="15550001111", body="x" * 4097))
+    result = run(capsys, message, dict(to="15550001111", body="x" * 4097))[0]
     assert result["failed"] and "1 to 4096 characters (got 4097)" in result["msg"] and calls == []
-    result, _ = run(capsys, message, dict(to="not a number", body="hi"))
+    result = run(capsys, message, dict(to="not a number", body="hi"))[0]
     assert result["failed"] and "phone number" in result["msg"] and calls == []
-    result, _ = run(capsys, message, dict(to="+1 555 000 1111", body="x" * 4096, _ansible_check_mode=True))
+    result = run(capsys, message, dict(to="+1 555 000 1111", body="x" * 4096, _ansible_check_mode=True))[0]
     assert result["changed"] and calls == []
 
 
 def test_app_settings_invalid_before_any_call(capsys, calls):
-    result, _ = run(capsys, app_settings, dict(settings={"webhooks": {"url": "http://insecure.example"}}))
+    result = run(capsys, app_settings, dict(settings={"webhooks": {"url": "http://insecure.example"}}))[0]
     assert result["failed"] and result["msg"].startswith("invalid settings: webhooks.url must be an HTTPS URL")
     assert calls == []
 
 
 def test_webhook_ca_refuses_non_certificates(capsys, calls):
-    result, _ = run(capsys, webhook_ca, dict(content="hello"))
+    result = run(capsys, webhook_ca, dict(content="hello"))[0]
     assert result["failed"] and "PEM certificate" in result["msg"] and calls == []
     key = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
-    result, _ = run(capsys, webhook_ca, dict(content=key))
+    result = run(capsys, webhook_ca, dict(content=key))[0]
     assert result["failed"] and "no private key" in result["msg"] and calls == []
 
 
@@ -125,7 +125,7 @@ def test_backup_keeps_an_existing_verified_file(capsys, calls, tmp_path):
 
 def test_backup_check_mode_makes_no_call_and_no_file(capsys, calls, tmp_path):
     dest = str(tmp_path / "b.bak")
-    result, _ = run(capsys, settings_backup, dict(backup_password="Backup-Pass1", dest=dest, _ansible_check_mode=True))
+    result = run(capsys, settings_backup, dict(backup_password="Backup-Pass1", dest=dest, _ansible_check_mode=True))[0]
     assert result["changed"] is True and calls == []
     assert list(tmp_path.iterdir()) == []
 
