@@ -133,7 +133,8 @@ def main():
     except WAApiError as error:
         if error.code == PASSWORD_CHANGE_REQUIRED:
             if not new_password:
-                module.fail_api("login", error, hint="the setup still has its default password: give new_password")
+                module.fail_json(msg="login failed: %s; the setup still requires a password change (default password "
+                                     "on a new setup): give new_password" % error.describe(), api_error=error.as_dict())
             result.update(changed=True, password_changed=True)
             if module.check_mode:
                 module.exit_json(msg="the password would be changed on first login", **result)
