@@ -148,3 +148,11 @@ def test_users_and_tokens_are_not_migrated(emulators):
     assert new.api.basic_login("olduser", "0ld-User-pass").status == 401
     assert [u["username"] for u in new.api.state()["users"]] == ["admin"]
     assert new.api.basic_login("admin", "N3w-Passw0rd!").status == 200
+
+
+def test_legacy_expires_after_format(api):
+    assert api.post("/_emulator/config", {"expires_after_format": "legacy"}).status == 200
+    r = api.basic_login("admin", ADMIN_PASSWORD)
+    expires = datetime.datetime.strptime(r.json["users"][0]["expires_after"], "%Y-%m-%dT%H:%M:%SZ")
+    assert expires > datetime.datetime.utcnow() + datetime.timedelta(days=6)
+    assert api.post("/_emulator/config", {"expires_after_format": "iso-ish"}).status == 400

@@ -70,6 +70,7 @@ def default_names(extra=()):
         if n:
             names.append(n)
     names.extend(n for n in extra if n)
+    names.extend(n.strip() for n in os.environ.get("WA_EMULATOR_CERT_NAMES", "").split(",") if n.strip())
     return names
 
 

@@ -387,7 +387,12 @@ class WebHandler(Handler):
                 raise ApiError(400, 1009, problem)
             s.set_password(username, new_password)
         token, expires = s.issue_token(username)
-        return self.ok(200, {"users": [{"token": token, "expires_after": iso(expires)}]})
+        if s.config().get("expires_after_format") == "legacy":  # older client versions
+            expires_after = datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+        else:
+            expires_after = iso(expires)
+        return self.ok(200, {"users": [{"token": token, "expires_after": expires_after}]})
 
     def h_logout(self, user):
         self.app.setup.revoke_token(user["jti"])
@@ -729,9 +734,18 @@ class WebHandler(Handler):
                 body = self.admin_body()
                 cfg = s.config()
                 for key, value in body.items():
-                    if key != "init_seconds":
-                        raise AdminError(400, "unknown config key %s (known: init_seconds)" % key)
-                    cfg[key] = float(value)
+                    if key == "init_seconds":
+                        try:
+                            cfg[key] = float(value)
+                        except (TypeError, ValueError):
+                            raise AdminError(400, "init_seconds must be a number") from None
+                    elif key == "expires_after_format":
+                        if value not in ("current", "legacy"):
+                            raise AdminError(400, "expires_after_format must be current or legacy")
+                        cfg[key] = value
+                    else:
+                        raise AdminError(400, "unknown config key %s (known: init_seconds, expires_after_format)"
+                                         % key)
                 s.set_json("config", cfg)
                 return self.send_json(200, cfg)
             if method == "GET":
