@@ -7,6 +7,13 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${1:-${WABIZ_VENV:-$repo/.venv}}
 python=${WABIZ_PYTHON:-python3}
 
+# Debian tools the sanity tests use (ansible-test runs shellcheck only when it is installed).
+if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap: installing Debian package shellcheck"
+  (apt-get install -y -qq shellcheck >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }) \
+    || { echo "bootstrap: could not install shellcheck" >&2; exit 1; }
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
   echo "bootstrap: creating venv $venv"
   "$python" -m venv "$venv"
