@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Start and stop process-mode emulators for the integration targets.
 
-    emuctl.py start ROOT NAME [--masters M] [--coreapps C] [--network-url URL] [--api-key K] [--seed JSON | --seed-from-env]
+    emuctl.py start ROOT NAME [--masters M] [--coreapps C] [--network-url URL] [--api-key K] [--seed JSON] [--secrets-file F]
     emuctl.py stop ROOT
 
 ``start`` runs ``python -m wa_emulator all --daemon`` with state in ROOT/NAME, applies the optional seed
@@ -60,7 +60,11 @@ def start(args):
            "--setup-id", args.name, "--masters", str(args.masters), "--coreapps", str(args.coreapps)]
     if args.network_url:
         cmd += ["--network-url", args.network_url]
-    api_key = args.api_key or os.environ.get("EMUCTL_API_KEY")
+    secrets = {}
+    if args.secrets_file:
+        with open(args.secrets_file) as handle:
+            secrets = json.load(handle) or {}
+    api_key = args.api_key or secrets.get("api_key")
     if api_key:
         cmd += ["--api-key", api_key]
     env = dict(os.environ, PYTHONPATH=find_emulator())
@@ -70,9 +74,9 @@ def start(args):
     with open(os.path.join(state_dir, "emulator.json")) as handle:
         info = json.load(handle)
     info["seeded"] = False
-    seed = args.seed or (os.environ.get("EMUCTL_SEED") if args.seed_from_env else None)
+    seed = json.loads(args.seed) if args.seed else secrets.get("seed")
     if seed:
-        admin(info, "/_emulator/seed", json.loads(seed))
+        admin(info, "/_emulator/seed", seed)
         info["seeded"] = True
     print(json.dumps(info))
 
@@ -119,7 +123,7 @@ def main():
     p.add_argument("--network-url")
     p.add_argument("--api-key")
     p.add_argument("--seed")
-    p.add_argument("--seed-from-env", action="store_true", help="read the seed JSON from EMUCTL_SEED")
+    p.add_argument("--secrets-file", help='JSON file {"seed": {...}, "api_key": "..."} (kept out of argv)')
     p = sub.add_parser("stop")
     p.add_argument("root")
     args = parser.parse_args()
