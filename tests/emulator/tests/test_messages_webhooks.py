@@ -191,3 +191,37 @@ def test_callbacks_retry_until_the_webhook_answers(registered, emu, receivers):
 def test_inbound_to_unserved_number_is_404(network):
     status, dummy = network_call(network, "POST", "/inbound", {"to": "15550009999", "text": {"body": "x"}})
     assert status == 404
+
+
+def test_network_restart_is_survived(emulators):
+    from wa_emulator.network import start_network
+    server = start_network("127.0.0.1", 0)
+    port = server.port
+    url = "http://127.0.0.1:%d" % port
+    try:
+        emu = emulators("e", network_url=url)
+        emu.api.login()
+        emu.api.seed()
+        emu.api.wait_status("connected")
+        server.stop()
+        emu.api.wait_status("connecting")
+        server = start_network("127.0.0.1", port)
+        emu.api.wait_status("connected")
+        assert network_call(url, "GET", "/numbers/15550001111")[1]["current"]["setup_id"] == emu.info["setup_id"]
+        assert send_text(emu.api).status == 201
+    finally:
+        server.stop()
+
+
+def test_chunked_request_body(shared_registered):
+    import http.client
+    api = shared_registered
+    conn = http.client.HTTPSConnection(api.host, api.port, context=api.ctx, timeout=10)
+    try:
+        body = iter([b'{"to": "15559990000", "type": "text", ', b'"text": {"body": "chunked"}}'])
+        conn.request("POST", "/v1/messages", body=body, encode_chunked=True,
+                     headers={"Authorization": "Bearer " + api.token, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 201, resp.read()
+    finally:
+        conn.close()

@@ -70,6 +70,19 @@ class Handler(BaseHTTPRequestHandler):
         LOG.debug("%s %s", self.client_address[0], fmt % args)
 
     def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > 50 * 1024 * 1024:
+                    raise ValueError("body too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > 50 * 1024 * 1024:
             raise ValueError("body too large")

@@ -179,6 +179,10 @@ class Node(threading.Thread):
                 self.claimed = True  # one claim per activation (process start), accepted or not
                 LOG.info("%s: claimed %s on the network: %s %s", self.node_name, number, code, body)
             code, body = self.network.poll(number, setup_id, inbound=inbound_poller)
+            if claimer and code == 200 and body.get("holder") is None:
+                # Nobody serves the number: the network stand-in restarted and lost its state. Claim again.
+                self.network.claim(number, setup_id, self.activation)
+                code, body = self.network.poll(number, setup_id, inbound=inbound_poller)
         except (OSError, ValueError) as exc:
             LOG.debug("%s: network unreachable: %s", self.node_name, exc)
             return None

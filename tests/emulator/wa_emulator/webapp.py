@@ -134,12 +134,29 @@ class WebApp:
         return {"api_status": "stable", "version": self.version}
 
     # --- faults ---------------------------------------------------------------------------------
+    def _consume(self, pick):
+        """Find a fault rule with ``pick(faults)`` and consume one of its ``count`` (compare-and-set, since
+        CoreApps decrement crash counts in the same record)."""
+        db = self.setup.db
+        with self.fault_lock:
+            for dummy in range(50):
+                raw = db.kv_get("faults") or "{}"
+                faults = json.loads(raw)
+                rule = pick(faults)
+                if rule is None:
+                    return None
+                if rule.get("count") is None:
+                    return rule
+                rule["count"] -= 1
+                if db.kv_cas("faults", raw, json.dumps(faults, sort_keys=True)):
+                    return rule
+                time.sleep(0.005)
+        return None
+
     def take_fault(self, kind, path, method):
         """Return the first matching rule of ``kind`` (consuming one of its count), else None."""
-        with self.fault_lock:
-            faults = self.setup.faults()
-            rules = faults.get(kind) or []
-            for rule in rules:
+        def pick(faults):
+            for rule in faults.get(kind) or []:
                 if not path.startswith(rule.get("path_prefix", "/")):
                     continue
                 if rule.get("method") and rule["method"].upper() != method:
@@ -148,30 +165,24 @@ class WebApp:
                     continue
                 if random.random() >= rule.get("share", 1.0):
                     continue
-                if rule.get("count") is not None:
-                    rule["count"] -= 1
-                    self.setup.set_json("faults", faults)
                 return rule
-        return None
+            return None
+        return self._consume(pick)
 
     def take_restore_fault(self):
-        with self.fault_lock:
-            faults = self.setup.faults()
+        def pick(faults):
             rule = faults.get("restore")
-            if not rule:
+            if not rule or (rule.get("count") is not None and rule["count"] <= 0):
                 return None
-            if rule.get("count") is not None:
-                if rule["count"] <= 0:
-                    return None
-                rule["count"] -= 1
-                self.setup.set_json("faults", faults)
             return rule
+        return self._consume(pick)
 
     # --- health ---------------------------------------------------------------------------------
     def health(self):
         nodes = self.setup.nodes()
         if not self.multiconnect:
-            coreapps = [n for n in nodes if n["kind"] == "coreapp" and n["alive"]]
+            coreapps = sorted((n for n in nodes if n["kind"] == "coreapp" and n["alive"]),
+                              key=lambda n: -n["heartbeat"])
             status = coreapps[0]["status"] if coreapps else "disconnected"
             return {"gateway_status": status}
         return {n["name"]: {"gateway_status": n["status"], "role": n["role"]} for n in nodes}
