@@ -18,15 +18,12 @@ WABIZ_MOL_PREFIX="wabiz-mol-$("$WABIZ_VENV/bin/python" -c 'import secrets; print
 WABIZ_MOL_WEB_PORT="$("$WABIZ_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export WABIZ_MOL_PREFIX WABIZ_MOL_WEB_PORT
 
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup_leftovers() {
   # Only our own objects, in case a scenario failed before its cleanup.
-  local ids vols nets
-  ids=$(docker ps -aq --filter "name=^/${WABIZ_MOL_PREFIX}-" || true)
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null || true
-  vols=$(docker volume ls -q | grep "^${WABIZ_MOL_PREFIX}-" || true)
-  [ -z "$vols" ] || docker volume rm $vols >/dev/null || true
-  nets=$(docker network ls --format '{{.Name}}' | grep "^${WABIZ_MOL_PREFIX}-" || true)
-  [ -z "$nets" ] || docker network rm $nets >/dev/null || true
+  docker ps -aq --filter "name=^/${WABIZ_MOL_PREFIX}-" | xargs -r docker rm -f >/dev/null || true
+  docker volume ls -q | grep "^${WABIZ_MOL_PREFIX}-" | xargs -r docker volume rm >/dev/null || true
+  docker network ls --format '{{.Name}}' | grep "^${WABIZ_MOL_PREFIX}-" | xargs -r docker network rm >/dev/null || true
 }
 trap cleanup_leftovers EXIT
 

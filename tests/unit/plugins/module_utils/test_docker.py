@@ -219,8 +219,8 @@ def test_desired_specs_follow_the_official_layout():
 
 
 def test_single_instance_has_no_multiconnect_and_points_web_to_the_coreapp():
-    specs = d.desired_specs(params(masters=0, coreapps=1, api_key="k" * 16, db=dict(hostname="h", password="p",
-                                                                                     engine="pgsql")))
+    db = dict(hostname="h", password="p", engine="pgsql")
+    specs = d.desired_specs(params(masters=0, coreapps=1, api_key="k" * 16, db=db))
     web = specs[-1]
     assert "WA_APP_MULTICONNECT" not in web["env"]
     assert web["env"]["WACORE_HOSTNAME"] == "s-wacore1"
