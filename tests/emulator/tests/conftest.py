@@ -141,8 +141,27 @@ class Emulator:
             return f.read()
 
 
-def start_emulator(state_dir, *args, env=None, network_url=None):
+_TLS_TEMPLATE = []
+
+
+def tls_template():
+    """TLS files generated once per test session, copied into each state dir (saves CPU per start; the
+    generation itself is exercised by the tests that start emulators without this helper)."""
+    if not _TLS_TEMPLATE:
+        import tempfile
+        from wa_emulator import certs
+        d = tempfile.mkdtemp(prefix="wa-emu-tls-")
+        certs.ensure_tls_files(d)
+        _TLS_TEMPLATE.append(d)
+    return _TLS_TEMPLATE[0]
+
+
+def start_emulator(state_dir, *args, env=None, network_url=None, fresh_tls=False):
     os.makedirs(state_dir, exist_ok=True)
+    tls_dir = os.path.join(str(state_dir), "tls")
+    if not fresh_tls and not os.path.exists(tls_dir):
+        import shutil
+        shutil.copytree(tls_template(), tls_dir)
     full_env = dict(os.environ)
     full_env.update(FAST_ENV)
     full_env.update(env or {})

@@ -25,7 +25,15 @@ def test_https_only_plain_http_fails(emu):
     assert failed, "plain HTTP must not get an answer"
 
 
-def test_certificate_verifies_with_generated_ca_and_ca_is_served(emu):
+def test_certificate_verifies_with_generated_ca_and_ca_is_served(tmp_path):
+    emu = start_emulator(tmp_path / "fresh", fresh_tls=True)
+    try:
+        check_certificate(emu)
+    finally:
+        emu.stop()
+
+
+def check_certificate(emu):
     with open(emu.info["ca_path"], "rb") as f:
         ca_file = f.read()
     r = emu.api.get("/_emulator/ca.pem")
@@ -48,7 +56,7 @@ def test_certificate_verifies_with_generated_ca_and_ca_is_served(emu):
 
 def test_emulator_json_and_fast_startup(tmp_path):
     t0 = time.monotonic()
-    emu = start_emulator(tmp_path / "e")
+    emu = start_emulator(tmp_path / "e", fresh_tls=True)
     elapsed = time.monotonic() - t0
     try:
         with open(os.path.join(emu.state_dir, "emulator.json")) as f:

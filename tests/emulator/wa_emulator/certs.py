@@ -1,26 +1,37 @@
-"""Self-signed TLS material: a CA and a server certificate signed by it (cryptography >= 38 APIs)."""
+"""Self-signed TLS material: a CA and a server certificate signed by it (cryptography >= 38 APIs).
+
+``cryptography`` is imported only when something must be generated or parsed, so that a start with existing
+TLS files stays fast.
+"""
 import datetime
 import ipaddress
 import os
 import socket
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+def _crypto():
+    # pylint: disable=import-outside-toplevel
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    return x509, hashes, serialization, ec, NameOID
 
 
 def _name(cn):
+    x509, dummy, dummy, dummy, NameOID = _crypto()
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "wa_emulator"),
                       x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
 def _pem_key(key):
+    serialization = _crypto()[2]
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
 def make_ca(cn="wa_emulator CA"):
+    x509, hashes, dummy, ec, dummy = _crypto()
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.utcnow()
     cert = (x509.CertificateBuilder()
@@ -40,6 +51,7 @@ def make_ca(cn="wa_emulator CA"):
 
 
 def make_server_cert(ca_key, ca_cert, names):
+    x509, hashes, dummy, ec, dummy = _crypto()
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.utcnow()
     sans = []
@@ -86,6 +98,7 @@ def ensure_tls_files(directory, prefix="server", extra_names=(), reuse=True):
              "key": os.path.join(directory, "%s-key.pem" % prefix)}
     if reuse and all(os.path.exists(p) for p in paths.values()):
         return paths
+    x509, dummy, serialization, dummy, dummy = _crypto()
     if reuse and os.path.exists(paths["ca"]) and os.path.exists(paths["ca_key"]):
         with open(paths["ca_key"], "rb") as f:
             ca_key = serialization.load_pem_private_key(f.read(), None)
@@ -112,6 +125,7 @@ def _write(path, data, mode=0o644):
 
 def load_pem_certificates(data):
     """Parse every certificate of a PEM bundle (cryptography 38 has no load_pem_x509_certificates)."""
+    x509 = _crypto()[0]
     if isinstance(data, str):
         data = data.encode("utf-8", "replace")
     begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"

@@ -17,7 +17,6 @@ import threading
 import time
 import urllib.request
 
-from . import certs
 from .network import NetworkClient
 
 LOG = logging.getLogger("wa_emulator.node")
@@ -320,8 +319,3 @@ class Delivery(threading.Thread):
             return "ok"
         self.node.stats["callback_attempts_failed"] += 1
         return "failed"
-
-
-def load_ca_ok(pem):
-    certs.load_pem_certificates(pem)
-    return True
