@@ -21,3 +21,9 @@ images:
 
 clean:
 	rm -rf tests/output .venv
+
+# Benchmark of the local migration: downtime, seconds per step and ratios (by hand; not part of make test).
+.PHONY: bench
+bench:
+	bash tools/bootstrap.sh && bash tools/ensure-docker.sh && bash tools/build-images.sh
+	.venv/bin/python tests/bench/bench_migration.py

@@ -27,7 +27,7 @@ STEPS = [
 def figures(state):
     steps = state.get("steps", {})
     out = {"status": state.get("status"), "steps": {}, "downtime_seconds": None}
-    for key, _ in STEPS:
+    for key in (step[0] for step in STEPS):
         if "seconds" in steps.get(key, {}):
             out["steps"][key] = float(steps[key]["seconds"])
     total = sum(out["steps"].values())
@@ -58,7 +58,8 @@ def report(state):
     lines.append("")
     if f["downtime_seconds"] is not None:
         lines.append("  downtime (step 5 start -> first test message): %.2f s  (%.0f %% of %.1f s of steps)"
-                     % (f["downtime_seconds"], 100 * (f.get("downtime_ratio") or 0), f["total_step_seconds"]))
+                     % (float(f["downtime_seconds"]), 100 * float(f.get("downtime_ratio") or 0),
+                        float(f["total_step_seconds"])))
     else:
         lines.append("  downtime: not ended (no test message yet)")
     health = state.get("new_health") or {}

@@ -90,8 +90,8 @@ class Runner:
         with open(logfile, encoding="utf-8") as fh:
             output = fh.read()
         seconds = time.monotonic() - t0
-        print("%s %s%s: rc=%s in %.1fs (log %s)" % (lab.prefix, name, " --tags " + ",".join(tags) if tags else "",
-                                                  proc.returncode, seconds, logfile))
+        tag_text = " --tags " + ",".join(tags) if tags else ""
+        print("%s %s%s: rc=%s in %.1fs (log %s)" % (lab.prefix, name, tag_text, proc.returncode, seconds, logfile))
         assert_no_secrets(output, "output of %s" % name)
         if check is True:
             assert proc.returncode == 0, tail(output)

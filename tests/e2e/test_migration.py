@@ -11,8 +11,6 @@ import stat
 import subprocess
 import time
 
-import pytest
-
 import lab as labmod
 from conftest import assert_no_secrets, collection_dir, state_record, tail, tool
 
@@ -116,7 +114,7 @@ def assert_migrated(lab, runner, old_token, old_state_before):
     assert {"%s_mysqlData" % lab.old_project, "%s_whatsappMedia" % lab.old_project} <= volumes()
 
     # A token of the old setup is not valid on the new one.
-    status, _ = health(lab.new_url, old_token)
+    status = health(lab.new_url, old_token)[0]
     assert status == 401
 
     # The backup: on the backup host's disk, mode 0600, with its checksum, as recorded.
@@ -167,7 +165,7 @@ def test_multiconnect_migration_then_decommission(make_lab, runner):
     assert state_record(lab)["status"] == "decommissioned"
 
 
-def test_single_instance_migration_through_ansible_runner(make_lab, collections_root, tmp_path):
+def test_single_instance_migration_through_ansible_runner(make_lab, collections_root, tmp_path, monkeypatch):
     """As AWX runs a job: ansible-runner, a private data dir with inventory, extra vars and the secrets
     injected as environment variables by the custom credential type; no prompts, no become."""
     import ansible_runner
@@ -211,8 +209,9 @@ wabiz_test_message_to: "%s"
         "WABIZ_NEW_DB_PASSWORD": labmod.DB_PASSWORD,
     }))
     t0 = time.monotonic()
-    result = ansible_runner.run(private_data_dir=str(pdd), playbook="migrate.yml", quiet=True,
-                                binary=tool("ansible-playbook"))
+    # ansible-runner runs the ansible-playbook found on PATH: the one of this venv.
+    monkeypatch.setenv("PATH", os.path.dirname(tool("ansible-playbook")) + os.pathsep + os.environ.get("PATH", ""))
+    result = ansible_runner.run(private_data_dir=str(pdd), playbook="migrate.yml", quiet=True)
     stdout = result.stdout.read()
     print("ansible-runner: %s rc=%s in %.1fs" % (result.status, result.rc, time.monotonic() - t0))
     assert result.status == "successful" and result.rc == 0, tail(stdout)
@@ -229,8 +228,8 @@ def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(m
     # Steps 1 to 4 (no downtime yet), then a fault on the new setup's restore API, then the rest.
     runner.playbook("migrate", lab, tags=["step1_install", "step2_login", "step3_cleanup", "step4_backup"],
                     check=True)
-    status, _ = labmod.dockerctl.http("POST", lab.new_url + "/_emulator/faults",
-                                      {"restore": {"status": 500, "code": 1014, "count": 5}})
+    status = labmod.dockerctl.http("POST", lab.new_url + "/_emulator/faults",
+                                   {"restore": {"status": 500, "code": 1014, "count": 5}})[0]
     assert status == 200
     rc, out = runner.playbook("migrate", lab, check=False)
     assert "Step 6" in out and "failed=1" in out, tail(out)
