@@ -11,6 +11,8 @@ from conftest import DB_PASSWORD, NEW, OLD, containers, docker, free_port, https
 
 import dockerctl  # pylint: disable=import-error
 
+ADMIN_PASSWORD = "Old-Admin-Passw0rd!"
+
 
 def install_role(**variables):
     lines = "".join("        %s: %s\n" % (k, _yaml(v)) for k, v in variables.items())
@@ -183,6 +185,22 @@ def test_preflight_passes_when_the_counts_match(play, multi, tmp_path):
     assert res.changed == 0
 
 
+def test_check_mode_reports_the_change_and_changes_nothing(play, prefix, multi):
+    name = multi["name"]
+    before = snapshot(prefix)
+    variables = dict(multi["vars"], stack_install_masters=2, stack_install_coreapps=4)
+    body = install_role(**variables).replace("  roles:", "  check_mode: true\n  diff: true\n  roles:", 1)
+    res = play(body)
+    assert not res.failed, res
+    result = res.result("Run the Masters, CoreApps and Webapps")
+    assert result["changed"] is True and result["created"] == ["%s-wacore4" % name]
+    after_names = [c["name"] for c in result["diff"]["after"]["containers"]]
+    before_names = [c["name"] for c in result["diff"]["before"]["containers"]]
+    assert "%s-wacore4" % name in after_names and "%s-wacore4" % name not in before_names
+    assert DB_PASSWORD not in repr(result)
+    assert snapshot(prefix) == before
+
+
 def test_changed_web_version_recreates_only_the_webapp(play, multi):
     name = multi["name"]
     before = containers(name)
@@ -220,7 +238,8 @@ def test_uninstall_keeps_db_data_and_volumes(play, multi):
 # -- Meta's official multiconnect compose layout -----------------------------------------------------------------------
 
 def test_official_compose_stack_info_and_uninstall(play, prefix, standin):
-    stack = dockerctl.Stack("%s-compose" % prefix, layout="multiconnect", version=OLD)
+    fast = {"WA_EMULATOR_TICK_SECONDS": "0.5", "WA_EMULATOR_LEASE_SECONDS": "4", "WA_EMULATOR_INIT_SECONDS": "1"}
+    stack = dockerctl.Stack("%s-compose" % prefix, layout="multiconnect", version=OLD, db_env=fast)
     try:
         stack.up()
         stack.attach_network(standin)
@@ -234,6 +253,21 @@ def test_official_compose_stack_info_and_uninstall(play, prefix, standin):
         assert sorted(st["volumes"]) == ["%s_mysqlData" % project, "%s_whatsappMedia" % project]
         assert st["db"]["hostname"] == "db" and "testpass" not in repr(st)
 
+        # The preflight reads the old setup's shard count through its API (account_info).
+        stack.seed("15550001234", shards=2, admin_password=ADMIN_PASSWORD)
+        stack.wait_health(stack.login(ADMIN_PASSWORD), expect_shards=2)
+        api = dict(api_url=stack.web_url(), api_username="admin", api_password=ADMIN_PASSWORD, validate_certs=False)
+        counts = dict(preflight_old_stack_name=project, preflight_old_api=api, preflight_new_masters=2,
+                      preflight_new_coreapps=3)
+        before = snapshot(project)
+        res = play(role("preflight", preflight_new_shards=4, **counts))
+        assert res.failed and "The new setup has 4 shard(s), the old has 2" in res.failure()[1], res
+        assert snapshot(project) == before
+        res = play(role("preflight", preflight_new_shards=2, **counts))
+        assert not res.failed, res
+        assert res.result("Record the old topology")["ansible_facts"]["preflight_old_topology"]["shards"] == 2
+        assert ADMIN_PASSWORD not in repr(res.data)
+
         sql(db, "CREATE DATABASE IF NOT EXISTS wabiz_it; CREATE TABLE IF NOT EXISTS wabiz_it.t (v VARCHAR(40)); "
                 "INSERT INTO wabiz_it.t VALUES ('compose-row');", password="testpass")
         res = play(role("stack_uninstall", stack_uninstall_name=project))
@@ -246,3 +280,59 @@ def test_official_compose_stack_info_and_uninstall(play, prefix, standin):
         assert "%s_mysqlData" % project in vols and "%s_whatsappMedia" % project in vols
     finally:
         stack.down(volumes=True)
+
+
+# -- images: archive and pull -------------------------------------------------------------------------------------------
+
+def test_image_source_archive_loads_missing_images(play, prefix, tmp_path):
+    name = "%s-arch" % prefix
+    core, web = "%s/coreapp:v%s" % (prefix, OLD), "%s/web:v%s" % (prefix, OLD)
+    archive = tmp_path / "images.tar"
+    docker("tag", "docker.whatsapp.biz/coreapp:v%s" % OLD, core)
+    docker("tag", "docker.whatsapp.biz/web:v%s" % OLD, web)
+    try:
+        docker("save", "-o", str(archive), core, web)
+        docker("rmi", core, web)
+        task = ("  tasks:\n"
+                "    - wabiz.api_client.stack:\n"
+                "        name: %s\n"
+                "        coreapp_image: %s\n"
+                "        web_image: %s\n"
+                "        image_source: archive\n"
+                "        image_archive: [%s]\n"
+                "        network: %s\n"
+                "        wait: false\n"
+                "        coreapp_images: [%s/coreapp]\n"
+                "        web_images: [%s/web]\n"
+                "        db: {hostname: nowhere, password: pw}\n")
+        # An archive that lacks the images: fails, naming the image; no container was made.
+        other = tmp_path / "other.tar"
+        docker("save", "-o", str(other), "wabiz-emulator/network:latest")
+        res = play(task % (name, core, web, other, name, prefix, prefix))
+        assert res.failed and core in res.failure()[1] and "does not contain it" in res.failure()[1], res
+        assert containers(name) == {}
+        res = play(task % (name, core, web, archive, name, prefix, prefix))
+        assert not res.failed, res
+        result = res.result("wabiz.api_client.stack")
+        assert result["images"] == {core: "loaded", web: "loaded"}
+        assert sorted(result["created"]) == ["%s-wacore1" % name, "%s-waweb1" % name]
+        assert docker("inspect", "--format", "{{.Config.Image}}", "%s-wacore1" % name) == core
+    finally:
+        ids = docker("ps", "-aq", "--filter", "name=^/%s" % name, check=False).split()
+        if ids:
+            docker("rm", "-f", *ids, check=False)
+        docker("rmi", core, web, check=False)
+
+
+def test_image_source_pull_failure_changes_nothing(play, prefix):
+    name = "%s-pull" % prefix
+    res = play("  tasks:\n"
+               "    - wabiz.api_client.stack:\n"
+               "        name: %s\n"
+               "        coreapp_image: 127.0.0.1:1/wabiz-it/coreapp:v1\n"
+               "        web_image: docker.whatsapp.biz/web:v%s\n"
+               "        image_source: pull\n"
+               "        network: %s\n"
+               "        db: {hostname: db, password: pw}\n" % (name, OLD, name))
+    assert res.failed and "Cannot pull image 127.0.0.1:1/wabiz-it/coreapp:v1" in res.failure()[1], res
+    assert snapshot(name) == ({}, [], [])
