@@ -138,7 +138,7 @@ class Node(threading.Thread):
         active = bool(reg) and not stopped and not initialising
         if active and (claimer or inbound_poller):
             net = self._network(reg["wa_id"], kv, claimer, inbound_poller) or net
-        status = self._status(reg, stopped, initialising, net, now)
+        status = self._status(reg, stopped, initialising, net, now, kv)
         self.status = status
         role = ("primary_master" if self.primary else "secondary_master") if self.kind == "master" else "coreapp"
         info = {"hostname": self.hostname, "container_id": self.container_id, "activation": self.activation,
@@ -176,6 +176,7 @@ class Node(threading.Thread):
             if claimer and not self.claimed:
                 code, body = self.network.claim(number, setup_id, self.activation)
                 self.claimed = True  # one claim per activation (process start), accepted or not
+                self.setup.set_json("last_claim", {"at": time.time(), "ok": code == 200, "node": self.node_name})
                 LOG.info("%s: claimed %s on the network: %s %s", self.node_name, number, code, body)
             code, body = self.network.poll(number, setup_id, inbound=inbound_poller)
             if claimer and code == 200 and body.get("holder") is None:
@@ -193,7 +194,7 @@ class Node(threading.Thread):
             self.delivery.add(message)
         return status
 
-    def _status(self, reg, stopped, initialising, net, now):
+    def _status(self, reg, stopped, initialising, net, now, kv):
         if not reg:
             return "unregistered"
         if stopped:
@@ -206,7 +207,12 @@ class Node(threading.Thread):
             return "disconnected"
         if not net or now - float(net.get("at") or 0) > max(5.0, 5 * self.setup.timing.tick):
             return "connecting"
-        return "connected" if net.get("serving") else "disconnected"
+        if net.get("serving"):
+            return "connected"
+        # Initialised, but the claimer has not claimed the number since: still connecting, not kicked off.
+        if float((kv.get("last_claim") or {}).get("at") or 0) < float(kv.get("init_until") or 0):
+            return "connecting"
+        return "disconnected"
 
     def _crash_requested(self, kv):
         faults = kv.get("faults") or {}
