@@ -97,7 +97,7 @@ class Api:
         assert r.status == 200, r
         return r.json["health"]
 
-    def wait(self, predicate, timeout=10, interval=0.1, what="condition"):
+    def wait(self, predicate, timeout=20, interval=0.1, what="condition"):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -108,7 +108,7 @@ class Api:
         raise AssertionError("timed out waiting for %s; last state: %s" % (what, json.dumps(
             {k: last.get(k) for k in ("registered", "stopped", "initializing", "serving", "health", "nodes")})))
 
-    def wait_status(self, status, timeout=10):
+    def wait_status(self, status, timeout=20):
         def ok(st):
             h = st["health"]
             if "gateway_status" in h:

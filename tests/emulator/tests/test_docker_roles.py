@@ -112,7 +112,7 @@ def test_multiconnect_stack_of_processes(stack, tmp_path):
     primary = [n["info"]["hostname"] for n in api.state()["nodes"] if n["role"] == "primary_master"][0]
     stack.procs[primary].terminate()
     assert stack.procs[primary].wait(10) == 0
-    wait_for(lambda: [k for k, v in connected().items() if v["role"] == "primary_master" and
+    wait_for(lambda: [k for k, v in (connected() or {}).items() if v["role"] == "primary_master" and
                       not k.startswith(primary + ":")], what="new primary")
 
 
