@@ -145,7 +145,12 @@ class PlayResult:
 
     @property
     def stats(self):
-        return self.data["stats"]["localhost"]
+        """The play recap summed over all hosts."""
+        total = {}
+        for host_stats in self.data["stats"].values():
+            for key, value in host_stats.items():
+                total[key] = total.get(key, 0) + value
+        return total
 
     @property
     def changed(self):
@@ -158,7 +163,8 @@ class PlayResult:
     def tasks(self):
         for play in self.data["plays"]:
             for task in play["tasks"]:
-                yield task["task"]["name"], task["hosts"].get("localhost", {})
+                for _host, res in sorted(task["hosts"].items()) or [(None, {})]:
+                    yield task["task"]["name"], res
 
     def result(self, name_part):
         """The (last) result of the task whose name contains ``name_part``."""
@@ -186,10 +192,11 @@ def play(collections_root, tmp_path_factory):  # pylint: disable=redefined-outer
     workdir = tmp_path_factory.mktemp("plays")
     counter = [0]
 
-    def run(body, extra_vars=None):
+    def run(body, extra_vars=None, inventory=None):
+        """``inventory``: {host: {var: value}} of local-connection hosts; the play then targets all of them."""
         counter[0] += 1
         path = workdir / ("play%03d.yml" % counter[0])
-        path.write_text("- hosts: localhost\n  gather_facts: false\n" + body)
+        path.write_text("- hosts: %s\n  gather_facts: false\n" % ("all" if inventory else "localhost") + body)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_STDOUT_CALLBACK="wabiz_json",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback"),
                    ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
@@ -198,6 +205,11 @@ def play(collections_root, tmp_path_factory):  # pylint: disable=redefined-outer
         cmd = [binary if os.path.exists(binary) else shutil.which("ansible-playbook"), str(path)]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
+        if inventory:
+            inv = workdir / ("inventory%03d.json" % counter[0])
+            hosts = dict((h, dict(v, ansible_connection="local")) for h, v in inventory.items())
+            inv.write_text(json.dumps({"all": {"hosts": hosts}}))
+            cmd += ["-i", str(inv)]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, check=False,
                               timeout=600)
         return PlayResult(proc)

@@ -69,6 +69,19 @@ def test_install_refuses_broken_topologies(play, prefix, counts, words):
     assert snapshot(name) == ({}, [], [])
 
 
+def test_install_validates_the_totals_over_several_docker_hosts(play, prefix):
+    """Each Docker host sets its own counts; the role validates the sum once, before any host changes."""
+    common = dict(stack_install_version=OLD, stack_install_db_password=DB_PASSWORD, stack_install_masters=0,
+                  stack_install_coreapps=1)
+    inventory = {"host-a": dict(common, stack_install_name="%s-ha" % prefix),
+                 "host-b": dict(common, stack_install_name="%s-hb" % prefix)}
+    res = play("  roles:\n    - wabiz.api_client.stack_install\n", inventory=inventory)
+    assert res.failed, res
+    _task, msg = res.failure()
+    assert "0 Master(s), 2 CoreApp(s), 2 Webapp(s)" in msg and "total over 2 Docker host(s)" in msg
+    assert snapshot("%s-h" % prefix) == ({}, [], [])
+
+
 # -- single instance -------------------------------------------------------------------------------------------
 
 def test_single_instance_install_rerun_uninstall(play, prefix, standin):
