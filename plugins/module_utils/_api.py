@@ -301,7 +301,10 @@ class WAClient:
                 response = self.session.request(method, url, json=json_body, data=data, headers=headers,
                                                 timeout=self.timeout, verify=self.verify)
             except requests.exceptions.RequestException as exc:
-                error = WAApiError(title="Cannot reach %s" % self.url, details=_describe_transport_error(exc),
+                details = _describe_transport_error(exc)
+                if self.url.startswith("http://"):
+                    details += "; the Webapp speaks HTTPS only: use an https:// URL"
+                error = WAApiError(title="Cannot reach %s" % self.url, details=details,
                                    method=method, path=path, attempts=attempt + 1)
                 may_retry = not isinstance(exc, requests.exceptions.SSLError) and (idempotent or _never_sent(exc))
             else:

@@ -249,6 +249,15 @@ def test_non_json_error_keeps_status_and_reason():
     assert str(err).startswith("502 Bad Gateway")
 
 
+def test_plain_http_failure_says_the_webapp_speaks_https_only():
+    session = FakeSession([dropped()])
+    c = _api.WAClient("http://wa.example.test:9090", token=TOKEN, session=session, retries=0, sleep=lambda s: None)
+    with pytest.raises(_api.WAApiError) as exc:
+        c.get("/v1/health")
+    assert str(exc.value) == ("Cannot reach http://wa.example.test:9090: connection dropped by the server; "
+                              "the Webapp speaks HTTPS only: use an https:// URL")
+
+
 def test_unreachable_server_is_a_clear_error():
     c, s, sleeps = client([connect_refused()] * 2, token=TOKEN, retries=1)
     with pytest.raises(_api.WAApiError) as exc:
