@@ -18,7 +18,8 @@ description:
     application settings, the client version, the size and the SHA-256. M(wabiz.api_client.settings_restore)
     uses it to verify the file and to refuse a restore onto a setup of another topology.
   - The backup contains the application settings, the registration and the encryption keys; not messages,
-    contacts, API users or tokens. The client answers only when it is registered and running.
+    contacts, API users or tokens. The client answers only when it is registered and running; the module
+    refuses at once when the health reports the setup as not registered.
   - An existing O(dest) is never overwritten unless O(force=true); the module then only verifies it against
     its metadata and reports no change, so re-running a migration after the old setup is gone is safe.
 author:
@@ -165,6 +166,7 @@ def collect_metadata(client, source_url, now=None):
         wa_id=settings.get("wa_id"),
         version=version_of(health, app),
         gateway_status=dict((n["name"], n["gateway_status"]) for n in nodes),
+        registered=_health.registration(nodes) == "registered",
     )
 
 
@@ -210,6 +212,11 @@ def main():
             metadata = collect_metadata(client, p["api_url"])
         except _health.HealthError as exc:
             module.fail_json(msg="backup failed: cannot read the topology: %s" % exc, **unchanged)
+        if not metadata.pop("registered"):
+            module.fail_json(msg="backup refused: %s is not registered (health: %s); a backup needs the registered, "
+                                 "running client, i.e. the old setup" % (p["api_url"], ", ".join(
+                                     "%s=%s" % item for item in sorted(metadata["gateway_status"].items()))),
+                             **unchanged)
         # Backup changes nothing on the client: it may be retried like a read.
         answer = client.post(BACKUP_PATH, {"password": p["backup_password"]}, idempotent=True)
     data = (((answer or {}).get("settings") or {}).get("data"))

@@ -148,3 +148,4 @@ def test_backup_metadata_records_topology_wa_id_and_version():
     meta = settings_backup.collect_metadata(FakeBackupClient(), URL)
     assert meta["topology"] == {"masters": 1, "coreapps": 1, "shards": 1, "multiconnect": True}
     assert meta["wa_id"] == "15550001111" and meta["version"] == "v2.62.5" and meta["source_url"] == URL
+    assert meta["registered"] is True
