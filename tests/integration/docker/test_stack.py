@@ -229,6 +229,23 @@ def test_changed_web_version_recreates_only_the_webapp(play, multi):
     assert https_status(multi["port"]) is not None
 
 
+def test_stopped_then_present_again(play, multi):
+    name = multi["name"]
+    res = play("  tasks:\n    - wabiz.api_client.stack:\n        name: %s\n        state: stopped\n"
+               "        stop_timeout: 5\n" % name)
+    assert not res.failed, res
+    assert len(res.result("wabiz.api_client.stack")["stopped"]) == 6
+    states = {n: s for n, (_i, s) in containers(name).items()}
+    assert states.pop("%s-db" % name) == "running" and set(states.values()) == {"exited"}
+    variables = dict(multi["vars"], stack_install_web_image="docker.whatsapp.biz/web:v%s" % NEW)
+    res = play(install_role(**variables))
+    assert not res.failed, res
+    result = res.result("Run the Masters, CoreApps and Webapps")
+    assert len(result["started"]) == 6 and result["created"] == [] and result["recreated"] == []
+    assert set(s for _i, s in containers(name).values()) == {"running"}
+    assert https_status(multi["port"]) is not None
+
+
 def test_uninstall_keeps_db_data_and_volumes(play, multi):
     name = multi["name"]
     db = "%s-db" % name
