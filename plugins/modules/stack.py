@@ -231,10 +231,25 @@ EXAMPLES = r"""
 
 RETURN = r"""
 containers:
-  description: The app containers of the stack after the run (name, role, image, state, config hash); none in check mode for new ones.
+  description:
+    - The app containers of the stack after the run (name, id, role, image, state, running, config hash).
+    - In check mode with O(state=present), the containers as they would be (name, role, image, config hash).
   returned: always
   type: list
   elements: dict
+created_network:
+  description: The network created (or that would be).
+  returned: when a network was created
+  type: str
+created_volume:
+  description: The media volume created (or that would be).
+  returned: when a volume was created
+  type: str
+missing_images:
+  description: Images that are missing and could not be obtained (on failure).
+  returned: on failure because of images
+  type: list
+  elements: str
 created:
   description: Names of the containers created (or that would be).
   returned: always
@@ -480,7 +495,8 @@ class StackManager:
 
         self.after = [dict(name=s["name"], **d.spec_view(s)) for s in desired]
         if not self.check:
-            if p["wait"] and desired:
+            if p["wait"] and touched:
+                # Every container, not only the touched ones: a recreated Master may take a CoreApp down.
                 error = d.wait_running(self.client, [s["name"] for s in desired], p["wait_timeout"])
                 if error:
                     self.fail(error)
