@@ -126,11 +126,11 @@ def make_lab(run_id, request):
     """Make labs with unique names (wabiz-e2e-<run>-<n>); every one is removed after the test."""
     labs = []
 
-    def factory(layout="multiconnect", **kw):
+    def factory(layout="multiconnect", prove_old_webhook=False, **kw):
         prefix = "wabiz-e2e-%s-%d" % (run_id, next(COUNTER))
         lab = labmod.Lab(prefix, layout, workdir=os.path.join(tempfile.gettempdir(), prefix), **kw)
         labs.append(lab)
-        lab.up()
+        lab.up(prove_old_webhook=prove_old_webhook)
         return lab
 
     yield factory

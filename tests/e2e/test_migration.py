@@ -140,9 +140,9 @@ def before_migration(lab):
 
 def test_multiconnect_migration_then_decommission(make_lab, runner):
     """The local demo's layout: 2 Masters, 3 CoreApps, 2 shards, registered, webhook + two-step on."""
-    lab = make_lab("multiconnect")
+    lab = make_lab("multiconnect", prove_old_webhook=True)
     old_token, old_state = before_migration(lab)
-    rc, out = runner.playbook("migrate", lab, check=True)
+    runner.playbook("migrate", lab, check=True)
     state = assert_migrated(lab, runner, old_token, old_state)
     print("multiconnect: downtime %.2fs; steps %s" % (
         state["downtime"]["seconds"], {k: v.get("seconds") for k, v in sorted(state["steps"].items())}))
@@ -170,7 +170,7 @@ def test_single_instance_migration_through_ansible_runner(make_lab, collections_
     injected as environment variables by the custom credential type; no prompts, no become."""
     import ansible_runner
 
-    lab = make_lab("single")
+    lab = make_lab("single", prove_old_webhook=True)
     old_token, old_state = before_migration(lab)
     pdd = tmp_path / "awx-job"
     (pdd / "project").mkdir(parents=True)
