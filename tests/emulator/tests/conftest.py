@@ -132,8 +132,11 @@ class Emulator:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGUSR1)  # thread stacks into the log
+                time.sleep(0.5)
                 self.proc.kill()
                 self.proc.wait(5)
+                raise AssertionError("the emulator did not stop on SIGTERM within 10 s:\n" + self.log()[-6000:])
         return self.proc.returncode
 
     def log(self):

@@ -66,7 +66,7 @@ def test_emulator_json_and_fast_startup(tmp_path):
         assert info["network_url"].startswith("http://127.0.0.1:")
         assert info["pid"] == emu.proc.pid
         assert info["setup_id"] == emu.api.state()["setup_id"]
-        assert elapsed < 3, elapsed
+        assert elapsed < 10, elapsed  # ~0.3 s on an idle machine; the bound only catches a hang
     finally:
         assert emu.stop() == 0
     assert not os.path.exists(os.path.join(emu.state_dir, "emulator.json"))

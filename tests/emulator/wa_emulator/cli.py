@@ -1,5 +1,6 @@
 """``python3 -m wa_emulator <role>``: web, coreapp, network, webhook-receiver, all (process mode)."""
 import argparse
+import faulthandler
 import json
 import logging
 import os
@@ -217,6 +218,7 @@ def run_all(args):
     if args.daemon:
         daemonize(args.state_dir)
     setup_logging(args.log_level)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: thread stacks to the log
     stop = threading.Event()
     # Handlers first: a SIGTERM during start-up must still stop cleanly.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
