@@ -150,11 +150,14 @@ class ProcessMode:
             n.ready.wait(10)
         self.nodes = nodes
 
-    def stop_nodes(self):
+    def stop_nodes(self, timeout=5.0):
         for n in self.nodes:
             n.stop_event.set()
+        deadline = time.monotonic() + timeout
         for n in self.nodes:
-            n.stop()
+            n.join(max(0.01, deadline - time.monotonic()))
+            if n.is_alive():
+                LOG.warning("%s did not stop in time (it is abandoned; its leases expire)", n.node_name)
         self.nodes = []
 
     def restart(self):

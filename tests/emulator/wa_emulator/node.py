@@ -42,7 +42,7 @@ class Node(threading.Thread):
         self.hostname = hostname
         self.container_id = container_id
         self.node_name = "%s:%s" % (hostname, container_id)
-        self.network = NetworkClient(network_url, timeout=3)
+        self.network = NetworkClient(network_url, timeout=2)
         self.multiconnect = multiconnect
         self.exit_on_crash = exit_on_crash
         self.started_at = time.time()
