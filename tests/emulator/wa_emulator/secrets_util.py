@@ -12,6 +12,7 @@ def _aesgcm(key):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # pylint: disable=import-outside-toplevel
     return AESGCM(key)
 
+
 BACKUP_MAGIC = b"WAEMUBK1"
 BACKUP_ITERATIONS = 100_000
 PW_ITERATIONS = 10_000
