@@ -140,3 +140,33 @@ def test_env_seed(tmp_path):
         emu.api.wait_status("connected")
     finally:
         emu.stop()
+
+
+def test_receiver_with_given_cert_and_key(tmp_path):
+    from wa_emulator import certs
+    paths = certs.ensure_tls_files(str(tmp_path / "tls"), prefix="hook")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "wa_emulator", "webhook-receiver", "--host", "127.0.0.1",
+                             "--port", str(port), "--cert", paths["cert"], "--key", paths["key"]], env=env(),
+                            stderr=subprocess.DEVNULL)
+    try:
+        rec = Api("https://127.0.0.1:%d" % port, paths["ca"])
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                assert rec.get("/received").json == []
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        assert rec.post("/hook", {"hello": "world"}).status == 200
+        got = rec.get("/received").json
+        assert got[0]["path"] == "/hook" and got[0]["body"] == {"hello": "world"}
+        assert rec.call("PUT", "/status", body={"status": 503}).status == 200
+        assert rec.post("/hook", {"n": 2}).status == 503
+        assert rec.call("DELETE", "/received").status == 200
+        assert rec.get("/received").json == []
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
