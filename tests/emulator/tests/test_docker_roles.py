@@ -30,7 +30,7 @@ class Stack:
         self.base_env = dict(os.environ, PYTHONPATH=EMULATOR_DIR, WA_EMULATOR_SQLITE_DIR=str(tmp_path / "db"),
                              WA_DB_NAME_PREFIX="setupa", WA_APP_MULTICONNECT="1",
                              WA_EMULATOR_NETWORK_URL="http://127.0.0.1:%d" % self.net_port,
-                             WA_EMULATOR_TICK_SECONDS="0.1", WA_EMULATOR_LEASE_SECONDS="1.0",
+                             WA_EMULATOR_TICK_SECONDS="0.1", WA_EMULATOR_LEASE_SECONDS="2.0",
                              WA_EMULATOR_INIT_SECONDS="0.4", WA_API_KEY="monitoring-key-42")
 
     def start(self, name, role, *args, **env):
@@ -59,7 +59,7 @@ def stack(tmp_path):
     s.stop()
 
 
-def wait_for(fn, timeout=15, what="condition"):
+def wait_for(fn, timeout=30, what="condition"):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -91,7 +91,11 @@ def test_multiconnect_stack_of_processes(stack, tmp_path):
         r = api.call("GET", "/v1/health", headers=key)
         health = r.json["health"] if r.status == 200 else {}
         return health if sum(v["gateway_status"] == "connected" for v in health.values()) == 3 else None
-    health = wait_for(connected, what="2 CoreApps + primary Master connected")
+
+    def all_up():
+        health = connected()
+        return health if health and len(health) == 5 else None
+    health = wait_for(all_up, timeout=30, what="5 nodes; 2 CoreApps + primary Master connected")
     assert sorted(k.split(":")[0] for k in health) == ["master1", "master2", "wacore1", "wacore2", "wacore3"]
     assert sorted(v["role"] for v in health.values()) == [
         "coreapp", "coreapp", "coreapp", "primary_master", "secondary_master"]
