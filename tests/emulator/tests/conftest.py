@@ -38,15 +38,37 @@ class Response:
 class Api:
     """A tiny HTTPS client (http.client + the emulator's CA)."""
 
-    def __init__(self, url, ca_path):
+    def __init__(self, url, ca_path, keepalive=True):
         self.url = url
         parts = urllib.parse.urlsplit(url)
         self.host, self.port = parts.hostname, parts.port
+        self.ca_path = ca_path
         self.ctx = ssl.create_default_context(cafile=ca_path)
         self.token = None
+        self.keepalive = keepalive
+        self._conn = None
 
     def call(self, method, path, body=None, token=None, headers=None, raw=None, timeout=15):
-        conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
+        """One request. With keepalive the HTTPS connection is reused (HTTP/1.1); a request is sent again
+        only when a reused connection turns out to be closed before any answer."""
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                return self._call_once(method, path, body, token, headers, raw, timeout)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                    http.client.CannotSendRequest):
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                if not (reused and self.keepalive) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _call_once(self, method, path, body, token, headers, raw, timeout):
+        if self._conn is None:
+            self._conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
+        conn = self._conn
+        conn.timeout = timeout
         hdrs = dict(headers or {})
         data = raw
         if body is not None:
@@ -58,9 +80,15 @@ class Api:
         try:
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
-            return Response(resp.status, resp.read(), dict(resp.getheaders()))
-        finally:
+            result = Response(resp.status, resp.read(), dict(resp.getheaders()))
+        except BaseException:
             conn.close()
+            self._conn = None
+            raise
+        if resp.will_close or not self.keepalive:
+            conn.close()
+            self._conn = None
+        return result
 
     def get(self, path, **kw):
         return self.call("GET", path, **kw)
@@ -279,8 +307,15 @@ def pytest_collection_modifyitems(config, items):
         return
     index, count = (int(x) for x in shard.split("/"))
     keep, drop = [], []
-    for pos, item in enumerate(items):
-        (keep if pos % count == index else drop).append(item)
+    spread = 0
+    for item in items:
+        if any(name.startswith("shared_") for name in getattr(item, "fixturenames", ())):
+            # Tests on a module-scoped emulator stay together: one emulator per module, not one per shard.
+            target = sum(item.module.__name__.encode()) % count
+        else:
+            target = spread % count
+            spread += 1
+        (keep if target == index else drop).append(item)
     items[:] = keep
     if drop:
         config.hook.pytest_deselected(items=drop)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import start_emulator
+from conftest import Api, start_emulator
 
 
 def test_error_count_then_recovers(api):
@@ -72,7 +72,8 @@ def test_latency(shared_registered):
 
 
 def test_dropped_connection(shared_registered):
-    api = shared_registered
+    api = Api(shared_registered.url, shared_registered.ca_path, keepalive=False)
+    api.token = shared_registered.token
     api.post("/_emulator/faults", {"drop": [{"count": 1, "path_prefix": "/v1/settings/backup"}]})
     with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
         api.post("/v1/settings/backup", {"password": "x"})
