@@ -147,6 +147,27 @@ def topology_mismatch(backup_topo, target_topo):
     return None
 
 
+def target_verdict(nodes, read_wa_id, backup_wa_id):
+    """Whether the target may receive the restore: ``("proceed"|"done"|"refuse", text)``.
+
+    ``read_wa_id`` is called only when the target is registered (the number it serves, or ``None``).
+    """
+    node_statuses = set(n.get("gateway_status") for n in nodes)
+    if _health.registration(nodes) == "unregistered":
+        return "proceed", None
+    if node_statuses <= {"disconnected"}:
+        return "refuse", ("the target is not running (%s): start its CoreApps%s first; a restore needs a running, "
+                          "unregistered client" % (statuses(nodes), " and Masters" if _health.is_multiconnect(nodes)
+                                                   else ""))
+    wa_id = read_wa_id()
+    if backup_wa_id and wa_id == backup_wa_id:
+        return "done", ("the target is already registered with %s, the number of the backup: restore done before, "
+                        "nothing to do" % wa_id)
+    return "refuse", ("the target is registered (%s)%s; restore only onto a new setup that is running and not "
+                      "registered (a registered client stops after a restore)"
+                      % (statuses(nodes), " with %s" % wa_id if wa_id else ""))
+
+
 def current_wa_id(client):
     try:
         answer = client.get(APP_SETTINGS_PATH)
@@ -204,19 +225,14 @@ def main():
             module.fail_json(msg="restore preflight failed: %s" % exc, **result)
         target_topo = _health.topology(nodes)
         result["target_topology"] = target_topo
-        if _health.registration(nodes) == "registered":
-            wa_id = current_wa_id(client)
-            if metadata.get("wa_id") and wa_id == metadata["wa_id"]:
-                result.update(health=summary, nodes=nodes,
-                              msg="the target is already registered with %s, the number of the backup: "
-                                  "restore done before, nothing to do" % wa_id)
-                module.exit_json(**result)
+        verdict = target_verdict(nodes, lambda: current_wa_id(client), metadata.get("wa_id"))
+        if verdict[0] == "done":
+            result.update(health=summary, nodes=nodes, msg=verdict[1])
+            module.exit_json(**result)
+        if verdict[0] == "refuse":
             if not force:
-                module.fail_json(msg="restore refused: the target is registered (%s)%s; restore only onto a new "
-                                     "setup that is running and not registered (force=true overrides, and stops "
-                                     "the registered client)"
-                                     % (statuses(nodes), " with %s" % wa_id if wa_id else ""), **result)
-            module.warn("restoring onto a registered setup: its client stops and must be restarted")
+                module.fail_json(msg="restore refused: %s (force=true overrides)" % verdict[1], **result)
+            module.warn("restoring anyway (force=true): %s" % verdict[1])
         mismatch = topology_mismatch(backup_topo, target_topo)
         if mismatch:
             if not force:

@@ -149,3 +149,30 @@ def test_backup_metadata_records_topology_wa_id_and_version():
     assert meta["topology"] == {"masters": 1, "coreapps": 1, "shards": 1, "multiconnect": True}
     assert meta["wa_id"] == "15550001111" and meta["version"] == "v2.62.5" and meta["source_url"] == URL
     assert meta["registered"] is True
+
+
+def node(name, status, role="coreapp"):
+    return dict(name=name, hostname=name, container_id="c", gateway_status=status, role=role)
+
+
+@pytest.mark.parametrize("nodes, wa_id, verdict, words", [
+    ([node("single", "unregistered")], None, "proceed", None),
+    ([node("m1", "unregistered", "primary_master"), node("c1", "unregistered")], None, "proceed", None),
+    ([node("single", "connected")], "15550001111", "done", "already registered with 15550001111"),
+    ([node("single", "uninitialized")], "15550001111", "done", "restore done before"),
+    ([node("single", "connected")], "15550002222", "refuse", "registered (single=connected) with 15550002222"),
+    ([node("single", "disconnected")], None, "refuse", "not running (single=disconnected): start its CoreApps first"),
+    ([node("m1", "disconnected", "primary_master"), node("c1", "disconnected")], None, "refuse",
+     "start its CoreApps and Masters first"),
+])
+def test_restore_target_verdict(nodes, wa_id, verdict, words):
+    asked = []
+
+    def read_wa_id():
+        asked.append(1)
+        return wa_id
+    got = settings_restore.target_verdict(nodes, read_wa_id, "15550001111")
+    assert got[0] == verdict
+    if words:
+        assert words in got[1]
+    assert bool(asked) == (verdict != "proceed" and "not running" not in (got[1] or ""))
