@@ -366,3 +366,31 @@ def test_image_source_pull_failure_changes_nothing(play, prefix):
                "        db: {hostname: db, password: pw}\n" % (name, OLD, name))
     assert res.failed and "Cannot pull image 127.0.0.1:1/wabiz-it/coreapp:v1" in res.failure()[1], res
     assert snapshot(name) == ({}, [], [])
+
+
+# -- a stack made by hand (docker run, no labels) -----------------------------------------------------------------------
+
+def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, prefix):
+    net = "%s-hand" % prefix
+    db, core, web = "%s-hand-mydb" % prefix, "%s-hand-core" % prefix, "%s-hand-web" % prefix
+    env = ["-e", "WA_DB_ENGINE=MYSQL", "-e", "WA_DB_HOSTNAME=%s" % db, "-e", "WA_DB_PORT=3306",
+           "-e", "WA_DB_USERNAME=root", "-e", "WA_DB_PASSWORD=%s" % DB_PASSWORD]
+    command = ["/opt/whatsapp/bin/wait_on_mysql.sh", "/opt/whatsapp/bin/launch_within_docker.sh"]
+    docker("network", "create", net)
+    docker("run", "-d", "--name", db, "--network", net, "-e", "MYSQL_ROOT_PASSWORD=%s" % DB_PASSWORD,
+           "-v", "%s-data:/var/lib/mysql" % db, "mysql:8.0.33")
+    docker("run", "-d", "--name", core, "--network", net, *env, "-e", "COREAPP_HOSTNAME=%s" % core,
+           "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/coreapp:v%s" % OLD, *command)
+    docker("run", "-d", "--name", web, "--network", net, *env, "-e", "WACORE_HOSTNAME=%s" % core,
+           "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/web:v%s" % OLD, *command)
+    res = play("  tasks:\n    - wabiz.api_client.stack_info:\n        name: %s\n" % net)
+    stacks = res.result("stack_info")["stacks"]
+    assert len(stacks) == 1 and stacks[0]["managed"] is False and stacks[0]["compose_project"] is None
+    assert stacks[0]["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 1}
+    assert stacks[0]["databases"][0]["name"] == db and DB_PASSWORD not in repr(stacks)
+    res = play(role("stack_uninstall", stack_uninstall_name=net))
+    assert not res.failed, res
+    assert sorted(res.result("Remove the Master, CoreApp and Webapp containers")["removed"]) == sorted([core, web])
+    assert {n: s for n, (_i, s) in containers("%s-hand" % prefix).items()} == {db: "running"}
+    vols = docker("volume", "ls", "--format", "{{.Name}}").split()
+    assert "%s-data" % db in vols and "%s-media" % net in vols
