@@ -300,22 +300,43 @@ def migrate(old, new, password="backup-Pa55!"):
     return new.post("/v1/settings/restore", {"password": password, "data": r.json["settings"]["data"]})
 
 
+# Rough cost of a test (seconds on an idle machine) by module, to balance the shards.
+MODULE_WEIGHT = {"test_backup_restore": 3.0, "test_docker_roles": 3.0, "test_health": 1.5,
+                 "test_messages_webhooks": 1.5, "test_cli": 1.5}
+
+
 def pytest_collection_modifyitems(config, items):
-    """WA_EMULATOR_TEST_SHARD="i/n": keep every n-th test starting at i (the suite runs n shards at once)."""
+    """WA_EMULATOR_TEST_SHARD="i/n": run shard i of n (the suite runs the n shards at once).
+
+    Every shard process computes the same assignment: tests on a module-scoped emulator (``shared_*``
+    fixtures) stay together (one emulator per module, not one per shard); units are placed greedily, heaviest
+    first, on the least loaded shard.
+    """
     shard = os.environ.get("WA_EMULATOR_TEST_SHARD")
     if not shard:
         return
     index, count = (int(x) for x in shard.split("/"))
-    keep, drop = [], []
-    spread = 0
-    for item in items:
+    units = {}
+    for pos, item in enumerate(items):
+        module = item.module.__name__.rsplit(".", 1)[-1]
         if any(name.startswith("shared_") for name in getattr(item, "fixturenames", ())):
-            # Tests on a module-scoped emulator stay together: one emulator per module, not one per shard.
-            target = sum(item.module.__name__.encode()) % count
+            key = ("shared", module)
+            weight = 0.3
         else:
-            target = spread % count
-            spread += 1
-        (keep if target == index else drop).append(item)
+            key = ("single", pos)
+            weight = MODULE_WEIGHT.get(module, 1.0)
+        unit = units.setdefault(key, {"items": [], "weight": 1.0 if key[0] == "shared" else 0.0, "pos": pos})
+        unit["items"].append(item)
+        unit["weight"] += weight
+    loads = [0.0] * count
+    chosen = set()
+    for unit in sorted(units.values(), key=lambda u: (-u["weight"], u["pos"])):
+        target = loads.index(min(loads))
+        loads[target] += unit["weight"]
+        if target == index:
+            chosen.update(id(i) for i in unit["items"])
+    keep = [i for i in items if id(i) in chosen]
+    drop = [i for i in items if id(i) not in chosen]
     items[:] = keep
     if drop:
         config.hook.pytest_deselected(items=drop)
