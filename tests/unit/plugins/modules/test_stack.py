@@ -1,0 +1,136 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The stack module's orchestration against a fake Docker client: what is refused before any change,
+what check mode does not touch, and that no secret reaches the output. (The real engine is exercised by
+tests/integration/docker.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.modules import stack
+
+MUTATING = {"create_container", "start", "stop", "remove_container", "create_network", "create_volume",
+            "remove_volume", "pull", "load_image"}
+CORE = "docker.whatsapp.biz/coreapp:v2.62.5"
+WEB = "docker.whatsapp.biz/web:v2.62.5"
+PASSWORD = "Unit-db-pass-1"
+
+
+class FakeClient:
+    """Answers reads from a fixed state; records every call so a test can prove nothing changed."""
+
+    def __init__(self, images=(CORE, WEB), containers=()):
+        self.images = set(images)
+        self.inspects = dict((c["Id"], c) for c in containers)
+        self.calls = []
+
+    def __getattr__(self, name):
+        if name in MUTATING:
+            def mutate(*args, **kwargs):
+                self.calls.append(name)
+                return {"Id": "new"}
+            return mutate
+        raise AttributeError(name)
+
+    def containers(self, all=False, filters=None):  # pylint: disable=redefined-builtin,unused-argument
+        return [{"Id": cid} for cid in self.inspects]
+
+    def inspect_container(self, cid):
+        for full, data in self.inspects.items():
+            if full.startswith(cid) or data["Name"] == "/" + cid:
+                return data
+        raise d.NotFound("no such container")
+
+    def inspect_image(self, name):
+        if name not in self.images:
+            raise d.ImageNotFound("no such image")
+        return {"Id": "sha256:" + name}
+
+    def networks(self, names=None):  # pylint: disable=unused-argument
+        return []
+
+    def inspect_volume(self, name):
+        raise d.NotFound(name)
+
+
+def run(capsys, monkeypatch, client, **args):
+    monkeypatch.setattr(d, "get_client", lambda module: client)
+    full = dict(name="wa-new", masters=2, coreapps=3, version="2.62.5", network="wa-new", media_volume="wa-new-media",
+                web_port=9090, db=dict(hostname="wa-db", password=PASSWORD), api_key="monitoring-key-1234")
+    full.update(args)
+    with patch_module_args(full):
+        with pytest.raises(SystemExit):
+            stack.main()
+    out = capsys.readouterr().out
+    return json.loads(out), out
+
+
+def test_missing_image_fails_before_any_change(capsys, monkeypatch):
+    client = FakeClient(images=[WEB])
+    result, out = run(capsys, monkeypatch, client)
+    assert result["failed"] and CORE in result["msg"] and "docker load" in result["msg"]
+    assert result["missing_images"] == [CORE]
+    assert client.calls == []
+    assert PASSWORD not in out
+
+
+@pytest.mark.parametrize("args, words", [
+    (dict(masters=0, coreapps=2), "multiconnect needs at least 1 Master"),
+    (dict(webapps=0), "at least 1 Webapp"),
+    (dict(db=dict(hostname="wa-db", password="bad=pass")), "does not accept"),
+    (dict(wait_for_api=True, web_port=None), "wait_for_api needs web_port"),
+])
+def test_refused_inputs_change_nothing(capsys, monkeypatch, args, words):
+    client = FakeClient()
+    result, out = run(capsys, monkeypatch, client, **args)
+    assert result["failed"] and words in result["msg"]
+    assert client.calls == []
+    assert "bad=pass" not in out and PASSWORD not in out
+
+
+def test_check_mode_plans_without_changing(capsys, monkeypatch):
+    client = FakeClient()
+    result, out = run(capsys, monkeypatch, client, _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] and not result.get("failed")
+    assert result["created"] == ["wa-new-master1", "wa-new-master2", "wa-new-wacore1", "wa-new-wacore2",
+                                 "wa-new-wacore3", "wa-new-waweb1"]
+    assert result["created_network"] == "wa-new" and result["created_volume"] == "wa-new-media"
+    assert [c["name"] for c in result["diff"]["after"]["containers"]] == result["created"]
+    assert client.calls == []
+    assert PASSWORD not in out and "monitoring-key-1234" not in out
+
+
+def test_foreign_container_with_our_name_is_refused(capsys, monkeypatch):
+    foreign = {"Id": "f" * 64, "Name": "/wa-new-wacore1", "Image": "sha256:x",
+               "Config": {"Image": "nginx:1", "Env": [], "Labels": {}},
+               "State": {"Status": "running", "Running": True}, "NetworkSettings": {}, "Mounts": []}
+    client = FakeClient(containers=[foreign])
+    result, _out = run(capsys, monkeypatch, client)
+    assert result["failed"] and "wa-new-wacore1" in result["msg"] and "does not belong" in result["msg"]
+    assert client.calls == []
+
+
+def test_absent_never_touches_the_database(capsys, monkeypatch):
+    def container(name, image, env=(), labels=None):
+        return {"Id": (name * 20)[:64], "Name": "/" + name, "Image": "sha256:" + name,
+                "Config": {"Image": image, "Env": list(env), "Labels": labels or {}},
+                "State": {"Status": "running", "Running": True},
+                "NetworkSettings": {"Networks": {"old_default": {"IPAddress": "10.0.0.2", "Aliases": [name]}}},
+                "Mounts": [{"Type": "volume", "Name": "old_data", "Destination": "/var/lib/mysql"}]}
+    compose = {d.COMPOSE_PROJECT: "old"}
+    db = container("db", "mysql:8.0.33", labels=dict(compose, **{d.COMPOSE_SERVICE: "db"}))
+    core = container("wacore1", "docker.whatsapp.biz/coreapp:v2.61.2", env=["WA_DB_HOSTNAME=db"],
+                     labels=dict(compose, **{d.COMPOSE_SERVICE: "wacore1"}))
+    client = FakeClient(containers=[db, core])
+    removed = []
+    client.remove_container = lambda cid, force=False: removed.append(cid)
+    client.stop = lambda cid, timeout=None: None
+    result, _out = run(capsys, monkeypatch, client, name="old", state="absent", remove_volumes=True)
+    assert result["removed"] == ["wacore1"] and removed == [core["Id"][:12]]
+    assert [k["name"] for k in result["kept"]["databases"]] == ["db"]
+    assert result["removed_volumes"] == [] and "old_data" in result["kept"]["volumes"]
