@@ -61,13 +61,13 @@ def test_path_prefix_method_and_share(shared_registered):
 
 def test_latency(shared_registered):
     api = shared_registered
-    api.post("/_emulator/faults", {"latency_ms": 1200, "latency_path_prefix": "/v1/health"})
+    api.post("/_emulator/faults", {"latency_ms": 2000, "latency_path_prefix": "/v1/health"})
     t0 = time.monotonic()
     assert api.get("/v1/health").status == 200
-    assert time.monotonic() - t0 >= 1.2
+    assert time.monotonic() - t0 >= 2.0
     t0 = time.monotonic()
     assert api.get("/v1/settings/application").status == 200
-    assert time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 < 1.5  # not delayed (a generous bound for a loaded machine)
     api.call("DELETE", "/_emulator/faults")
 
 
