@@ -152,6 +152,16 @@ def test_multiconnect_migration_then_decommission(make_lab, runner):
     assert lab.emulator_state(lab.new_url)["restore_count"] == 1
     assert state_record(lab)["backup"] == state["backup"]
 
+    # A scheduled backup (playbooks/backup.yml) now backs up the setup in service: the new one.
+    runner.playbook("backup", lab, check=True)
+    backups_dir = os.path.join(lab.state_dir, "backups")
+    names = [n for n in os.listdir(backups_dir) if n.endswith(".bak")]
+    assert len(names) == 1 and names[0].startswith(lab.prefix + "-new-"), names
+    path = os.path.join(backups_dir, names[0])
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path, "rb") as fh, open(path + ".sha256", encoding="utf-8") as sums:
+        assert hashlib.sha256(fh.read()).hexdigest() == sums.read().split()[0]
+
     # Step 10 is refused before 14 days; nothing is removed.
     rc, out = runner.playbook("decommission", lab, check=False)
     assert "Refused" in out and "14 days" in out, tail(out)
