@@ -117,10 +117,9 @@ class Setup:
         for s in range(n):
             self.db.insert_ignore("shards", {"shard": s, "holder": None, "expires": 0})
 
-    def live_nodes(self):
+    def live_nodes(self, nodes=None):
         """Rows of nodes that heartbeat (age < lease time)."""
-        cutoff = time.time() - self.timing.lease
-        return [n for n in self.nodes() if n["heartbeat"] >= cutoff]
+        return [n for n in (self.nodes() if nodes is None else nodes) if n["alive"]]
 
     def nodes(self, include_gone=False):
         """Node rows with the gateway status as the Webapp reports it.
@@ -158,18 +157,18 @@ class Setup:
                         "alive": not stale, "info": json.loads(info) if info else {}})
         return out
 
-    def topology(self):
-        live = self.live_nodes()
+    def topology(self, nodes=None):
+        live = self.live_nodes(nodes)
         return {"shards": self.shards(),
                 "masters": sum(1 for n in live if n["kind"] == "master"),
                 "coreapps": sum(1 for n in live if n["kind"] == "coreapp")}
 
-    def is_stopped(self):
+    def is_stopped(self, nodes=None):
         """Stopped after a restore on a registered client: every live node started before the stop."""
         stopped_at = self.get_json("stopped_at")
         if not stopped_at:
             return False
-        live = self.live_nodes()
+        live = self.live_nodes(nodes)
         return not live or all(n["started"] <= stopped_at for n in live)
 
     def settings_for_api(self):

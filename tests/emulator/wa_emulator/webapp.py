@@ -178,8 +178,8 @@ class WebApp:
         return self._consume(pick)
 
     # --- health ---------------------------------------------------------------------------------
-    def health(self):
-        nodes = self.setup.nodes()
+    def health(self, nodes=None):
+        nodes = self.setup.nodes() if nodes is None else nodes
         if not self.multiconnect:
             coreapps = sorted((n for n in nodes if n["kind"] == "coreapp" and n["alive"]),
                               key=lambda n: -n["heartbeat"])
@@ -353,22 +353,24 @@ class WebHandler(Handler):
         raise ApiError(404, 1006, "unknown path %s" % path)
 
     # ------------------------------------------------------------------ state helpers
-    def registered_running(self, what):
+    def registered_running(self, what, nodes=None):
         s = self.app.setup
         reg = s.registration()
         if not reg:
             raise ApiError(400, 1011, "%s: the client is not registered" % what)
-        if s.is_stopped():
+        nodes = s.nodes() if nodes is None else nodes
+        if s.is_stopped(nodes):
             raise ApiError(400, 1011, "%s: the client is stopped (restart it after the restore)" % what)
         if time.time() < float(s.get_json("init_until") or 0) or s.get_json("pending_init"):
             raise ApiError(400, 1011, "%s: the client is initialising" % what)
-        if not any(n["kind"] == "coreapp" for n in s.live_nodes()):
+        if not any(n["kind"] == "coreapp" for n in s.live_nodes(nodes)):
             raise ApiError(400, 1011, "%s: no CoreApp is running" % what)
         return reg
 
     def connected(self, what):
-        reg = self.registered_running(what)
-        statuses = [n["status"] for n in self.app.setup.live_nodes() if n["kind"] == "coreapp"]
+        nodes = self.app.setup.nodes()
+        reg = self.registered_running(what, nodes)
+        statuses = [n["status"] for n in self.app.setup.live_nodes(nodes) if n["kind"] == "coreapp"]
         if "connected" not in statuses:
             raise ApiError(400, 1011, "%s: not connected to the WhatsApp network (gateway status: %s)"
                            % (what, ", ".join(sorted(set(statuses))) or "none"))
@@ -807,6 +809,7 @@ class WebHandler(Handler):
         two = kv.get("two_step") or {"enabled": False}
         net = kv.get("network_status") or {}
         keys = kv.get("encryption_keys")
+        nodes = s.nodes()
         return {
             "setup_id": kv.get("setup_id"), "version": app.version, "mode": app.mode,
             "multiconnect": app.multiconnect, "db_engine": s.db.engine, "db_prefix": s.db.prefix,
@@ -816,18 +819,18 @@ class WebHandler(Handler):
             if reg else None,
             "encryption_keys_sha256": hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
             if keys else None,
-            "shards": kv.get("shards"), "topology": s.topology(),
+            "shards": kv.get("shards"), "topology": s.topology(nodes),
             "two_step": {"enabled": bool(two.get("enabled")), "pin_sha256": two.get("pin_sha256")},
             "application_settings": s.settings_for_api(),
             "webhook_ca_present": bool(ca),
             "webhook_ca_sha256": hashlib.sha256(ca.encode()).hexdigest() if isinstance(ca, str) else None,
             "restore_count": int(kv.get("restore_count") or 0), "last_restore": kv.get("last_restore"),
             "callbacks_pending": len(kv.get("callbacks") or []), "db_version": kv.get("db_version"),
-            "stopped": s.is_stopped(), "pending_init": bool(kv.get("pending_init")),
+            "stopped": s.is_stopped(nodes), "pending_init": bool(kv.get("pending_init")),
             "initializing": time.time() < float(kv.get("init_until") or 0),
             "serving": bool(net.get("serving")), "network_holder": net.get("holder"),
             "network_url": app.network_url,
-            "nodes": s.nodes(), "health": app.health(),
+            "nodes": nodes, "health": app.health(nodes),
             "users": s.list_users(), "active_tokens": s.active_tokens(),
             "clock_offset_seconds": s.clock_offset, "now": iso(s.now()),
             "config": kv.get("config"), "faults": kv.get("faults") or {},
