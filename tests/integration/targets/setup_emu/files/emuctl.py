@@ -4,10 +4,13 @@
 
     emuctl.py start ROOT NAME [--masters M] [--coreapps C] [--network-url URL] [--api-key K] [--seed JSON] [--secrets-file F]
     emuctl.py stop ROOT
+    emuctl.py watchdog ROOT NAME PID   (started by ``start``)
 
 ``start`` runs ``python -m wa_emulator all --daemon`` with state in ROOT/NAME, applies the optional seed
 (``POST /_emulator/seed``) and prints the emulator's ``emulator.json`` (plus ``seeded``) as JSON.
 ``stop`` sends SIGTERM to every emulator under ROOT and waits for it to end.
+``start`` also leaves a small watchdog that stops the emulator when the ansible-playbook run that started it
+is gone (a playbook aborted by a parse error never reaches its ``always`` block).
 
 The emulator package is found in the collection this target belongs to (``tests/emulator``): through
 ``WABIZ_EMULATOR_DIR``, the ``ANSIBLE_COLLECTIONS_PATH`` entries, or the parents of this file (ansible-test
@@ -53,6 +56,54 @@ def admin(info, path, body):
         return json.loads(answer.read() or b"null")
 
 
+def playbook_pid():
+    """The pid of the outermost ansible-playbook process above this one (``None`` when there is none)."""
+    pid, found = os.getppid(), None
+    while pid > 1:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read().split(b"\0")
+            with open("/proc/%d/stat" % pid) as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if any(os.path.basename(part.decode("utf-8", "replace")) == "ansible-playbook" for part in cmdline[:2]):
+            found = pid
+        pid = parent
+    return found
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def watchdog(args):
+    """Stop emulator NAME under ROOT when process WATCH ends; exit when the emulator is gone."""
+    path = os.path.join(args.root, args.name, "emulator.json")
+    while os.path.isfile(path):
+        if not alive(args.watch):
+            try:
+                with open(path) as handle:
+                    os.kill(json.load(handle)["pid"], signal.SIGTERM)
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            return
+        time.sleep(1)
+
+
+def spawn_watchdog(root, name):
+    watch = playbook_pid()
+    if watch is None:
+        return
+    subprocess.Popen([sys.executable, os.path.abspath(__file__), "watchdog", root, name, str(watch)],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True, close_fds=True)
+
+
 def start(args):
     state_dir = os.path.join(args.root, args.name)
     os.makedirs(state_dir, exist_ok=True)
@@ -73,6 +124,7 @@ def start(args):
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=log, timeout=60)
     with open(os.path.join(state_dir, "emulator.json")) as handle:
         info = json.load(handle)
+    spawn_watchdog(args.root, args.name)
     info["seeded"] = False
     seed = json.loads(args.seed) if args.seed else secrets.get("seed")
     if seed:
@@ -126,8 +178,12 @@ def main():
     p.add_argument("--secrets-file", help='JSON file {"seed": {...}, "api_key": "..."} (kept out of argv)')
     p = sub.add_parser("stop")
     p.add_argument("root")
+    p = sub.add_parser("watchdog")
+    p.add_argument("root")
+    p.add_argument("name")
+    p.add_argument("watch", type=int)
     args = parser.parse_args()
-    {"start": start, "stop": stop}[args.command](args)
+    {"start": start, "stop": stop, "watchdog": watchdog}[args.command](args)
 
 
 if __name__ == "__main__":
