@@ -10,7 +10,7 @@ short_description: Read (and optionally wait for) the health of a WhatsApp Busin
 version_added: 0.1.0
 description:
   - Reads C(GET /v1/health) with a token or the monitoring API key (migration step 7).
-  - Normalises the single-instance and the multiconnect answers into O(ignore:nodes) and a RV(summary).
+  - Normalises the single-instance and the multiconnect answers into RV(nodes) and RV(summary).
   - The documented healthy state is C(connected) for a single instance; for multiconnect with N shards,
     N CoreApps and the primary Master C(connected). Secondary Masters and spare CoreApps are
     C(disconnected), which is normal.
@@ -109,10 +109,10 @@ nodes:
       description: The key of the node in the answer (C(<hostname>:<container-id>)).
       type: str
     hostname:
-      description: Host name part of O(ignore:name).
+      description: Host name part of C(name).
       type: str
     container_id:
-      description: Container id part of O(ignore:name).
+      description: Container id part of C(name).
       type: str
     gateway_status:
       description: One of C(connected), C(connecting), C(disconnected), C(uninitialized), C(unregistered).
