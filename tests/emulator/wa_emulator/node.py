@@ -136,7 +136,9 @@ class Node(threading.Thread):
         inbound_poller = self.kind == "coreapp" and self.shard == 0
         net = kv.get("network_status") or {}
         active = bool(reg) and not stopped and not initialising
-        if active and (claimer or inbound_poller):
+        poll_due = self.last_poll is None or time.monotonic() - self.last_poll >= self.setup.timing.poll
+        if active and (claimer or inbound_poller) and (poll_due or (claimer and not self.claimed)):
+            self.last_poll = time.monotonic()
             net = self._network(reg["wa_id"], kv, claimer, inbound_poller) or net
         status = self._status(reg, stopped, initialising, net, now, kv)
         self.status = status

@@ -26,6 +26,8 @@ class Timing:
     def __init__(self, tick=None, lease=None):
         self.tick = tick if tick is not None else env_float("WA_EMULATOR_TICK_SECONDS", 1.0)
         self.lease = lease if lease is not None else env_float("WA_EMULATOR_LEASE_SECONDS", 10.0)
+        # How often the network stand-in is polled (who serves the number, inbound messages).
+        self.poll = env_float("WA_EMULATOR_POLL_SECONDS", max(self.tick, 0.5))
 
 
 class Setup:
