@@ -271,3 +271,20 @@ def test_admin_password_unchanged_by_restore(emulators):
     new.api.login(ADMIN_PASSWORD)
     assert migrate(old.api, new.api).status == 200
     assert new.api.basic_login("admin", ADMIN_PASSWORD).status == 200
+
+
+def test_multiconnect_restore_on_registered_client_stops_every_node(emulators):
+    emu = emulators("mc", "--masters", "2", "--coreapps", "3")
+    api = emu.api
+    api.login()
+    api.seed(shards=2)
+    api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    data = api.post("/v1/settings/backup", {"password": "pw-Pa55!"}).json["settings"]["data"]
+    assert api.post("/v1/settings/restore", {"password": "pw-Pa55!", "data": data}).status == 200
+    st = api.state()
+    assert st["stopped"] is True
+    assert {v["gateway_status"] for v in st["health"].values()} == {"disconnected"}
+    assert api.post("/_emulator/restart").status == 200
+    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3,
+                  what="back after the restart")
+    assert st["stopped"] is False and st["restore_count"] == 1 and st["shards"] == 2
