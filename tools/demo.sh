@@ -19,6 +19,13 @@ old_port=${WABIZ_DEMO_OLD_PORT:-9090}
 new_port=${WABIZ_DEMO_NEW_PORT:-9091}
 say() { printf '\n=== demo: %s\n' "$*"; }
 
+if [ "${1:-}" = down ]; then
+  say "removing the demo (only wabiz-demo-* objects)"
+  python3 tests/e2e/lab.py down --prefix "$prefix" --workdir "$workdir"
+  rm -rf "$workdir"
+  exit 0
+fi
+
 say "Python venv (.venv), Docker engine, emulator images"
 bash tools/bootstrap.sh
 bash tools/ensure-docker.sh
@@ -35,7 +42,6 @@ export ANSIBLE_COLLECTIONS_PATH="$colls" ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WAR
 say "removing an earlier demo (only wabiz-demo-* objects)"
 python tests/e2e/lab.py down --prefix "$prefix" --workdir "$workdir" || true
 rm -rf "$workdir"
-[ "${1:-}" = down ] && exit 0
 
 say "starting the old setup: Meta's multiconnect compose layout on the emulator, seeded as registered"
 python tests/e2e/lab.py up --prefix "$prefix" --old-port "$old_port" --new-port "$new_port" \
