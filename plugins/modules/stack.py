@@ -389,6 +389,8 @@ class StackManager:
                             self.client.load_image(fh)
                 except (IOError, OSError) as exc:
                     self.fail("Cannot read image archive %s: %s. Nothing was changed." % (path, exc))
+                except d.DockerException as exc:
+                    self.fail("docker load of %s failed: %s. No container was changed." % (path, exc))
             for image in missing:
                 if self.check:
                     status[image] = "would load"
