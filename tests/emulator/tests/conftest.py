@@ -187,12 +187,68 @@ def tls_template():
     return _TLS_TEMPLATE[0]
 
 
-def start_emulator(state_dir, *args, env=None, network_url=None, fresh_tls=False):
+# By default the tests run each emulator's process mode (Webapp, Masters, CoreApps, network: the very code of
+# ``python -m wa_emulator all``) inside the pytest process, with real sockets and HTTPS: it saves a Python
+# start-up per emulator. Tests of the process itself (start-up, signals, --daemon, roles) use real processes;
+# WA_EMULATOR_TEST_INPROCESS=0 runs every emulator as its own process.
+INPROCESS = os.environ.get("WA_EMULATOR_TEST_INPROCESS", "1") == "1"
+
+
+class InProcess:
+    """The parts of subprocess.Popen the fixtures use, for an emulator running in this process."""
+
+    def __init__(self, pm):
+        self.pm = pm
+        self.pid = os.getpid()
+        self.returncode = None
+
+    def poll(self):
+        return self.returncode
+
+    def send_signal(self, sig):
+        if self.returncode is None:
+            self.pm.stop()
+            self.returncode = 0
+
+    terminate = kill = send_signal
+
+    def wait(self, timeout=None):
+        return self.returncode
+
+
+def _inprocess_start(state_dir, args, env, network_url, log_path):
+    import argparse
+    from wa_emulator import cli
+    parser = argparse.ArgumentParser()
+    for opt in ("--masters", "--coreapps", "--shards"):
+        parser.add_argument(opt, type=int, default=None)
+    for opt in ("--api-key", "--setup-id"):
+        parser.add_argument(opt, default=None)
+    opts = parser.parse_args(list(args))
+    full_env = dict(os.environ)
+    full_env.update(FAST_ENV)
+    full_env.update(env or {})
+    try:
+        pm = cli.ProcessMode(str(state_dir), port=0, masters=opts.masters or 0, coreapps=opts.coreapps or 1,
+                             network_url=network_url, setup_id=opts.setup_id,
+                             api_key=cli.api_key_from(opts.api_key or full_env.get("WA_API_KEY")),
+                             shards=opts.shards, prefix=full_env.get("WA_DB_NAME_PREFIX") or "waent", env=full_env)
+        pm.start()
+    except SystemExit as exc:
+        raise AssertionError("emulator did not start: %s" % exc) from None
+    open(log_path, "a").close()
+    return Emulator(InProcess(pm), dict(pm.info), str(state_dir), log_path)
+
+
+def start_emulator(state_dir, *args, env=None, network_url=None, fresh_tls=False, inprocess=None):
     os.makedirs(state_dir, exist_ok=True)
     tls_dir = os.path.join(str(state_dir), "tls")
     if not fresh_tls and not os.path.exists(tls_dir):
         import shutil
         shutil.copytree(tls_template(), tls_dir)
+    log_path = os.path.join(str(state_dir), "stderr.log")
+    if INPROCESS if inprocess is None else inprocess:
+        return _inprocess_start(state_dir, args, env, network_url, log_path)
     full_env = dict(os.environ)
     full_env.update(FAST_ENV)
     full_env.update(env or {})
@@ -201,7 +257,6 @@ def start_emulator(state_dir, *args, env=None, network_url=None, fresh_tls=False
     if network_url:
         cmd += ["--network-url", network_url]
     cmd += list(args)
-    log_path = os.path.join(str(state_dir), "stderr.log")
     log = open(log_path, "ab")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=full_env)
     log.close()

@@ -26,7 +26,7 @@ def test_https_only_plain_http_fails(emu):
 
 
 def test_certificate_verifies_with_generated_ca_and_ca_is_served(tmp_path):
-    emu = start_emulator(tmp_path / "fresh", fresh_tls=True)
+    emu = start_emulator(tmp_path / "fresh", fresh_tls=True, inprocess=False)
     try:
         check_certificate(emu)
     finally:
@@ -56,7 +56,7 @@ def check_certificate(emu):
 
 def test_emulator_json_and_fast_startup(tmp_path):
     t0 = time.monotonic()
-    emu = start_emulator(tmp_path / "e", fresh_tls=True)
+    emu = start_emulator(tmp_path / "e", fresh_tls=True, inprocess=False)
     elapsed = time.monotonic() - t0
     try:
         with open(os.path.join(emu.state_dir, "emulator.json")) as f:

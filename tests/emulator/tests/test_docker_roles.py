@@ -109,9 +109,11 @@ def test_multiconnect_stack_of_processes(stack, tmp_path):
     busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["info"]["hostname"]
     assert api.post("/_emulator/faults", {"crash": [{"role": "coreapp", "node": busy}]}).status == 200
     assert stack.procs[busy].wait(10) == 70
-    wait_for(lambda: connected() and all(v["gateway_status"] == "disconnected"
-                                         for k, v in connected().items() if k.startswith(busy + ":")),
-             what="failover to the spare CoreApp")
+    def failed_over():
+        health = connected()
+        return health and all(v["gateway_status"] == "disconnected" for k, v in health.items()
+                              if k.startswith(busy + ":"))
+    wait_for(failed_over, what="failover to the spare CoreApp")
     # docker stop (SIGTERM) of a Master: it deregisters at once and exits 0.
     primary = [n["info"]["hostname"] for n in api.state()["nodes"] if n["role"] == "primary_master"][0]
     stack.procs[primary].terminate()

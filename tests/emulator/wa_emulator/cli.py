@@ -21,8 +21,8 @@ from .webapp import WebApp, WebHandler
 LOG = logging.getLogger("wa_emulator")
 
 
-def version():
-    return os.environ.get("WA_EMULATOR_VERSION") or DEFAULT_VERSION
+def version(env=None):
+    return (os.environ if env is None else env).get("WA_EMULATOR_VERSION") or DEFAULT_VERSION
 
 
 def api_key_from(value):
@@ -80,7 +80,8 @@ def wait_for_signal(stop_event):
 # --------------------------------------------------------------------------------- process mode
 class ProcessMode:
     def __init__(self, state_dir, port=0, host="127.0.0.1", masters=0, coreapps=1, network_url=None,
-                 setup_id=None, api_key=None, shards=None, prefix="waent"):
+                 setup_id=None, api_key=None, shards=None, prefix="waent", env=None):
+        self.env = os.environ if env is None else env
         self.state_dir = os.path.abspath(state_dir)
         self.port, self.host = port, host
         self.masters, self.coreapps = masters, coreapps
@@ -99,28 +100,28 @@ class ProcessMode:
     def start(self):
         os.makedirs(self.state_dir, exist_ok=True)
         db = dbmod.SQLiteDatabase(os.path.join(self.state_dir, "%s.sqlite3" % self.prefix), self.prefix)
-        timing = Timing(tick=env_float("WA_EMULATOR_TICK_SECONDS", 0.25),
-                        lease=env_float("WA_EMULATOR_LEASE_SECONDS", 10.0))
+        timing = Timing(tick=env_float("WA_EMULATOR_TICK_SECONDS", 0.25, self.env),
+                        lease=env_float("WA_EMULATOR_LEASE_SECONDS", 10.0, self.env), env=self.env)
         self.setup = Setup(db, timing)
         if self.setup_id_wanted:
             db.create_schema()
             if not db.kv_add("setup_id", self.setup_id_wanted) and db.kv_get("setup_id") != self.setup_id_wanted:
                 LOG.warning("this database already belongs to setup %s; --setup-id ignored", db.kv_get("setup_id"))
-        self.setup.initialise()
+        self.setup.initialise(self.env)
         # Nodes of a previous run of this state directory are gone (their process ended).
         db.execute("DELETE FROM {nodes}")
         db.execute("UPDATE {leases} SET holder = NULL, expires = 0")
         db.execute("UPDATE {shards} SET holder = NULL, expires = 0")
         if self.shards and not self.setup.registration():
             self.setup.set_json("shards", self.shards)
-        apply_env_config(self.setup, self.multiconnect)
-        apply_env_faults(self.setup)
+        apply_env_config(self.setup, self.multiconnect, self.env)
+        apply_env_faults(self.setup, self.env)
         if not self.network_url:
             self.network_server = start_network("127.0.0.1", 0)
             self.network_url = "http://127.0.0.1:%d" % self.network_server.port
         tls = certs.ensure_tls_files(os.path.join(self.state_dir, "tls"))
         self.ca_path = tls["ca"]
-        app = WebApp(self.setup, api_key=self.api_key, multiconnect=self.multiconnect, version=version(),
+        app = WebApp(self.setup, api_key=self.api_key, multiconnect=self.multiconnect, version=version(self.env),
                      network_url=self.network_url, ca_path=self.ca_path, restart_callback=self.restart,
                      mode="process")
         self.web = Server((self.host, self.port), WebHandler, server_ssl_context(tls["cert"], tls["key"]), app=app)
@@ -136,7 +137,7 @@ class ProcessMode:
         self.info = {"url": self.url, "ca_path": self.ca_path, "network_url": self.network_url,
                      "pid": os.getpid(), "setup_id": self.setup.setup_id, "state_dir": self.state_dir,
                      "masters": self.masters, "coreapps": len([i for i in self.identities if i[1] == "coreapp"]),
-                     "multiconnect": self.multiconnect, "version": version()}
+                     "multiconnect": self.multiconnect, "version": version(self.env)}
         write_json(os.path.join(self.state_dir, "emulator.json"), self.info)
         LOG.info("emulator ready: %s", json.dumps(self.info))
         return self

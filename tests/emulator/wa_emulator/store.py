@@ -13,9 +13,9 @@ from . import appsettings, secrets_util
 VALID_SHARDS = (1, 2, 4, 8, 16, 32)
 
 
-def env_float(name, default):
+def env_float(name, default, env=None):
     try:
-        return float(os.environ.get(name, default))
+        return float((os.environ if env is None else env).get(name, default))
     except ValueError:
         return float(default)
 
@@ -23,11 +23,11 @@ def env_float(name, default):
 class Timing:
     """Heartbeat / lease timings (same in every process of a setup)."""
 
-    def __init__(self, tick=None, lease=None):
-        self.tick = tick if tick is not None else env_float("WA_EMULATOR_TICK_SECONDS", 1.0)
-        self.lease = lease if lease is not None else env_float("WA_EMULATOR_LEASE_SECONDS", 10.0)
+    def __init__(self, tick=None, lease=None, env=None):
+        self.tick = tick if tick is not None else env_float("WA_EMULATOR_TICK_SECONDS", 1.0, env)
+        self.lease = lease if lease is not None else env_float("WA_EMULATOR_LEASE_SECONDS", 10.0, env)
         # How often the network stand-in is polled (who serves the number, inbound messages).
-        self.poll = env_float("WA_EMULATOR_POLL_SECONDS", max(self.tick, 0.5))
+        self.poll = env_float("WA_EMULATOR_POLL_SECONDS", max(self.tick, 0.5), env)
 
 
 class Setup:
@@ -38,7 +38,8 @@ class Setup:
         self.lock = threading.RLock()
 
     # --- bootstrap ------------------------------------------------------------------------
-    def initialise(self):
+    def initialise(self, env=None):
+        env = os.environ if env is None else env
         self.db.create_schema()
         self.db.kv_add("setup_id", "setup-" + secrets_util.new_id(6))
         self.db.kv_add("jwt_secret", secrets_util.new_id(32))
@@ -46,8 +47,8 @@ class Setup:
         self.db.kv_add("restore_count", "0")
         self.db.kv_add("clock_offset", "0")
         self.db.kv_add("faults", "{}")
-        self.db.kv_add("db_version", json.dumps(os.environ.get("WA_EMULATOR_VERSION") or "v2.63.1"))
-        init = os.environ.get("WA_EMULATOR_INIT_SECONDS")
+        self.db.kv_add("db_version", json.dumps(env.get("WA_EMULATOR_VERSION") or "v2.63.1"))
+        init = env.get("WA_EMULATOR_INIT_SECONDS")
         config = {"init_seconds": float(init) if init else 3.0}
         if not self.db.kv_add("config", json.dumps(config)) and init:
             cfg = self.config()
