@@ -109,6 +109,7 @@ def test_multiconnect_stack_of_processes(stack, tmp_path):
     busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["info"]["hostname"]
     assert api.post("/_emulator/faults", {"crash": [{"role": "coreapp", "node": busy}]}).status == 200
     assert stack.procs[busy].wait(10) == 70
+
     def failed_over():
         health = connected()
         return health and all(v["gateway_status"] == "disconnected" for k, v in health.items()
