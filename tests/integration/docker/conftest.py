@@ -112,6 +112,23 @@ def prefix(engine):  # pylint: disable=redefined-outer-name,unused-argument
 
 
 @pytest.fixture(scope="session")
+def run_images(prefix):
+    """This run's own tags of the emulator images (``<prefix>/coreapp:v<ver>``, ``<prefix>/web:v<ver>``).
+
+    Other suites may rebuild ``docker.whatsapp.biz/...`` while this one runs (the stack module then rightly
+    recreates containers whose tag points to a new image); private tags keep these tests independent of that.
+    """
+    tags = {}
+    for version in (OLD, NEW):
+        for kind in ("coreapp", "web"):
+            tag = "%s/%s:v%s" % (prefix, kind, version)
+            docker("tag", "docker.whatsapp.biz/%s:v%s" % (kind, version), tag)
+            tags[(kind, version)] = tag
+    yield tags
+    docker("rmi", *tags.values(), check=False)
+
+
+@pytest.fixture(scope="session")
 def standin(prefix):  # pylint: disable=redefined-outer-name
     """The WhatsApp network stand-in (emulator); tests attach it to their stack's network as g.whatsapp.net."""
     net = dockerctl.NetworkStandIn("%s-net" % prefix).start()

@@ -29,6 +29,14 @@ def _yaml(value):
     return json.dumps(value)
 
 
+def image_vars(run_images, prefix, core=OLD, web=OLD):
+    """stack_install variables for this run's private image tags (see the run_images fixture)."""
+    return dict(stack_install_coreapp_image=run_images[("coreapp", core)],
+                stack_install_web_image=run_images[("web", web)],
+                stack_install_coreapp_images=["docker.whatsapp.biz/coreapp", "%s/coreapp" % prefix],
+                stack_install_web_images=["docker.whatsapp.biz/web", "%s/web" % prefix])
+
+
 def snapshot(prefix):
     """Containers, volumes and networks named with ``prefix`` (to prove that nothing changed)."""
     vols = sorted(v for v in docker("volume", "ls", "--format", "{{.Name}}").split() if v.startswith(prefix))
@@ -86,13 +94,13 @@ def test_install_validates_the_totals_over_several_docker_hosts(play, prefix):
 
 # -- single instance -------------------------------------------------------------------------------------------
 
-def test_single_instance_install_rerun_uninstall(play, prefix, standin):
+def test_single_instance_install_rerun_uninstall(play, prefix, standin, run_images):
     name = "%s-single" % prefix
     port = free_port()
     docker("network", "create", name)
     standin.attach(name)
-    variables = dict(stack_install_name=name, stack_install_version=OLD, stack_install_db_password=DB_PASSWORD,
-                     stack_install_db_container=True, stack_install_web_port=port)
+    variables = dict(stack_install_name=name, stack_install_db_password=DB_PASSWORD,
+                     stack_install_db_container=True, stack_install_web_port=port, **image_vars(run_images, prefix))
     res = play(install_role(**variables))
     assert not res.failed, res
     result = res.result("Run the Masters, CoreApps and Webapps")
@@ -116,16 +124,16 @@ def test_single_instance_install_rerun_uninstall(play, prefix, standin):
 # -- multiconnect: install, idempotence, preflight, version change, uninstall ----------------------------------------
 
 @pytest.fixture(scope="module")
-def multi(play, prefix, standin):
+def multi(play, prefix, standin, run_images):
     name = "%s-multi" % prefix
     port = free_port()
     docker("network", "create", name)
     standin.attach(name)
-    variables = dict(stack_install_name=name, stack_install_version=OLD, stack_install_db_password=DB_PASSWORD,
+    variables = dict(stack_install_name=name, stack_install_db_password=DB_PASSWORD,
                      stack_install_db_container=True, stack_install_web_port=port, stack_install_masters=2,
-                     stack_install_coreapps=3, stack_install_shards=2)
+                     stack_install_coreapps=3, stack_install_shards=2, **image_vars(run_images, prefix))
     res = play(install_role(**variables))
-    yield dict(name=name, port=port, vars=variables, first=res)
+    yield dict(name=name, port=port, vars=variables, first=res, images=run_images, prefix=prefix)
     standin.detach(name)
 
 
@@ -142,7 +150,8 @@ def test_multiconnect_runs_and_answers(multi):
 
 
 def test_multiconnect_stack_info_counts(play, multi):
-    res = play("  tasks:\n    - wabiz.api_client.stack_info:\n        name: %s\n      register: info\n" % multi["name"])
+    res = play("  tasks:\n    - wabiz.api_client.stack_info:\n        name: %s\n        coreapp_images: [%s/coreapp]\n"
+               "        web_images: [%s/web]\n" % (multi["name"], multi["prefix"], multi["prefix"]))
     info = res.result("stack_info")
     assert len(info["stacks"]) == 1
     st = info["stacks"][0]
@@ -238,7 +247,7 @@ def test_check_mode_reports_the_change_and_changes_nothing(play, prefix, multi):
 def test_changed_web_version_recreates_only_the_webapp(play, multi):
     name = multi["name"]
     before = containers(name)
-    variables = dict(multi["vars"], stack_install_web_image="docker.whatsapp.biz/web:v%s" % NEW)
+    variables = dict(multi["vars"], stack_install_web_image=multi["images"][("web", NEW)])
     res = play(install_role(**variables))
     assert not res.failed, res
     result = res.result("Run the Masters, CoreApps and Webapps")
@@ -246,7 +255,7 @@ def test_changed_web_version_recreates_only_the_webapp(play, multi):
     after = containers(name)
     changed = sorted(n for n in after if after[n][0] != before[n][0])
     assert changed == ["%s-waweb1" % name]
-    assert docker("inspect", "--format", "{{.Config.Image}}", "%s-waweb1" % name) == "docker.whatsapp.biz/web:v%s" % NEW
+    assert docker("inspect", "--format", "{{.Config.Image}}", "%s-waweb1" % name) == multi["images"][("web", NEW)]
     assert https_status(multi["port"]) is not None
 
 
@@ -258,7 +267,7 @@ def test_stopped_then_present_again(play, multi):
     assert len(res.result("wabiz.api_client.stack")["stopped"]) == 6
     states = {n: s for n, (_i, s) in containers(name).items()}
     assert states.pop("%s-db" % name) == "running" and set(states.values()) == {"exited"}
-    variables = dict(multi["vars"], stack_install_web_image="docker.whatsapp.biz/web:v%s" % NEW)
+    variables = dict(multi["vars"], stack_install_web_image=multi["images"][("web", NEW)])
     res = play(install_role(**variables))
     assert not res.failed, res
     result = res.result("Run the Masters, CoreApps and Webapps")
