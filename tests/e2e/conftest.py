@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import lab as labmod  # noqa: E402
+import dockerctl  # noqa: E402
 
 REPO = labmod.REPO
 # Every secret the lab uses: none may ever appear in a playbook's output or in the state record.
@@ -33,15 +34,8 @@ def collection_dir():
 @pytest.fixture(scope="session")
 def collections_root():
     """A directory holding ansible_collections/wabiz/api_client (the suite's copy, or a link to the work tree)."""
-    root = os.environ.get("WABIZ_COLLECTIONS_ROOT")
-    if root:
+    with dockerctl.collections_root(REPO, prefix="wabiz-e2e-colls-") as root:
         yield root
-        return
-    tmp = tempfile.mkdtemp(prefix="wabiz-e2e-colls-")
-    os.makedirs(os.path.join(tmp, "ansible_collections", "wabiz"))
-    os.symlink(REPO, os.path.join(tmp, "ansible_collections", "wabiz", "api_client"))
-    yield tmp
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def tool(name):

@@ -30,6 +30,7 @@ the single real WhatsApp network: the number moves from one setup to the other o
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -370,6 +371,40 @@ class Stack:
             time.sleep(0.5)
         raise DockerError("health of %s not reached within %ss: %s\n%s"
                           % (self.project, timeout, json.dumps(health), self.logs()))
+
+
+def missing_engine_or_images(images):
+    """For test fixtures: why the engine or the images are not usable (``None`` when they are).
+
+    Suites run tools/ensure-docker.sh and tools/build-images.sh first, so the answer must be ``None``;
+    a fixture fails (never skips) with the text otherwise.
+    """
+    proc = run(["docker", "info"], check=False)
+    if proc.returncode != 0:
+        return "the Docker engine does not answer (tools/ensure-docker.sh): %s" % (proc.stderr or proc.stdout)[-500:]
+    missing = [img for img in images if run(["docker", "image", "inspect", img], check=False).returncode != 0]
+    if missing:
+        return "emulator images missing (tools/build-images.sh): %s" % ", ".join(missing)
+    return None
+
+
+@contextlib.contextmanager
+def collections_root(repo, prefix="wabiz-colls-"):
+    """For test fixtures: a directory to use as ANSIBLE_COLLECTIONS_PATH.
+
+    The test command's copy (``$WABIZ_COLLECTIONS_ROOT``) when set, else a temporary link to ``repo``.
+    """
+    root = os.environ.get("WABIZ_COLLECTIONS_ROOT")
+    if root:
+        yield root
+        return
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(os.path.join(tmp, "ansible_collections", "wabiz"))
+    os.symlink(repo, os.path.join(tmp, "ansible_collections", "wabiz", "api_client"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def summarize(health, expect_shards=None):

@@ -18,7 +18,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -85,15 +84,9 @@ def sql(container, statement, password=DB_PASSWORD):
 
 @pytest.fixture(scope="session")
 def engine():
-    proc = subprocess.run(["docker", "info"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.fail("the Docker engine does not answer (tools/ensure-docker.sh): %s" % proc.stdout[-500:])
-    missing = [img for img in REQUIRED_IMAGES
-               if subprocess.run(["docker", "image", "inspect", img], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, check=False).returncode != 0]
-    if missing:
-        pytest.fail("emulator images missing (tools/build-images.sh): %s" % ", ".join(missing))
+    problem = dockerctl.missing_engine_or_images(REQUIRED_IMAGES)
+    if problem:
+        pytest.fail(problem)
     return True
 
 
@@ -139,15 +132,8 @@ def standin(prefix):  # pylint: disable=redefined-outer-name
 @pytest.fixture(scope="session")
 def collections_root():
     """ANSIBLE_COLLECTIONS_PATH: the suite's copy, else a temporary link to the work tree."""
-    root = os.environ.get("WABIZ_COLLECTIONS_ROOT")
-    if root:
+    with dockerctl.collections_root(REPO, prefix="wabiz-it-coll-") as root:
         yield root
-        return
-    tmp = tempfile.mkdtemp(prefix="wabiz-it-coll-")
-    os.makedirs(os.path.join(tmp, "ansible_collections", "wabiz"))
-    os.symlink(REPO, os.path.join(tmp, "ansible_collections", "wabiz", "api_client"))
-    yield tmp
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 class PlayResult:

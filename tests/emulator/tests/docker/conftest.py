@@ -8,7 +8,6 @@ objects this run created are removed. A missing engine or image is a failure, ne
 """
 import os
 import secrets
-import subprocess
 import sys
 
 import pytest
@@ -34,15 +33,9 @@ def docker(*args, check=True):
 
 @pytest.fixture(scope="session")
 def engine():
-    proc = subprocess.run(["docker", "info"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.fail("the Docker engine does not answer (tools/ensure-docker.sh): %s" % proc.stdout[-500:])
-    missing = [img for img in REQUIRED_IMAGES
-               if subprocess.run(["docker", "image", "inspect", img], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, check=False).returncode != 0]
-    if missing:
-        pytest.fail("emulator images missing (tools/build-images.sh): %s" % ", ".join(missing))
+    problem = dockerctl.missing_engine_or_images(REQUIRED_IMAGES)
+    if problem:
+        pytest.fail(problem)
     return True
 
 
