@@ -181,9 +181,13 @@ class ProcessMode:
         self.setup.db.close()
 
 
-def daemonize(state_dir):
-    """Fork; the parent waits for emulator.json of the child, prints it and exits."""
-    path = os.path.join(state_dir, "emulator.json")
+def daemonize(state_dir, name="emulator"):
+    """Fork; the parent waits for ``<name>.json`` of the child, prints it and exits.
+
+    The child detaches and logs to ``<name>.log`` in ``state_dir``.
+    """
+    path = os.path.join(state_dir, name + ".json")
+    logpath = os.path.join(state_dir, name + ".log")
     try:
         os.unlink(path)
     except OSError:
@@ -194,8 +198,8 @@ def daemonize(state_dir):
         while time.monotonic() < deadline:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                sys.stderr.write("wa_emulator: the emulator exited during start-up (status %s); see %s\n"
-                                 % (status, os.path.join(state_dir, "emulator.log")))
+                sys.stderr.write("wa_emulator: the %s exited during start-up (status %s); see %s\n"
+                                 % (name, status, logpath))
                 os._exit(1)
             try:
                 with open(path) as f:
@@ -211,7 +215,7 @@ def daemonize(state_dir):
         os._exit(1)
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
-    log = os.open(os.path.join(state_dir, "emulator.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(devnull, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -312,24 +316,7 @@ def run_receiver(args):
         if not args.state_dir:
             raise SystemExit("--daemon needs --state-dir")
         os.makedirs(args.state_dir, exist_ok=True)
-        path = os.path.join(args.state_dir, "receiver.json")
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        pid = os.fork()
-        if pid:
-            for dummy in range(1500):
-                if os.path.exists(path):
-                    with open(path) as f:
-                        sys.stdout.write(f.read() + "\n")
-                    os._exit(0)
-                time.sleep(0.02)
-            os._exit(1)
-        os.setsid()
-        fd = os.open(os.devnull, os.O_RDWR)
-        for i in (0, 1, 2):
-            os.dup2(fd, i)
+        daemonize(args.state_dir, name="receiver")
     rec = WebhookReceiver(args.host or "0.0.0.0", args.port if args.port is not None else 8443,
                           args.cert, args.key, args.state_dir).start()
     info = {"url": "https://127.0.0.1:%d" % rec.port, "ca_path": rec.ca_path, "pid": os.getpid()}
