@@ -633,6 +633,29 @@ def image_id(client, image):
         return None
 
 
+def _drain(stream):
+    """Read an engine progress stream to its end; raise DockerException(engine's message) on an error line.
+
+    The SDK's ``load_image`` and streamed ``pull`` return generators: the engine finishes the work only
+    while the response is read, and reports failures as ``{"error": ...}`` lines, not as HTTP errors.
+    """
+    for line in stream or ():
+        if isinstance(line, dict) and (line.get("error") or line.get("errorDetail")):
+            detail = line.get("error") or (line.get("errorDetail") or {}).get("message")
+            raise DockerException(detail)
+
+
+def load_archive(client, fh):
+    """``docker load`` from an open binary file; returns when the engine has finished loading."""
+    _drain(client.load_image(fh))
+
+
+def pull_image(client, image):
+    """``docker pull``; returns when the engine has the image, raises DockerException otherwise."""
+    repo, tag = split_image(image)
+    _drain(client.pull(repo, tag=tag or "latest", stream=True, decode=True))
+
+
 def ensure_network(client, name, labels=None, check_mode=False):
     """Create a user-defined bridge network when missing; True when it was (or would be) created."""
     if not name or name in _DEFAULT_NETWORKS:

@@ -232,8 +232,11 @@ def main():
                                  "set image_source=pull. Nothing was changed." % p["image"])
             result["changed"] = True
             if not module.check_mode:
-                repo, tag = d.split_image(p["image"])
-                client.pull(repo, tag=tag or "latest")
+                try:
+                    d.pull_image(client, p["image"])
+                except d.DockerException as exc:
+                    module.fail_json(msg="Cannot pull image %s: %s. Load it with docker load. Nothing else was changed."
+                                     % (p["image"], exc))
         labels = {d.LABEL_MANAGED: d.MANAGED_BY}
         if p["stack"]:
             labels[d.LABEL_STACK] = p["stack"]

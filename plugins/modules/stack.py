@@ -386,7 +386,7 @@ class StackManager:
                 try:
                     with open(path, "rb") as fh:
                         if not self.check:
-                            self.client.load_image(fh)
+                            d.load_archive(self.client, fh)
                 except (IOError, OSError) as exc:
                     self.fail("Cannot read image archive %s: %s. Nothing was changed." % (path, exc))
                 except d.DockerException as exc:
@@ -407,9 +407,8 @@ class StackManager:
             if self.check:
                 status[image] = "would pull"
                 continue
-            repo, tag = d.split_image(image)
             try:
-                self.client.pull(repo, tag=tag or "latest")
+                d.pull_image(self.client, image)
             except d.DockerException as exc:
                 self.fail("Cannot pull image %s: %s. Load it with docker load, or use image_source=archive. "
                           "Nothing else was changed." % (image, exc), missing_images=[image])

@@ -292,3 +292,53 @@ def test_connection_params_use_docker_cert_path(tmp_path):
                                  client_cert=None, client_key=None, timeout=5),
                             environ={"DOCKER_CERT_PATH": str(tmp_path)})
     assert p["ca_path"] == str(tmp_path / "ca.pem") and p["client_key"] == str(tmp_path / "key.pem")
+
+
+class _StreamingClient:
+    """The SDK's load_image / pull(stream=True) return generators: the engine works only while they are read."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.read = 0
+        self.pulled = None
+
+    def _stream(self):
+        for line in self.lines:
+            self.read += 1
+            yield line
+
+    def load_image(self, fh):
+        fh.read()
+        return self._stream()
+
+    def pull(self, repo, tag=None, stream=False, decode=False):
+        assert stream and decode, "a pull must be streamed and decoded so its error lines are seen"
+        self.pulled = (repo, tag)
+        return self._stream()
+
+
+def test_load_archive_reads_the_engine_stream_to_its_end(tmp_path):
+    archive = tmp_path / "images.tar"
+    archive.write_bytes(b"tar")
+    client = _StreamingClient([{"stream": "Loaded image: a:1\n"}, {"stream": "Loaded image: b:1\n"}])
+    with open(str(archive), "rb") as fh:
+        d.load_archive(client, fh)
+    assert client.read == 2
+
+
+def test_load_archive_raises_the_engines_error_line(tmp_path):
+    archive = tmp_path / "images.tar"
+    archive.write_bytes(b"tar")
+    client = _StreamingClient([{"errorDetail": {"message": "unexpected EOF"}, "error": "unexpected EOF"}])
+    with open(str(archive), "rb") as fh, pytest.raises(d.DockerException, match="unexpected EOF"):
+        d.load_archive(client, fh)
+
+
+def test_pull_image_streams_and_raises_on_error_lines():
+    client = _StreamingClient([{"status": "Pulling"}, {"errorDetail": {"message": "manifest unknown"}}])
+    with pytest.raises(d.DockerException, match="manifest unknown"):
+        d.pull_image(client, "registry:5000/ns/web:v2.61.2")
+    assert client.pulled == ("registry:5000/ns/web", "v2.61.2")
+    ok = _StreamingClient([{"status": "Pulling"}, {"status": "Downloaded newer image"}])
+    d.pull_image(ok, "mysql")
+    assert ok.pulled == ("mysql", "latest") and ok.read == 2
