@@ -22,6 +22,9 @@ description:
     Meta's compose files, or by hand; see M(wabiz.api_client.stack_info) for how they are recognised).
     It never removes a database container, and removes volumes only with O(remove_volumes=true).
   - O(state=stopped) stops the app containers of the stack.
+  - O(state=restarted) restarts the app containers of the stack whose role is in O(restart_roles), for
+    example the Masters and CoreApps after a new webhook CA was uploaded (they read it when they start),
+    then waits until they run again (O(wait)).
   - The database itself is not managed here; for a single-host or lab setup see M(wabiz.api_client.db_container).
 author:
   - wabiz.api_client contributors (@wabiz)
@@ -37,14 +40,16 @@ attributes:
     details: Before and after lists of the stack's containers with role, image, configuration hash and environment
       (secrets masked).
   idempotent:
-    support: full
+    support: partial
+    details: V(present), V(absent) and V(stopped) are idempotent; V(restarted) restarts every time (like
+      C(ansible.builtin.service) with C(state=restarted)).
   platform:
     platforms: posix
 options:
   name:
     description:
       - Name of the stack; prefix of the container names and value of the label C(biz.wabiz.stack).
-      - With O(state=absent) or O(state=stopped) also a compose project name or any stack name reported by
+      - With O(state=absent), O(state=stopped) or O(state=restarted) also a compose project name or any stack name reported by
         M(wabiz.api_client.stack_info).
     type: str
     required: true
@@ -53,9 +58,18 @@ options:
       - V(present) the containers exist with the desired configuration and run.
       - V(absent) the app containers are removed (never the database container).
       - V(stopped) the app containers exist but are stopped (only stops existing containers).
+      - V(restarted) the existing app containers with a role in O(restart_roles) are restarted; fails when
+        the stack has no app container on the Docker host.
     type: str
-    choices: [present, absent, stopped]
+    choices: [present, absent, stopped, restarted]
     default: present
+  restart_roles:
+    description:
+      - With O(state=restarted), the roles of the containers to restart.
+    type: list
+    elements: str
+    choices: [master, coreapp, web]
+    default: [master, coreapp, web]
   masters:
     description: Number of Masters (CoreApp image with C(WA_MASTER_NODE=1)). V(0) for a single instance.
     type: int
@@ -223,6 +237,12 @@ EXAMPLES = r"""
     db: {hostname: wa-db, password: "{{ vault_db_password }}"}
     network: wa-new
 
+- name: Restart the Masters and CoreApps so they read a newly uploaded webhook CA
+  wabiz.api_client.stack:
+    name: wa-new
+    state: restarted
+    restart_roles: [master, coreapp]
+
 - name: Uninstall the old client (keeps the database container and every volume)
   wabiz.api_client.stack:
     name: wa-old
@@ -270,6 +290,12 @@ stopped:
   returned: always
   type: list
   elements: str
+restarted:
+  description: Names of containers restarted (O(state=restarted)); in check mode, those that would be.
+  returned: always
+  type: list
+  elements: str
+  sample: [wa-new-master1, wa-new-wacore1]
 removed:
   description: Names of the app containers removed (surplus ones, or all with O(state=absent)).
   returned: always
@@ -310,7 +336,7 @@ class StackManager:
         self.client = client
         self.p = module.params
         self.check = module.check_mode
-        self.result = dict(changed=False, containers=[], created=[], recreated=[], started=[], stopped=[],
+        self.result = dict(changed=False, containers=[], created=[], recreated=[], started=[], stopped=[], restarted=[],
                            removed=[], removed_volumes=[], kept=dict(containers=[], databases=[], volumes=[]),
                            reasons={})
         self.before = []
@@ -571,6 +597,37 @@ class StackManager:
         self.report_kept_databases((self.stack_info(records) or {}).get("databases"))
         self.result["containers"] = [self.container_view(r, role) for r, role in self.stack_app(self.records())]
 
+    def restarted(self):
+        p = self.p
+        records = self.records()
+        everything = self.stack_app(records)
+        if not everything:
+            self.fail("Stack %s has no app container on this Docker host; nothing to restart. Check name (see "
+                      "wabiz.api_client.stack_info) and the Docker host." % p["name"])
+        # A host of a multi-host stack may hold none of the roles asked for (only Webapps, say): nothing to do.
+        apps = [(r, role) for r, role in everything if role in p["restart_roles"]]
+        self.before = [dict(name=r["name"], **d.record_view(r, role)) for r, role in apps]
+        started_at = dict((r["name"], self.client.inspect_container(r["id"])["State"].get("StartedAt")) for r, _role in apps)
+        try:
+            for r, _role in apps:
+                self.result["restarted"].append(r["name"])
+                if not self.check:
+                    self.client.restart(r["id"], timeout=p["stop_timeout"])
+        except d.DockerException as exc:
+            self.fail("Docker engine error while restarting stack %s: %s" % (p["name"], exc))
+        self.result["changed"] = bool(apps)
+        self.after = [dict(b, state="running") for b in self.before]
+        if not self.check:
+            if p["wait"] and apps:
+                error = d.wait_running(self.client, self.result["restarted"], p["wait_timeout"])
+                if error:
+                    self.fail(error)
+            not_restarted = [r["name"] for r, _role in apps
+                             if self.client.inspect_container(r["id"])["State"].get("StartedAt") == started_at[r["name"]]]
+            if not_restarted:
+                self.fail("The engine did not restart %s" % ", ".join(not_restarted))
+        self.result["containers"] = [self.container_view(r, role) for r, role in self.stack_app(self.records())]
+
     def run(self):
         getattr(self, self.p["state"])()
         if self.module._diff:
@@ -582,7 +639,8 @@ def main():
     spec = dict(d.DOCKER_ARGUMENT_SPEC)
     spec.update(
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent", "stopped"]),
+        state=dict(type="str", default="present", choices=["present", "absent", "stopped", "restarted"]),
+        restart_roles=dict(type="list", elements="str", default=list(d.APP_ROLES), choices=list(d.APP_ROLES)),
         masters=dict(type="int", default=0),
         coreapps=dict(type="int", default=1),
         webapps=dict(type="int", default=1),

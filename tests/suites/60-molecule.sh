@@ -34,6 +34,9 @@ cleanup_leftovers() {
 trap cleanup_leftovers EXIT
 
 cd "${WABIZ_COLLECTION:?WABIZ_COLLECTION is not set}"
+# molecule 25 logs "CRITICAL 'extensions/molecule/default/molecule.yml' glob failed" when a collection has
+# no scenario named default, then goes on (ansible/molecule#4117); say so, so nobody reads it as the failure.
+echo "note: molecule's \"CRITICAL ... default/molecule.yml glob failed\" line is harmless: there is no default scenario (ansible/molecule#4117)"
 failed=0
 for scenario in stack_install stack_uninstall; do
   s0=$SECONDS

@@ -7,4 +7,7 @@ bash tools/ensure-docker.sh
 bash tools/build-images.sh
 export ANSIBLE_COLLECTIONS_PATH="$WABIZ_COLLECTIONS_ROOT"
 export MOLECULE_NO_LOG=false
+# molecule 25 logs "CRITICAL 'extensions/molecule/default/molecule.yml' glob failed" when a collection has
+# no scenario named default, then goes on (ansible/molecule#4117); say so, so nobody reads it as the failure.
+echo "note: molecule's \"CRITICAL ... default/molecule.yml glob failed\" line is harmless: there is no default scenario (ansible/molecule#4117)"
 molecule test -s migration

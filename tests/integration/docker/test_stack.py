@@ -259,6 +259,32 @@ def test_changed_web_version_recreates_only_the_webapp(play, multi):
     assert https_status(multi["port"]) is not None
 
 
+def test_restarted_restarts_only_the_roles_asked_for(play, multi):
+    name = multi["name"]
+
+    def started():
+        return {n: docker("inspect", "--format", "{{.State.StartedAt}}", n) for n in containers(name)}
+
+    before = started()
+    task = ("  tasks:\n    - wabiz.api_client.stack:\n        name: %s\n        state: restarted\n"
+            "        restart_roles: [master, coreapp]\n        stop_timeout: 5\n" % name)
+    res = play(task.replace("  tasks:", "  check_mode: true\n  tasks:"))
+    assert not res.failed and res.changed == 1, res
+    assert started() == before, "check mode restarted a container"
+    res = play(task)
+    assert not res.failed and res.changed == 1, res
+    result = res.result("wabiz.api_client.stack")
+    wanted = ["%s-master%d" % (name, i) for i in (1, 2)] + ["%s-wacore%d" % (name, i) for i in (1, 2, 3)]
+    assert sorted(result["restarted"]) == sorted(wanted)
+    after = started()
+    assert set(n for n in after if after[n] != before[n]) == set(wanted)
+    assert set(s for _i, s in containers(name).values()) == {"running"}
+    assert https_status(multi["port"]) is not None
+    # A stack without app containers on this host: a clear failure, nothing touched.
+    res = play(task.replace("name: %s" % name, "name: %s-nosuch" % name))
+    assert res.failed and "has no app container" in res.failure()[1], res
+
+
 def test_stopped_then_present_again(play, multi):
     name = multi["name"]
     res = play("  tasks:\n    - wabiz.api_client.stack:\n        name: %s\n        state: stopped\n"

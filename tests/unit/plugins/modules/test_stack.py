@@ -15,7 +15,7 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as
 from ansible_collections.wabiz.api_client.plugins.modules import stack
 
 MUTATING = {"create_container", "start", "stop", "remove_container", "create_network", "create_volume",
-            "remove_volume", "pull", "load_image"}
+            "remove_volume", "pull", "load_image", "restart"}
 CORE = "docker.whatsapp.biz/coreapp:v2.62.5"
 WEB = "docker.whatsapp.biz/web:v2.62.5"
 PASSWORD = "Unit-db-pass-1"
@@ -134,3 +134,38 @@ def test_absent_never_touches_the_database(capsys, monkeypatch):
     assert result["removed"] == ["wacore1"] and removed == [core["Id"][:12]]
     assert [k["name"] for k in result["kept"]["databases"]] == ["db"]
     assert result["removed_volumes"] == [] and "old_data" in result["kept"]["volumes"]
+
+
+def _compose_stack():
+    def container(name, image, env=()):
+        labels = {d.COMPOSE_PROJECT: "new", d.COMPOSE_SERVICE: name}
+        return {"Id": (name * 20)[:64], "Name": "/" + name, "Image": "sha256:" + name,
+                "Config": {"Image": image, "Env": list(env), "Labels": labels},
+                "State": {"Status": "running", "Running": True, "StartedAt": "2026-11-25T10:00:00Z"},
+                "NetworkSettings": {"Networks": {"new_default": {"IPAddress": "10.0.0.2", "Aliases": [name]}}},
+                "Mounts": []}
+    return {"db": container("db", "mysql:8.0.33"),
+            "master1": container("master1", CORE, env=["WA_DB_HOSTNAME=db", "WA_MASTER_NODE=1"]),
+            "wacore1": container("wacore1", CORE, env=["WA_DB_HOSTNAME=db"]),
+            "waweb": container("waweb", WEB, env=["WA_DB_HOSTNAME=db"])}
+
+
+def test_restarted_check_mode_names_the_containers_and_restarts_nothing(capsys, monkeypatch):
+    client = FakeClient(containers=_compose_stack().values())
+    result, _out = run(capsys, monkeypatch, client, name="new", state="restarted", restart_roles=["master", "coreapp"],
+                       _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] and result["restarted"] == ["master1", "wacore1"]
+    assert [c["name"] for c in result["diff"]["before"]["containers"]] == ["master1", "wacore1"]
+    assert client.calls == []
+
+
+def test_restarted_on_a_host_without_the_roles_changes_nothing(capsys, monkeypatch):
+    only_web = _compose_stack()
+    only_web = [only_web["db"], only_web["waweb"]]
+    client = FakeClient(containers=only_web)
+    result, _out = run(capsys, monkeypatch, client, name="new", state="restarted", restart_roles=["master", "coreapp"])
+    assert not result.get("failed") and not result["changed"] and result["restarted"] == []
+    assert client.calls == []
+    client = FakeClient(containers=[only_web[0]])
+    result, _out = run(capsys, monkeypatch, client, name="new", state="restarted")
+    assert result["failed"] and "has no app container" in result["msg"] and client.calls == []
