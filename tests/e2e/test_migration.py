@@ -306,6 +306,9 @@ def test_count_mismatch_stops_in_preflight_with_nothing_changed(make_lab, runner
     rc, out = runner.playbook("migrate", lab, extra={"wabiz_masters": 2, "wabiz_coreapps": 3, "wabiz_shards": 2},
                               check=False)
     assert "Preflight" in out and "exactly the same" in out, tail(out)
+    # The new Docker hosts' shares must add up to the counts (checked before anything else).
+    rc, out = runner.playbook("migrate", lab, extra={"wabiz_new_host_coreapps": 2}, check=False)
+    assert "shares add up" in out and "would run 0 Master(s), 2 CoreApp(s)" in out, tail(out)
     after = lab.emulator_state(lab.old_url)
     for key in ("registered", "two_step", "application_settings", "registration_sha256", "restore_count"):
         assert after[key] == before[key], key
