@@ -223,6 +223,7 @@ def summarize_container(inspect):
         image_id=inspect.get("Image"),
         state=state.get("Status") or "unknown",
         running=bool(state.get("Running")) and not state.get("Restarting"),
+        started_at=state.get("StartedAt"),
         labels=dict(config.get("Labels") or {}),
         env=parse_env(config.get("Env")),
         hostname=config.get("Hostname"),

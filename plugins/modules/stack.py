@@ -607,7 +607,6 @@ class StackManager:
         # A host of a multi-host stack may hold none of the roles asked for (only Webapps, say): nothing to do.
         apps = [(r, role) for r, role in everything if role in p["restart_roles"]]
         self.before = [dict(name=r["name"], **d.record_view(r, role)) for r, role in apps]
-        started_at = dict((r["name"], self.client.inspect_container(r["id"])["State"].get("StartedAt")) for r, _role in apps)
         try:
             for r, _role in apps:
                 self.result["restarted"].append(r["name"])
@@ -617,16 +616,18 @@ class StackManager:
             self.fail("Docker engine error while restarting stack %s: %s" % (p["name"], exc))
         self.result["changed"] = bool(apps)
         self.after = [dict(b, state="running") for b in self.before]
+        if not self.check and p["wait"] and apps:
+            error = d.wait_running(self.client, self.result["restarted"], p["wait_timeout"])
+            if error:
+                self.fail(error)
+        now = self.stack_app(self.records())
         if not self.check:
-            if p["wait"] and apps:
-                error = d.wait_running(self.client, self.result["restarted"], p["wait_timeout"])
-                if error:
-                    self.fail(error)
-            not_restarted = [r["name"] for r, _role in apps
-                             if self.client.inspect_container(r["id"])["State"].get("StartedAt") == started_at[r["name"]]]
+            started_before = dict((r["name"], r.get("started_at")) for r, _role in apps)
+            not_restarted = [r["name"] for r, _role in now
+                             if r["name"] in started_before and started_before[r["name"]] == r.get("started_at")]
             if not_restarted:
                 self.fail("The engine did not restart %s" % ", ".join(not_restarted))
-        self.result["containers"] = [self.container_view(r, role) for r, role in self.stack_app(self.records())]
+        self.result["containers"] = [self.container_view(r, role) for r, role in now]
 
     def run(self):
         getattr(self, self.p["state"])()

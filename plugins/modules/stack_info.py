@@ -123,8 +123,8 @@ stacks:
       description: Whether the stack is a multiconnect setup (Masters or C(WA_APP_MULTICONNECT)).
       type: bool
     masters:
-      description: The Master containers (id, name, image, image_id, state, running, labels, env with secrets
-        masked, hostname, networks, mounts, ports, role, version).
+      description: The Master containers (id, name, image, image_id, state, running, started_at, labels, env
+        with secrets masked, hostname, networks, mounts, ports, role, version).
       type: list
       elements: dict
     coreapps:
