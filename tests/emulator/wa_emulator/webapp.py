@@ -562,7 +562,8 @@ class WebHandler(Handler):
                 s.set_json("init_until", time.time() + float(s.config().get("init_seconds", 3)) + extra)
         if fault:
             raise ApiError(fault["status"], fault["code"], "restore failed (injected fault)")
-        return self.ok(200)
+        # wa-api-facts section 3: "200 with null or {}". The stricter of the two: a client must not expect a body.
+        return self.send_json(200, None)
 
     # ------------------------------------------------------------------ two-step
     def h_two_step_enable(self, _user):
