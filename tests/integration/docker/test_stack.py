@@ -5,6 +5,11 @@ stack_uninstall and preflight roles, driven by real ansible-playbook runs on the
 
 from __future__ import annotations
 
+import json
+import ssl
+import time
+import urllib.request
+
 import pytest
 
 from conftest import DB_PASSWORD, NEW, OLD, containers, docker, free_port, https_status, sql  # pylint: disable=import-error
@@ -90,6 +95,61 @@ def test_install_validates_the_totals_over_several_docker_hosts(play, prefix):
     _task, msg = res.failure()
     assert "0 Master(s), 2 CoreApp(s), 2 Webapp(s)" in msg and "total over 2 Docker host(s)" in msg
     assert snapshot("%s-h" % prefix) == ({}, [], [])
+
+
+def emulator_state(port, timeout=10):
+    """The emulator's admin view (``/_emulator/state``) of the setup behind the Webapp on ``port``."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen("https://127.0.0.1:%d/_emulator/state" % port, timeout=timeout,
+                                context=context) as resp:
+        return json.loads(resp.read())
+
+
+def test_install_spread_over_two_docker_hosts_forms_one_setup(play, prefix, standin, run_images):
+    """Two Docker hosts of one play, each with its own stack name and its share of the counts: host a runs the
+    database, the Webapp, 1 Master and 2 CoreApps; host b 1 Master and 1 CoreApp. (Both hosts are this engine
+    with a local connection: distinct stack names keep their container names apart, as on real hosts.) The
+    nodes of both register in the one database: the Webapp sees one setup of 2 Masters and 3 CoreApps."""
+    net = "%s-spread" % prefix
+    port = free_port()
+    docker("network", "create", net)
+    standin.attach(net)
+    try:
+        common = dict(stack_install_db_password=DB_PASSWORD, stack_install_shards=2, stack_install_network=net,
+                      stack_install_db_hostname="%s-a-db" % prefix, stack_install_web_port=port,
+                      **image_vars(run_images, prefix))
+        inventory = {
+            "host-a": dict(common, stack_install_name="%s-a" % prefix, stack_install_db_container=True,
+                           stack_install_masters=1, stack_install_coreapps=2, stack_install_webapps=1),
+            "host-b": dict(common, stack_install_name="%s-b" % prefix, stack_install_masters=1,
+                           stack_install_coreapps=1, stack_install_webapps=0),
+        }
+        res = play("  roles:\n    - wabiz.api_client.stack_install\n", inventory=inventory)
+        assert not res.failed, res
+        assert sorted(containers("%s-a-" % prefix)) == sorted(
+            ["%s-a-db" % prefix, "%s-a-master1" % prefix, "%s-a-wacore1" % prefix, "%s-a-wacore2" % prefix,
+             "%s-a-waweb1" % prefix])
+        assert sorted(containers("%s-b-" % prefix)) == ["%s-b-master1" % prefix, "%s-b-wacore1" % prefix]
+        # One setup: 2 Masters and 3 CoreApps over both hosts, one primary Master (the election takes a moment).
+        wanted = ["coreapp", "coreapp", "coreapp", "primary_master", "secondary_master"]
+        deadline = time.monotonic() + 90
+        while True:
+            state = emulator_state(port)
+            roles = sorted(v["role"] for v in state["health"].values())
+            if roles == wanted or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert roles == wanted, state["health"]
+        assert (state["topology"]["masters"], state["topology"]["coreapps"]) == (2, 3), state["nodes"]
+        names = sorted(n["name"] for n in state["nodes"])
+        assert len([n for n in names if n.startswith("%s-a-" % prefix)]) == 3, names
+        assert len([n for n in names if n.startswith("%s-b-" % prefix)]) == 2, names
+        again = play("  roles:\n    - wabiz.api_client.stack_install\n", inventory=inventory)
+        assert not again.failed and again.changed == 0, again
+    finally:
+        standin.detach(net)
 
 
 # -- single instance -------------------------------------------------------------------------------------------
