@@ -97,6 +97,13 @@ def test_install_validates_the_totals_over_several_docker_hosts(play, prefix):
     assert snapshot("%s-h" % prefix) == ({}, [], [])
 
 
+def emulator_network(standin, name):
+    """A user-defined network with the WhatsApp network stand-in on it; returns a free host port for a Webapp."""
+    docker("network", "create", name)
+    standin.attach(name)
+    return free_port()
+
+
 def emulator_state(port, timeout=10):
     """The emulator's admin view (``/_emulator/state``) of the setup behind the Webapp on ``port``."""
     context = ssl.create_default_context()
@@ -113,9 +120,7 @@ def test_install_spread_over_two_docker_hosts_forms_one_setup(play, prefix, stan
     with a local connection: distinct stack names keep their container names apart, as on real hosts.) The
     nodes of both register in the one database: the Webapp sees one setup of 2 Masters and 3 CoreApps."""
     net = "%s-spread" % prefix
-    port = free_port()
-    docker("network", "create", net)
-    standin.attach(net)
+    port = emulator_network(standin, net)
     try:
         common = dict(stack_install_db_password=DB_PASSWORD, stack_install_shards=2, stack_install_network=net,
                       stack_install_db_hostname="%s-a-db" % prefix, stack_install_web_port=port,
@@ -156,9 +161,7 @@ def test_install_spread_over_two_docker_hosts_forms_one_setup(play, prefix, stan
 
 def test_single_instance_install_rerun_uninstall(play, prefix, standin, run_images):
     name = "%s-single" % prefix
-    port = free_port()
-    docker("network", "create", name)
-    standin.attach(name)
+    port = emulator_network(standin, name)
     variables = dict(stack_install_name=name, stack_install_db_password=DB_PASSWORD,
                      stack_install_db_container=True, stack_install_web_port=port, **image_vars(run_images, prefix))
     res = play(install_role(**variables))
@@ -186,9 +189,7 @@ def test_single_instance_install_rerun_uninstall(play, prefix, standin, run_imag
 @pytest.fixture(scope="module")
 def multi(play, prefix, standin, run_images):
     name = "%s-multi" % prefix
-    port = free_port()
-    docker("network", "create", name)
-    standin.attach(name)
+    port = emulator_network(standin, name)
     variables = dict(stack_install_name=name, stack_install_db_password=DB_PASSWORD,
                      stack_install_db_container=True, stack_install_web_port=port, stack_install_masters=2,
                      stack_install_coreapps=3, stack_install_shards=2, **image_vars(run_images, prefix))
