@@ -54,3 +54,13 @@ def test_invalid_prefix_and_engine_configuration(tmp_path):
         dbmod.from_env({"WA_DB_ENGINE": "MYSQL", "WA_DB_PASSWORD": "a=b"})
     db = dbmod.from_env({"WA_EMULATOR_SQLITE_DIR": str(tmp_path / "d"), "WA_DB_NAME_PREFIX": "pfx"})
     assert db.engine == "sqlite" and db.prefix == "pfx"
+
+
+def test_a_slow_network_answer_does_not_overwrite_a_later_one(tmp_path):
+    """The claimer and the shard-0 CoreApp both poll the network; the answer asked for last wins."""
+    setup = Setup(dbmod.SQLiteDatabase(str(tmp_path / "n.sqlite3")), Timing(tick=0.1, lease=10)).initialise()
+    assert setup.set_json_if_newer("network_status", {"serving": True, "asked": 200.0, "at": 201.0})
+    assert not setup.set_json_if_newer("network_status", {"serving": False, "asked": 199.0, "at": 202.0})
+    assert setup.get_json("network_status")["serving"] is True
+    assert setup.set_json_if_newer("network_status", {"serving": False, "asked": 203.0, "at": 204.0})
+    assert setup.get_json("network_status") == {"serving": False, "asked": 203.0, "at": 204.0}

@@ -180,18 +180,22 @@ class Node(threading.Thread):
                 self.claimed = True  # one claim per activation (process start), accepted or not
                 self.setup.set_json("last_claim", {"at": time.time(), "ok": code == 200, "node": self.node_name})
                 LOG.info("%s: claimed %s on the network: %s %s", self.node_name, number, code, body)
+            asked = time.time()
             code, body = self.network.poll(number, setup_id, inbound=inbound_poller)
             if claimer and code == 200 and body.get("holder") is None:
                 # Nobody serves the number: the network stand-in restarted and lost its state. Claim again.
                 self.network.claim(number, setup_id, self.activation)
+                asked = time.time()
                 code, body = self.network.poll(number, setup_id, inbound=inbound_poller)
         except (OSError, ValueError) as exc:
             LOG.debug("%s: network unreachable: %s", self.node_name, exc)
             return None
         if code != 200:
             return None
-        status = {"holder": body.get("holder"), "serving": bool(body.get("serving")), "at": time.time()}
-        self.setup.set_json("network_status", status)
+        status = {"holder": body.get("holder"), "serving": bool(body.get("serving")), "at": time.time(), "asked": asked}
+        # The claimer and the shard-0 CoreApp both poll: a slow answer must not overwrite a later one (it would
+        # report a setup that has just claimed the number as not serving, i.e. kicked off).
+        self.setup.set_json_if_newer("network_status", status)
         for message in body.get("inbound") or []:
             self.delivery.add(message)
         return status

@@ -70,6 +70,27 @@ class Setup:
     def set_json(self, key, value):
         self.db.kv_set(key, json.dumps(value, sort_keys=True))
 
+    def set_json_if_newer(self, key, value, stamp="asked"):
+        """Write ``value`` unless the stored value has a later ``stamp`` (compare-and-set; True when written).
+
+        Several nodes observe the same thing (the network's answer to their poll); an answer that was slow to
+        come back must not overwrite one that was asked for later.
+        """
+        for _attempt in range(10):
+            raw = self.db.kv_get(key)
+            if raw is None:
+                self.set_json(key, value)
+                return True
+            try:
+                current = json.loads(raw)
+            except (TypeError, ValueError):
+                current = {}
+            if isinstance(current, dict) and float(current.get(stamp) or 0) > float(value[stamp]):
+                return False
+            if self.db.kv_cas(key, raw, json.dumps(value, sort_keys=True)):
+                return True
+        return False
+
     def all_json(self):
         out = {}
         for k, v in self.db.kv_all().items():
