@@ -136,7 +136,7 @@ import datetime
 import os
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
 
 BACKUP_PATH = "/v1/settings/backup"
 APP_SETTINGS_PATH = "/v1/settings/application"
@@ -178,6 +178,7 @@ def main():
             force=dict(type="bool", default=False),
             return_data=dict(type="bool", default=False),
         ),
+        rules=dict(backup_password=[_validate.single_line()]),
         supports_check_mode=True,
     )
     p = module.params
@@ -209,7 +210,8 @@ def main():
 
     with module.api_errors("backup", **unchanged) as client:
         try:
-            metadata = collect_metadata(client, p["api_url"])
+            # The metadata file keeps the source URL without its userinfo (a password may sit there).
+            metadata = collect_metadata(client, _validate.mask_url(p["api_url"]))
         except _health.HealthError as exc:
             module.fail_json(msg="backup failed: cannot read the topology: %s" % exc, **unchanged)
         if not metadata.pop("registered"):
