@@ -159,6 +159,12 @@ def _fmt(number):
     return ("%d" % number) if float(number).is_integer() else ("%s" % number)
 
 
+def non_empty():
+    def rule(value):
+        return None if value not in ("", [], {}) else "not empty"
+    return rule
+
+
 def single_line():
     """Text without line breaks or other control characters (a trailing newline from a file lookup
     is the usual cause)."""
@@ -323,6 +329,36 @@ def problems(params, rules, argument_spec=None):
     return found
 
 
+def _defuse_infinite_ints(params, argument_spec):
+    """ansible-core's type checks crash on some values (OverflowError for an infinite int, TypeError for a
+    number given for a dictionary with suboptions): give them a text they refuse cleanly instead, so the
+    message names the option."""
+    if not isinstance(params, dict):
+        return
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name)
+        ints = spec.get("type") == "int" or (spec.get("type") == "list" and spec.get("elements") == "int")
+        if ints:
+            items = value if isinstance(value, list) else [value]
+            fixed = [_defused(item) for item in items]
+            if fixed != items:
+                params[name] = fixed if isinstance(value, list) else fixed[0]
+        if spec.get("options") and spec.get("type") == "dict" and not isinstance(value, (dict, str, type(None))):
+            # ansible-core crashes (TypeError) on a number or a list where a dictionary with suboptions is due.
+            params[name] = "%r (not a dictionary)" % (value,)
+        elif spec.get("options"):
+            for item in (value if isinstance(value, list) else [value]):
+                _defuse_infinite_ints(item, spec["options"])
+
+
+def _defused(value):
+    if isinstance(value, float) and math.isinf(value):
+        return "%s (not finite)" % value
+    if isinstance(value, str) and value.strip().lstrip("+-").lower() in ("inf", "infinity"):
+        return "%s (not finite)" % value
+    return value
+
+
 class CheckedModule(AnsibleModule):
     """``AnsibleModule`` that checks ``rules`` (plus NUL-free paths) right after Ansible's own type checks,
     fails with one message naming every bad option before the module does anything, and masks URL
@@ -332,11 +368,17 @@ class CheckedModule(AnsibleModule):
         self._check_rules = dict(path_rules(argument_spec))
         for name, extra in (rules or {}).items():
             self._check_rules[name] = list(self._check_rules.get(name, [])) + list(extra)
+        self._type_checked = False
         super().__init__(argument_spec=argument_spec, **kwargs)
+        self._type_checked = True
         self.no_log_values.update(secrets_in(self.params))
         found = problems(self.params, self._check_rules, self.argument_spec)
         if found:
             self.fail_json(msg="invalid input, nothing was changed: %s" % "; ".join(found))
+
+    def _load_params(self):
+        super()._load_params()
+        _defuse_infinite_ints(self.params, self.argument_spec)
 
     def _log_invocation(self):
         # Runs inside AnsibleModule.__init__: URL userinfo and DSN passwords must be known before logging.
@@ -352,6 +394,16 @@ class CheckedModule(AnsibleModule):
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
         super().exit_json(**mask_urls(kwargs))
 
+    def _name_the_option(self, msg):
+        """Ansible's own message for a dictionary option given as unparsable text names no option."""
+        if any(name in msg for name in self.argument_spec):
+            return msg
+        bad = [name for name, spec in self.argument_spec.items() if spec.get("type") == "dict"
+               and not isinstance((self.params or {}).get(name), (dict, type(None)))]
+        return "%s must be a dictionary: %s" % (" or ".join(sorted(bad)), msg) if bad else msg
+
     def fail_json(self, msg, **kwargs):
+        if not self._type_checked:
+            msg = self._name_the_option(msg)
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
         super().fail_json(msg=mask_url(msg), **mask_urls(kwargs))

@@ -178,7 +178,7 @@ def main():
             force=dict(type="bool", default=False),
             return_data=dict(type="bool", default=False),
         ),
-        rules=dict(backup_password=[_validate.single_line()]),
+        rules=dict(backup_password=[_validate.non_empty(), _validate.single_line()]),
         supports_check_mode=True,
     )
     p = module.params
@@ -186,14 +186,12 @@ def main():
     result = dict(changed=False, path=dest, metadata_path=_backup.meta_path(dest))
     if os.path.isdir(dest):
         module.fail_json(msg="dest %s is a directory; give a file path" % dest, **result)
-    if not p["backup_password"]:
-        module.fail_json(msg="backup_password must not be empty", **result)
 
     if os.path.exists(dest) and not p["force"]:
         try:
             data, metadata = _backup.verify_backup(dest)
         except _backup.BackupFileError as exc:
-            module.fail_json(msg="a backup exists at %s but cannot be verified: %s (use force=true to take a new "
+            module.fail_json(msg="a backup exists at dest %s but cannot be verified: %s (use force=true to take a new "
                                  "one)" % (dest, exc), **result)
         result.update(size=metadata.get("size"), sha256=metadata.get("sha256"), metadata=metadata,
                       msg="a verified backup exists at %s; not overwritten (force=true takes a new one)" % dest)

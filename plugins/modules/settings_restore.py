@@ -184,7 +184,7 @@ def statuses(nodes):
 
 #: What the options must be beyond their Ansible type; checked before any call.
 RULES = dict(
-    backup_password=[_validate.single_line()],
+    backup_password=[_validate.non_empty(), _validate.single_line()],
     wait_timeout=[_validate.int_range(0, 86400)],
     wait_interval=[_validate.number_range(0, 3600, low_open=True)],
 )
@@ -243,7 +243,7 @@ def main():
         try:
             data, metadata = _backup.verify_backup(p["src"], require_metadata=not force)
         except _backup.BackupFileError as exc:
-            module.fail_json(msg="restore refused: %s" % exc, **result)
+            module.fail_json(msg="restore refused: %s (option src)" % exc, **result)
     else:
         data, metadata = p["data"].strip(), p["metadata"]
         problem = data_problem(data)
