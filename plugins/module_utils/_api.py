@@ -83,7 +83,7 @@ def _username(value):
 
 #: What the shared options must be beyond their Ansible type (see ``_validate.problems``).
 API_RULES = dict(
-    api_url=[_validate.url(schemes=("https", "http"))],
+    api_url=[_validate.url(schemes=("https", "http"), credentials="give them with api_username and api_password")],
     api_username=[_username],
     api_password=[_validate.single_line()],
     api_token=[_validate.header_safe()],

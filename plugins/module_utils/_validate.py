@@ -184,8 +184,9 @@ def header_safe():
     return rule
 
 
-def url(schemes=("https",), example="https://wa.example.com:9090"):
-    """An absolute URL with one of ``schemes``, a host and, if given, a valid port."""
+def url(schemes=("https",), example="https://wa.example.com:9090", credentials=None):
+    """An absolute URL with one of ``schemes``, a host and, if given, a valid port. ``credentials``: when
+    set, the URL must not carry userinfo and this text says where credentials go instead."""
     def rule(value):
         what = "a URL starting with %s, like %s" % (" or ".join("%s://" % s for s in schemes), example)
         if not isinstance(value, str) or any(c.isspace() or ord(c) < 32 for c in value):
@@ -203,6 +204,8 @@ def url(schemes=("https",), example="https://wa.example.com:9090"):
             return what + " (the host name is missing)"
         if port is not None and not 1 <= port <= 65535:
             return what + " (the port must be from 1 to 65535)"
+        if credentials and "@" in parts.netloc:
+            return "a URL without credentials (user:password@): %s" % credentials
         return None
     return rule
 

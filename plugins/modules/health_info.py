@@ -41,17 +41,18 @@ options:
     default: false
   wait_timeout:
     description:
-      - Seconds to wait when O(wait=true).
+      - Seconds to wait when O(wait=true); from 0 to 86400.
     type: int
     default: 300
   wait_interval:
     description:
-      - Seconds between two polls when O(wait=true).
+      - Seconds between two polls when O(wait=true); more than 0 and at most 3600.
     type: float
     default: 2
   expected_shards:
     description:
-      - Number of shards of the setup; a multiconnect setup is healthy with this many CoreApps connected.
+      - Number of shards of the setup (1, 2, 4, 8, 16 or 32); a multiconnect setup is healthy with this many
+        CoreApps connected.
       - When not set, it is read from C(GET /v1/account/shards) if the module has a token or a password;
         with only the API key, or when the setup cannot tell (not registered), one connected CoreApp is
         enough.

@@ -19,6 +19,11 @@ description:
     before; the module reports no change (idempotent re-run of a migration).
   - "The restore call is never retried automatically (it is not idempotent); a failure is reported as
     C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "When the restore call fails, the module reads the health at once: a target that no longer reports
+    C(unregistered) took the restore (the result is C(changed) with a warning, and the wait goes on); one
+    that still reports C(unregistered) did not (C(changed=false)). When the health cannot tell (no answer,
+    or O(force=true) on a registered target) and the error does not prove a refusal, the failure is
+    C(changed=true) and says the outcome is unknown."
   - With O(wait=true) it then waits until the health reports the expected connected nodes (the shard
     count recorded in the backup).
 author:
@@ -55,7 +60,8 @@ options:
     type: path
   data:
     description:
-      - The encrypted backup data itself. Never logged.
+      - The encrypted backup data itself (base64 text, as the backup file holds it). Never logged.
+      - Checked before any call; empty or non-base64 text fails with a clear message.
     type: str
   metadata:
     description:
@@ -76,12 +82,12 @@ options:
     default: true
   wait_timeout:
     description:
-      - Seconds to wait when O(wait=true).
+      - Seconds to wait when O(wait=true); from 0 to 86400.
     type: int
     default: 600
   wait_interval:
     description:
-      - Seconds between two health polls.
+      - Seconds between two health polls; more than 0 and at most 3600.
     type: float
     default: 2
 notes:

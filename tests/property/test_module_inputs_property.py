@@ -116,7 +116,8 @@ bad_url = st.one_of(
     st.text(alphabet="abc.:/0123456789", max_size=30).filter(lambda s: not s.startswith(("http://", "https://"))),
     st.sampled_from(["wa.example.com:9090", "ftp://wa.example.com", "https://", "https://:9090",
                      "https://wa.example.com:99999", "https://wa.example.com:port", "https://[::1",
-                     "https://wa example.com", "https://wa.example.com\n", "//wa.example.com"]),
+                     "https://wa example.com", "https://wa.example.com\n", "//wa.example.com",
+                     "https://ops:Url-Pass-77@wa.example.com"]),
 )
 bad_file = st.sampled_from([FILES["missing"], FILES["directory"], FILES["binary"], FILES["empty"], FILES["text"],
                             "bad\x00path"])

@@ -181,12 +181,21 @@ def test_the_client_never_retries_a_bad_url():
 
 
 # -- secrets ---------------------------------------------------------------------------------------
-def test_url_userinfo_is_masked_in_messages_and_arguments(capsys, monkeypatch):
-    monkeypatch.setattr(requests.Session, "request", lambda *a, **k: (_ for _ in ()).throw(
-        requests.exceptions.ConnectionError("Connection refused")))
-    result, out = run(capsys, health_info, dict(api_url="https://ops:Url-Pass-77@127.0.0.1:9", api_retries=0))
-    assert result["failed"] and "Cannot reach https://********@127.0.0.1:9" in result["msg"]
-    assert "Url-Pass-77" not in out and "ops:" not in result["msg"]
+def test_url_userinfo_is_refused_and_masked_in_messages_and_arguments(capsys, server):
+    result, out = run(capsys, health_info, dict(api_url="https://ops:Url-Pass-77@127.0.0.1:9"))
+    assert result["failed"] and "api_url must be a URL without credentials (user:password@): give them with " \
+        "api_username and api_password (got 'https://********@127.0.0.1:9')" in result["msg"]
+    assert "Url-Pass-77" not in out and server.calls == []
+    assert result["invocation"]["module_args"]["api_url"] == "https://********@127.0.0.1:9"
+
+
+def test_transport_errors_never_show_url_userinfo():
+    session = requests.Session()
+    session.request = lambda *a, **k: (_ for _ in ()).throw(requests.exceptions.ConnectionError("Connection refused"))
+    client = _api.WAClient("https://ops:Url-Pass-77@127.0.0.1:9", token=TOKEN, retries=0, session=session)
+    with pytest.raises(_api.WAApiError) as exc:
+        client.get("/v1/health")
+    assert "Cannot reach https://********@127.0.0.1:9" in str(exc.value) and "Url-Pass-77" not in str(exc.value)
 
 
 def test_webhook_url_credentials_never_leave_app_settings(capsys, server):
@@ -208,6 +217,7 @@ def test_backup_metadata_file_keeps_no_url_userinfo(capsys, server, tmp_path, mo
                         lambda client, url: seen.append(url) or dict(source_url=url, registered=True))
     server.answers[("POST", settings_backup.BACKUP_PATH)] = {"settings": {"data": DATA}}
     dest = tmp_path / "b.bak"
+    monkeypatch.setitem(_api.API_RULES, "api_url", [])  # the mask, not the refusal, is tested here
     result, out = run(capsys, settings_backup, dict(api_url="https://ops:Url-Pass-77@wa.example.test:9090",
                                                      backup_password="Backup-1", dest=str(dest)))
     assert result["changed"] and seen == ["https://********@wa.example.test:9090"]
