@@ -391,7 +391,7 @@ class CheckedModule(AnsibleModule):
     def masked_params(self):
         """The module arguments as printed in ``invocation``: URL userinfo and env secrets masked. The
         ``no_log`` options themselves are masked by Ansible afterwards, as usual."""
-        return dict((k, mask_secrets(item)) for k, item in self.params.items())
+        return dict((k, mask_secrets(item)) for k, item in (getattr(self, "params", None) or {}).items())
 
     def exit_json(self, **kwargs):
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
@@ -402,7 +402,7 @@ class CheckedModule(AnsibleModule):
         if any(name in msg for name in self.argument_spec):
             return msg
         bad = [name for name, spec in self.argument_spec.items() if spec.get("type") == "dict"
-               and not isinstance((self.params or {}).get(name), (dict, type(None)))]
+               and not isinstance((getattr(self, "params", None) or {}).get(name), (dict, type(None)))]
         return "%s must be a dictionary: %s" % (" or ".join(sorted(bad)), msg) if bad else msg
 
     def fail_json(self, msg, **kwargs):

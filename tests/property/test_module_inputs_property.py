@@ -295,7 +295,7 @@ def test_an_invalid_option_fails_clearly_before_anything_is_sent(name):
             args.pop("data", None)
             args.pop("content", None)
         args[option] = value
-        result, text, sent = run(name, args)
+        result, _text, sent = run(name, args)
         assert result.get("failed"), "%s=%r was accepted: %s" % (option, value, result)
         assert names_option(result["msg"], option), "the message does not name %s: %s" % (option, result["msg"])
         assert "Traceback" not in result["msg"] and "exception" not in result
