@@ -75,6 +75,7 @@ API_ARGUMENT_SPEC = dict(
     api_retry_delay=dict(type="float", default=1.0, fallback=(env_fallback, ["WABIZ_API_RETRY_DELAY"])),
 )
 
+
 def _username(value):
     if ":" in value:
         return "a user name without ':' (HTTP Basic auth cannot carry it)"

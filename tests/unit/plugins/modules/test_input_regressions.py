@@ -218,8 +218,8 @@ def test_backup_metadata_file_keeps_no_url_userinfo(capsys, server, tmp_path, mo
     server.answers[("POST", settings_backup.BACKUP_PATH)] = {"settings": {"data": DATA}}
     dest = tmp_path / "b.bak"
     monkeypatch.setitem(_api.API_RULES, "api_url", [])  # the mask, not the refusal, is tested here
-    result, out = run(capsys, settings_backup, dict(api_url="https://ops:Url-Pass-77@wa.example.test:9090",
-                                                     backup_password="Backup-1", dest=str(dest)))
+    url = "https://ops:Url-Pass-77@wa.example.test:9090"
+    result, out = run(capsys, settings_backup, dict(api_url=url, backup_password="Backup-1", dest=str(dest)))
     assert result["changed"] and seen == ["https://********@wa.example.test:9090"]
     assert "Url-Pass-77" not in (tmp_path / "b.bak.meta.json").read_text() and "Url-Pass-77" not in out
 
