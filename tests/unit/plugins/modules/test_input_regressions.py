@@ -28,7 +28,8 @@ class Server:
         self.answers = dict(answers or {})
         self.calls = []
 
-    def __call__(self, client, method, path, **kwargs):
+    def request(self, method, path, **kwargs):
+        """Installed as ``WAClient.request`` (a bound method: the client is not passed)."""
         self.calls.append((method, path, kwargs.get("json_body")))
         answer = self.answers.get((method, path))
         if isinstance(answer, list):
@@ -43,7 +44,7 @@ class Server:
 @pytest.fixture
 def server(monkeypatch):
     fake = Server()
-    monkeypatch.setattr(_api.WAClient, "request", lambda self, method, path, **kw: fake(self, method, path, **kw))
+    monkeypatch.setattr(_api.WAClient, "request", fake.request)
     for var in ("WABIZ_API_URL", "WABIZ_API_TOKEN", "WABIZ_CA_PATH", "WABIZ_API_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
     return fake
@@ -190,8 +191,10 @@ def test_url_userinfo_is_refused_and_masked_in_messages_and_arguments(capsys, se
 
 
 def test_transport_errors_never_show_url_userinfo():
+    def refuse(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("Connection refused")
     session = requests.Session()
-    session.request = lambda *a, **k: (_ for _ in ()).throw(requests.exceptions.ConnectionError("Connection refused"))
+    session.request = refuse
     client = _api.WAClient("https://ops:Url-Pass-77@127.0.0.1:9", token=TOKEN, retries=0, session=session)
     with pytest.raises(_api.WAApiError) as exc:
         client.get("/v1/health")
