@@ -333,19 +333,19 @@ def problems(params, rules, argument_spec=None):
 
 
 def _defuse_infinite_ints(params, argument_spec):
-    """ansible-core's type checks crash on some values (OverflowError for an infinite int, TypeError for a
-    number given for a dictionary with suboptions): give them a text they refuse cleanly instead, so the
-    message names the option."""
+    """ansible-core's type checks crash on some values (OverflowError for an infinite int or a list given
+    for an int, TypeError for a number given for a dictionary with suboptions): give them a text they
+    refuse cleanly instead, so that the message names the option."""
     if not isinstance(params, dict):
         return
     for name, spec in (argument_spec or {}).items():
         value = params.get(name)
-        ints = spec.get("type") == "int" or (spec.get("type") == "list" and spec.get("elements") == "int")
-        if ints:
-            items = value if isinstance(value, list) else [value]
-            fixed = [_defused(item) for item in items]
-            if fixed != items:
-                params[name] = fixed if isinstance(value, list) else fixed[0]
+        if name not in params:
+            continue
+        if spec.get("type") == "int":
+            params[name] = _defused(value)
+        elif spec.get("type") == "list" and spec.get("elements") == "int" and isinstance(value, list):
+            params[name] = [_defused(item) for item in value]
         if spec.get("options") and spec.get("type") == "dict" and not isinstance(value, (dict, str, type(None))):
             # ansible-core crashes (TypeError) on a number or a list where a dictionary with suboptions is due.
             params[name] = "%r (not a dictionary)" % (value,)
@@ -355,6 +355,9 @@ def _defuse_infinite_ints(params, argument_spec):
 
 
 def _defused(value):
+    if isinstance(value, (list, tuple, dict)):
+        # decimal.Decimal reads a sequence as (sign, digits, exponent) and may overflow.
+        return "%r (not an integer)" % (value,)
     if isinstance(value, float) and math.isinf(value):
         return "%s (not finite)" % value
     if isinstance(value, str) and value.strip().lstrip("+-").lower() in ("inf", "infinity"):

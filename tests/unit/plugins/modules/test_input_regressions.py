@@ -66,6 +66,8 @@ def run(capsys, module, args, token=True):
     ("api_timeout", 1e30, "api_timeout must be a number > 0 and <= 3600"),
     ("api_timeout", float("inf"), "api_timeout must be a number > 0 and <= 3600"),
     ("api_retries", float("inf"), "api_retries"),
+    ("api_retries", [2 ** 63, 0, 0], "api_retries"),
+    ("expected_shards", [1, 2], "expected_shards"),
     ("api_retry_delay", -0.5, "api_retry_delay must be a number >= 0 and <= 300"),
     ("wait_interval", -2, "wait_interval must be a number > 0 and <= 3600"),
     ("wait_interval", float("nan"), "wait_interval must be a number > 0 and <= 3600"),
