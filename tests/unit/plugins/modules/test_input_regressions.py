@@ -162,6 +162,11 @@ def test_empty_data_gets_a_clear_message_and_does_not_garble_the_output(capsys, 
     assert "********" not in result["msg"] and server.calls == []
     result = run(capsys, settings_restore, dict(backup_password="Backup-1", data="  \n"))[0]
     assert result["msg"].startswith("data must not be empty")
+    with patch_module_args(dict(api_url=URL, api_token=TOKEN, backup_password="Backup-1", data=None)):
+        with pytest.raises(SystemExit):
+            settings_restore.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] and result["msg"].startswith("data must not be empty") and server.calls == []
 
 
 @pytest.mark.parametrize("url, words", [
