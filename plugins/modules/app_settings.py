@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: app_settings
 short_description: Manage the application settings (webhooks and others) of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Declarative, partial management of C(/v1/settings/application) (migration steps 3 and 9).
   - With O(state=present), only the fields given in O(settings) are managed. They are validated first

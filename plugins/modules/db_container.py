@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: db_container
 short_description: A database container for a single-host or lab WhatsApp Business API client stack
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one MySQL-compatible database container the way Meta's official compose files do (C(mysql:8.0.33),
     C(MYSQL_ROOT_PASSWORD), data in a named volume at C(/var/lib/mysql)), on the stack's network, labelled

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: settings_restore
 short_description: Restore settings from a backup onto a new WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Calls C(POST /v1/settings/restore) on the new setup (migration step 6) with the data of a backup made
     by M(wabiz.api_client.settings_backup) (O(src)) or given directly (O(data)).

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: stack
 short_description: Manage the app containers (Masters, CoreApps, Webapps) of a WhatsApp Business API client stack
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Declares the app containers of one WhatsApp Business API on-premises client stack on one Docker host,
     laid out as in Meta's official compose files (the official command, C(WA_DB_*) environment, the media

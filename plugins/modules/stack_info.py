@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: stack_info
 short_description: Report the WhatsApp Business API client stacks running on a Docker host
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Finds the containers of the WhatsApp Business API on-premises client on one Docker host and groups
     them into stacks, with their topology (Masters, CoreApps, Webapps), version, database settings,
