@@ -50,11 +50,11 @@ def join_split_code(lines):
     """Join a line whose inline code span continues on the next line (RST keeps literals whole)."""
     out, fenced = [], False
     for line in lines:
-        if (out and not fenced and not line.startswith("```") and not out[-1].startswith("```")
+        if (out and not fenced and not line.lstrip().startswith("```") and not out[-1].lstrip().startswith("```")
                 and out[-1].count("`") % 2):
             out[-1] += " " + line.strip()
             continue
-        if line.startswith("```"):
+        if line.lstrip().startswith("```"):
             fenced = not fenced
         out.append(line)
     return out
@@ -67,16 +67,20 @@ def convert(md, name):
     list_indents = []  # indentation of the list items we are inside
     while i < len(lines):
         line = lines[i]
-        if line.startswith("```"):
-            lang = line[3:].strip() or "text"
+        if line.lstrip().startswith("```"):
+            pad = line[:len(line) - len(line.lstrip())]  # a fence indented into a list item stays in it
+            lang = line.strip()[3:].strip() or "text"
             block = []
             i += 1
-            while i < len(lines) and not lines[i].startswith("```"):
-                block.append(lines[i])
+            while i < len(lines) and not lines[i].lstrip().startswith("```"):
+                block.append(lines[i][len(pad):] if lines[i].startswith(pad) else lines[i].lstrip())
                 i += 1
             i += 1
-            out += [".. code-block:: %s" % lang, ""] + [("  " + b) if b else "" for b in block] + [""]
-            list_indents = []
+            if out and out[-1] != "":
+                out.append("")
+            out += [pad + ".. code-block:: %s" % lang, ""] + [(pad + "  " + b) if b else "" for b in block] + [""]
+            if not pad:
+                list_indents = []
             continue
         heading = re.match(r"^(#{1,4})\s+(.*)$", line)
         if heading:
