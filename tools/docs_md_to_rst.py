@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) 2026, wabiz.api_client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write the collection's extra docs (docs/docsite/rst/*.rst) from their Markdown sources (docs/*.md).
@@ -7,8 +7,8 @@ The Markdown files are the source (GitHub and Galaxy render them); antsibull-doc
 docs, so this converts the small Markdown subset the guides use: headings, paragraphs, bullet and
 numbered lists (nested by indentation), fenced code blocks, pipe tables, inline code, bold and links.
 
-    python3 tools/docs_md_to_rst.py          # rewrite docs/docsite/rst/<name>.rst
-    python3 tools/docs_md_to_rst.py --check  # exit 1 when a .rst file is not what its .md gives
+    python tools/docs_md_to_rst.py           # rewrite docs/docsite/rst/<name>.rst
+    python tools/docs_md_to_rst.py --check   # exit 1 when a .rst file is not what its .md gives
 """
 
 import argparse
