@@ -110,6 +110,13 @@ def test_tarball_ships_the_collection_without_tests_tools_or_dev_scripts(built):
     assert manifest["version"] == galaxy["version"] and built.name == "wabiz-api_client-%s.tar.gz" % galaxy["version"]
     assert manifest["license"] == ["GPL-3.0-or-later"]
     assert {"whatsapp", "docker", "migration"} <= set(manifest["tags"])
+    # A released changelog for this version (antsibull-changelog release), rendered to CHANGELOG.rst.
+    changelog = yaml.safe_load(member_text(built, "changelogs/changelog.yaml"))
+    assert str(galaxy["version"]) in changelog["releases"], "run: antsibull-changelog release"
+    assert "release_summary" in changelog["releases"][str(galaxy["version"])]["changes"]
+    assert "v%s" % galaxy["version"] in member_text(built, "CHANGELOG.rst")
+    rc, log = run([tool("antsibull-changelog"), "lint"], cwd=SOURCE)
+    assert rc == 0 and log.strip() == "", log
 
 
 def test_galaxy_importer_accepts_the_tarball(built, tmp_path):
