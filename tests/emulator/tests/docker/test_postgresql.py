@@ -44,7 +44,7 @@ def psql(container, sql, dbname="postgres"):
     return docker("exec", container, "psql", "-U", "postgres", "-d", dbname, "-At", "-c", sql)
 
 
-def wait_pg(container, timeout=60):
+def wait_pg(container, timeout=180):
     deadline = time.monotonic() + timeout
     while True:
         proc = subprocess.run(["docker", "exec", container, "pg_isready", "-h", "127.0.0.1", "-U", "postgres"],
@@ -111,7 +111,8 @@ def test_postgres_standin_is_the_emulators_own_image_and_honours_the_official_co
                                "postgres", "-c", "SELECT 1"], capture_output=True, text=True, check=False)
         assert proc.returncode != 0 and "password authentication failed" in proc.stderr
         # A new container on the same volume keeps the data and does not initialise again.
-        docker("rm", "-f", name)
+        docker("stop", "--time", "60", name)  # a clean shutdown (SIGINT, as the official image's STOPSIGNAL)
+        docker("rm", name)
         docker("run", "-d", "--name", name, "-v", volume + ":/var/lib/postgresql/data", PG_IMAGE)
         wait_pg(name)
         assert psql(name, "SELECT v FROM kept", dbname="appdb") == "survives"
