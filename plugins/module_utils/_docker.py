@@ -70,6 +70,12 @@ DEFAULT_COREAPP_IMAGES = ["docker.whatsapp.biz/coreapp"]
 DEFAULT_WEB_IMAGES = ["docker.whatsapp.biz/web"]
 #: Image repositories recognised as a database server (last path component).
 DB_IMAGE_NAMES = ("mysql", "mariadb", "postgres", "postgresql")
+#: WA_DB_ENGINE of the database server an image runs (last path component of its repository).
+DB_IMAGE_ENGINES = {"mysql": "MYSQL", "mariadb": "MYSQL", "postgres": "PGSQL", "postgresql": "PGSQL"}
+#: Data directory of the official database images, per WA_DB_ENGINE.
+DB_DATA_DIRS = {"MYSQL": "/var/lib/mysql", "PGSQL": "/var/lib/postgresql/data"}
+#: Meta's documentation: the client cannot use a database password with any of these characters.
+DB_PASSWORD_FORBIDDEN = "?{}&~!()^="
 
 LABEL_STACK = "biz.wabiz.stack"
 LABEL_ROLE = "biz.wabiz.role"
@@ -267,6 +273,28 @@ def is_db_image(image):
     return _normalise_repo(image).rsplit("/", 1)[-1] in DB_IMAGE_NAMES
 
 
+def forbidden_db_password_chars(password):
+    """The characters of ``password`` the client does not accept in WA_DB_PASSWORD (sorted, unique)."""
+    return sorted(set(c for c in (password or "") if c in DB_PASSWORD_FORBIDDEN))
+
+
+def db_engine_of(record):
+    """``MYSQL`` or ``PGSQL`` for a database container record (by its data directory, else its image); None."""
+    destinations = set(m.get("destination") for m in record.get("mounts") or [])
+    for engine, path in sorted(DB_DATA_DIRS.items()):
+        if path in destinations:
+            return engine
+    return DB_IMAGE_ENGINES.get(_normalise_repo(record.get("image") or "").rsplit("/", 1)[-1])
+
+
+def db_data_volume(record):
+    """The named volume a database container keeps its data in (at MySQL's or PostgreSQL's data directory)."""
+    for m in record.get("mounts") or []:
+        if m.get("destination") in DB_DATA_DIRS.values() and m.get("name"):
+            return m["name"]
+    return None
+
+
 def user_networks(record):
     return sorted(n for n in (record.get("networks") or {}) if n not in _DEFAULT_NETWORKS)
 
@@ -359,12 +387,24 @@ def discover_stacks(records, coreapp_images=None, web_images=None):
         first = (st["coreapps"] + st["masters"] + st["webapps"] or [None])[0]
         env = (first or {}).get("env") or {}
         db = dict(
-            engine=env.get("WA_DB_ENGINE") or None,
+            engine=(env.get("WA_DB_ENGINE") or "").upper() or None,
             hostname=env.get("WA_DB_HOSTNAME") or None,
             port=_int_or_none(env.get("WA_DB_PORT")),
             username=env.get("WA_DB_USERNAME") or None,
             name_prefix=env.get("WA_DB_NAME_PREFIX") or None,
         ) if first else dict(engine=None, hostname=None, port=None, username=None, name_prefix=None)
+        # Where the database is: a container of this stack the app containers reach, else an external
+        # server (a managed database, another host) that no container here answers for.
+        reached = [r for r in st["databases"] if _answers_to(r, db["hostname"])]
+        db_record = (reached or ([] if first else st["databases"]) or [None])[0]
+        db["container"] = db_record["name"] if db_record else None
+        db["external"] = bool(first and db["hostname"] and not reached)
+        if not db["engine"] and db_record:
+            db["engine"] = db_engine_of(db_record)
+        if db_record:
+            db["volume"] = db_data_volume(db_record)
+        else:
+            db["volume"] = None
         networks = sorted(set(n for r in apps + st["databases"] for n in user_networks(r)))
         volumes = sorted(set(m["name"] for r in apps + st["databases"] for m in r.get("mounts") or []
                              if m.get("type") == "volume" and m.get("name")))
@@ -393,7 +433,8 @@ def discover_stacks(records, coreapp_images=None, web_images=None):
             masters=[public_record(r, "master") for r in st["masters"]],
             coreapps=[public_record(r, "coreapp") for r in st["coreapps"]],
             webapps=[public_record(r, "web") for r in st["webapps"]],
-            databases=[public_record(r, "db") for r in st["databases"]],
+            databases=[dict(public_record(r, "db"), engine=db_engine_of(r), data_volume=db_data_volume(r))
+                       for r in st["databases"]],
             networks=networks,
             volumes=volumes,
             web_port=web_port,
@@ -820,9 +861,26 @@ def mysql_answers(host, port, timeout=3.0):
         return False
 
 
+def pgsql_answers(host, port, timeout=3.0):
+    """True when a PostgreSQL server on host:port answers an SSLRequest (``S`` or ``N``), as every
+    PostgreSQL server does before authentication."""
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            # Int32 length 8, Int32 code 80877103 (the SSLRequest of PostgreSQL's protocol).
+            sock.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
+            return sock.recv(1) in (b"S", b"N")
+    except OSError:
+        return False
+
+
+DB_PROBES = {"MYSQL": mysql_answers, "PGSQL": pgsql_answers}
+
+
 def wait_db(host, port, engine, timeout, sleep=time.sleep, now=time.monotonic):
-    """Wait until the database server answers; True when it did within ``timeout`` seconds."""
-    probe = mysql_answers if (engine or "MYSQL").upper() == "MYSQL" else tcp_answers
+    """Wait until the database server answers with its own protocol (TCP only for an unknown engine);
+    True when it did within ``timeout`` seconds."""
+    probe = DB_PROBES.get((engine or "MYSQL").upper(), tcp_answers)
     deadline = now() + timeout
     while True:
         if probe(host, port):

@@ -304,10 +304,12 @@ removed:
 kept:
   description:
     - What was left in place. C(containers) unchanged app containers; C(databases) the database containers of the
-      stack with their state, running flag and addresses (never touched); C(volumes) the volumes kept.
+      stack with their state, running flag, addresses and engine (V(MYSQL) or V(PGSQL); never touched); C(volumes)
+      the volumes kept.
   returned: always
   type: dict
-  sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, ip_addresses: [172.18.0.2]}], volumes: [wa-db-data]}
+  sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, engine: MYSQL,
+           ip_addresses: [172.18.0.2]}], volumes: [wa-db-data]}
 removed_volumes:
   description: Volumes removed with O(remove_volumes=true).
   returned: always
@@ -367,7 +369,7 @@ class StackManager:
             except d.NotFound:
                 record = dict(db, state="missing", running=False, networks={}, mounts=db.get("mounts") or [])
             kept.append(dict(name=record["name"], state=record["state"], running=record["running"],
-                             image=record.get("image"),
+                             image=record.get("image"), engine=d.db_engine_of(record),
                              ip_addresses=sorted(n["ip_address"] for n in record["networks"].values()
                                                  if n.get("ip_address")),
                              volumes=sorted(m["name"] for m in record["mounts"] if m.get("name"))))
@@ -458,10 +460,10 @@ class StackManager:
         if p["wait_for_api"] and not p["web_port"]:
             self.fail("wait_for_api needs web_port")
         password = (p["db"] or {}).get("password") or ""
-        bad = sorted(set(c for c in password if c in "?{}&~!()^="))
+        bad = d.forbidden_db_password_chars(password)
         if bad:
-            self.fail("The database password contains characters the client does not accept (%s). Nothing was changed."
-                      % " ".join(bad))
+            self.fail("db.password contains characters the client does not accept in a database password (%s): "
+                      "choose one without any of %s. Nothing was changed." % (" ".join(bad), d.DB_PASSWORD_FORBIDDEN))
         coreapp_image, web_image = self.images()
         params = dict(p, coreapp_image=coreapp_image, web_image=web_image)
         desired = d.desired_specs(params)

@@ -136,7 +136,10 @@ stacks:
       type: list
       elements: dict
     databases:
-      description: The database containers of the stack (same keys as RV(stacks[].masters)).
+      description:
+        - The database containers of the stack (same keys as RV(stacks[].masters)), plus C(engine)
+          (V(MYSQL) or V(PGSQL), from the data directory or the image) and C(data_volume) (the named volume at
+          the data directory, if any).
       type: list
       elements: dict
     networks:
@@ -151,9 +154,18 @@ stacks:
       description: Host port published for the Webapp's HTTPS port 443, if any.
       type: int
     db:
-      description: Database settings of the app containers (C(engine), C(hostname), C(port), C(username),
-        C(name_prefix)); never the password.
+      description:
+        - Database settings of the app containers (C(engine) upper-cased, C(hostname), C(port), C(username),
+          C(name_prefix)); never the password.
+        - C(container), the database container the app containers reach (or, with no app container left,
+          the stack's database container); null when none.
+        - C(external), true when the app containers use a database server that no container of this Docker
+          host answers for (a managed database or another host, e.g. reached by address).
+        - C(volume), the data volume of C(container), if any.
+        - Without app containers, C(engine) comes from the database container.
       type: dict
+      sample: {engine: PGSQL, hostname: 10.0.3.15, port: 5432, username: postgres, name_prefix: null,
+               container: null, external: true, volume: null}
 images:
   description: Presence of the images asked for with O(images).
   returned: always

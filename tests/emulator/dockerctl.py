@@ -164,10 +164,13 @@ class Stack:
     ``web_publish`` / ``db_publish``: the host side of the Webapp / database ports (default: random).
     ``external_network``: join an existing network instead of the project's own (with ``services``
     limited to e.g. ``["wacore", "waweb"]`` and ``no_deps``, a second setup on another setup's database).
+    ``override``: a compose override (a dict, written as ``override.yml``) on top of Meta's layout, e.g.
+    the ``command`` of a setup on PostgreSQL (``wait_on_postgres.sh``).
     """
 
     def __init__(self, project, layout="multiconnect", version=DEFAULT_VERSION, db_env=None,
-                 web_publish="443", db_publish="3306", external_network=None, services=None, workdir=None):
+                 web_publish="443", db_publish="3306", external_network=None, services=None, workdir=None,
+                 override=None):
         if layout not in LAYOUTS:
             raise ValueError("layout must be one of %s" % sorted(LAYOUTS))
         self.project = project
@@ -177,6 +180,7 @@ class Stack:
         self.web_publish, self.db_publish = web_publish, db_publish
         self.external_network = external_network
         self.services = list(services or [])
+        self.override = dict(override or {})
         self.workdir = workdir or os.path.join(WORK_ROOT, project)
         self.attached = []  # NetworkStandIn objects attached by attach_network()
 
@@ -201,11 +205,15 @@ class Stack:
                 fh.write("version: '3'\nnetworks:\n  default:\n    external:\n      name: %s\n"
                          % self.external_network)
             files.append("network.yml")
+        if self.override:
+            with open(os.path.join(self.workdir, "override.yml"), "w", encoding="utf-8") as fh:
+                json.dump(dict({"version": "3"}, **self.override), fh, indent=1)  # JSON is YAML
+            files.append("override.yml")
         with open(os.path.join(self.workdir, "dockerctl.json"), "w", encoding="utf-8") as fh:
             json.dump({"project": self.project, "layout": self.layout, "version": self.version,
                        "files": files, "web_publish": self.web_publish, "db_publish": self.db_publish,
                        "external_network": self.external_network, "db_env": self.db_env,
-                       "services": self.services}, fh)
+                       "services": self.services, "override": self.override}, fh)
         return files
 
     @classmethod
@@ -216,7 +224,8 @@ class Stack:
             info = json.load(fh)
         return cls(project, layout=info["layout"], version=info["version"], db_env=info["db_env"],
                    web_publish=info["web_publish"], db_publish=info["db_publish"],
-                   external_network=info["external_network"], services=info["services"], workdir=workdir)
+                   external_network=info["external_network"], services=info["services"], workdir=workdir,
+                   override=info.get("override"))
 
     def compose(self, *args, version=None, check=True, timeout=300):
         files = self.write_files()

@@ -9,7 +9,9 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
           from the machine's Debian mirror, cleaned, ``docker import``-ed. The root file system tarball
           is cached in ``$WABIZ_EMULATOR_CACHE`` (default ``/var/cache/wabiz-emulator``, or
           ``~/.cache/wabiz-emulator`` when that is not writable), keyed by the hash of the package list.
-2. ``mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/).
+2. ``mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/);
+   ``wabiz-emulator/postgres:13``: Debian PostgreSQL stand-in honouring the official postgres image's
+   contract (postgres/), under the emulator's own repository so it can never replace a real image.
 3. for each version V: ``docker.whatsapp.biz/coreapp:vV`` and ``docker.whatsapp.biz/web:vV``
    (whatsapp/ + the ``wa_emulator`` package at ``/opt/whatsapp/emulator``).
 4. ``wabiz-emulator/network:latest`` and ``wabiz-emulator/webhook-receiver:latest``.
@@ -44,6 +46,9 @@ ROOTFS_RECIPE = "2"
 BASE_REPO = "wabiz-emulator/base"
 MYSQL_TAG = "mysql:8.0.33"
 MYSQL_VERSION = "8.0.33"
+# The emulator's own repository: a tag like postgres:13 could hold an operator's real image.
+POSTGRES_TAG = "wabiz-emulator/postgres:13"
+POSTGRES_VERSION = "13"
 WA_REGISTRY = "docker.whatsapp.biz"
 DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
 HASH_LABEL = "biz.wabiz.emulator.hash"
@@ -166,9 +171,10 @@ def cache_dir():
 
 def clean_rootfs(root):
     """Drop what an image does not need: apt caches and lists, docs, man pages, translations, the
-    data directory the MariaDB package initialised (the stand-in initialises at first start)."""
+    data directories the MariaDB and PostgreSQL packages initialised (the stand-ins initialise at first
+    start)."""
     for rel in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
-                "usr/share/info", "usr/share/locale", "var/log", "var/lib/mysql", "tmp"):
+                "usr/share/info", "usr/share/locale", "var/log", "var/lib/mysql", "var/lib/postgresql", "tmp"):
         path = os.path.join(root, rel)
         if os.path.isdir(path):
             for name in os.listdir(path):
@@ -261,7 +267,7 @@ def ensure_base(cache, force):
 # --- derived images ------------------------------------------------------------------------------
 
 def stage_context(name, dest):
-    """Copy one build context (mysql/ or whatsapp/ [+ the emulator package]) into dest."""
+    """Copy one build context (mysql/, postgres/ or whatsapp/ [+ the emulator package]) into dest."""
     files = tree_files(os.path.join(HERE, name), "")
     if name == "whatsapp":
         if not os.path.exists(os.path.join(PACKAGE_DIR, "__main__.py")):
@@ -340,7 +346,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     versions = parse_versions(args.versions) or list(DEFAULT_VERSIONS)
 
-    tags = [MYSQL_TAG]
+    tags = [MYSQL_TAG, POSTGRES_TAG]
     for version in versions:
         tags += ["%s:v%s" % (ROLES["coreapp"][0], version), "%s:v%s" % (ROLES["web"][0], version)]
     tags += ["%s:latest" % ROLES["network"][0], "%s:latest" % ROLES["webhook-receiver"][0]]
@@ -367,6 +373,11 @@ def main(argv=None):
             mysql_files = stage_context("mysql", mysql_ctx)
             build_one(MYSQL_TAG, mysql_ctx, mysql_files,
                       {"BASE": base_tag, "VERSION": MYSQL_VERSION},
+                      args.force, results)
+            pg_ctx = os.path.join(tmp, "postgres")
+            pg_files = stage_context("postgres", pg_ctx)
+            build_one(POSTGRES_TAG, pg_ctx, pg_files,
+                      {"BASE": base_tag, "VERSION": POSTGRES_VERSION},
                       args.force, results)
             wa_ctx = os.path.join(tmp, "whatsapp")
             wa_files = stage_context("whatsapp", wa_ctx)
