@@ -32,6 +32,8 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+
 DOCKER_IMPORT_ERROR = None
 try:
     import docker
@@ -65,6 +67,26 @@ DOCKER_ARGUMENT_SPEC = dict(
     timeout=dict(type="int", default=60, fallback=(env_fallback, ["DOCKER_TIMEOUT"])),
 )
 
+DOCKER_HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+
+
+def _docker_host(value):
+    scheme = value.split("://", 1)[0].lower() if "://" in value else None
+    if not value or any(c.isspace() or ord(c) < 32 for c in value) or (scheme and scheme not in DOCKER_HOST_SCHEMES):
+        return ("a Docker daemon address like unix:///var/run/docker.sock, tcp://docker.example.com:2376 or "
+                "ssh://user@docker.example.com")
+    return None
+
+
+#: What the shared Docker options must be beyond their Ansible type (see ``_validate.problems``).
+DOCKER_RULES = dict(
+    docker_host=[_docker_host],
+    timeout=[_validate.int_range(1, 3600)],
+    ca_path=[_validate.text_file(pem=True)],
+    client_cert=[_validate.text_file(pem=False)],
+    client_key=[_validate.text_file(pem=False)],
+)
+
 #: Image repositories of Meta's client (a Master is a CoreApp with WA_MASTER_NODE=1).
 DEFAULT_COREAPP_IMAGES = ["docker.whatsapp.biz/coreapp"]
 DEFAULT_WEB_IMAGES = ["docker.whatsapp.biz/web"]
@@ -96,8 +118,7 @@ COMMAND_PGSQL = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/lau
 COREAPP_EXTERNAL_PORTS = "6250,6251,6252,6253"
 WEB_EXTERNAL_PORTS = "443"
 
-SECRET_MASK = "********"
-_SECRET_KEY = re.compile(r"(PASSWORD|SECRET|API_KEY|TOKEN|_KEY$|^KEY$|PASSPHRASE|PIN$)", re.I)
+SECRET_MASK = _validate.SECRET_MASK
 _DEFAULT_NETWORKS = ("bridge", "host", "none")
 
 
@@ -189,11 +210,12 @@ def parse_env(env_list):
 
 
 def is_secret_key(key):
-    return bool(_SECRET_KEY.search(key or ""))
+    return _validate.is_secret_name(key)
 
 
 def redact_env(env):
-    return dict((k, SECRET_MASK if is_secret_key(k) and v else v) for k, v in (env or {}).items())
+    """Secrets masked by variable name and by value (credentials in URLs, DSNs, proxy settings)."""
+    return _validate.mask_env(env)
 
 
 def truthy(value):
@@ -478,7 +500,7 @@ def _int_or_none(value):
 # Pure helpers: topology rules (shared by the stack module; the roles repeat them in YAML asserts)
 # --------------------------------------------------------------------------------------------------
 
-VALID_SHARDS = (1, 2, 4, 8, 16, 32)
+VALID_SHARDS = _validate.VALID_SHARDS
 
 
 def topology_errors(masters, coreapps, webapps, shards=None):

@@ -117,6 +117,8 @@ import copy
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
 APP_SETTINGS_PATH = "/v1/settings/application"
+#: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
+MAX_INT = 2147483647
 MEDIA_TYPES = ("image", "video", "voice", "sticker", "audio", "document")
 
 
@@ -130,6 +132,8 @@ def _int(low):
             return "an integer"
         if value < low:
             return "an integer >= %d" % low
+        if value > MAX_INT:
+            return "an integer <= %d" % MAX_INT
         return None
     return check
 

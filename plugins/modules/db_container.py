@@ -165,9 +165,8 @@ volume_removed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 #: Per engine: defaults of image, port and command, the data directory, the superuser password variable.
 ENGINES = {
@@ -223,6 +222,23 @@ def find(client, name):
         return None
 
 
+#: What the options must be beyond their Ansible type; checked before the engine is contacted.
+RULES = {
+    "name": [_validate.docker_name()],
+    "stack": [_validate.single_line()],
+    "image": [_validate.single_line()],
+    "root_password": [_validate.single_line()],
+    "user": [_validate.single_line()],
+    "password": [_validate.single_line()],
+    "network": [_validate.docker_name()],
+    "volume": [_validate.single_line()],
+    "published_port": [_validate.int_range(1, 65535)],
+    "port": [_validate.int_range(1, 65535)],
+    "wait_timeout": [_validate.int_range(0, 86400)],
+    "env": [_validate.env_mapping()],
+}
+
+
 def main():
     spec = dict(d.DOCKER_ARGUMENT_SPEC)
     spec.update(
@@ -245,8 +261,8 @@ def main():
         wait_timeout=dict(type="int", default=120),
         remove_volume=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["root_password"])])
+    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True,
+                                     required_if=[("state", "present", ["root_password"])])
     p = module.params
     p["engine"] = p["engine"].upper()
     defaults = ENGINES[p["engine"]]

@@ -93,6 +93,7 @@ import re
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import (
     PASSWORD_CHANGE_REQUIRED, WAApiError, WAModule, client_from_params)
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 SPECIALS = re.compile(r"[^A-Za-z0-9]")
 
@@ -115,7 +116,7 @@ def password_problems(password):
 
 def main():
     module = WAModule(argument_spec=dict(new_password=dict(type="str", no_log=True)),
-                      supports_check_mode=True)
+                      rules=dict(new_password=[_validate.single_line()]), supports_check_mode=True)
     module.expose_token = True
     p = module.params
     if not (p["api_username"] and p["api_password"]):

@@ -325,9 +325,8 @@ reasons:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 
 class StackManager:
@@ -638,6 +637,34 @@ class StackManager:
         self.module.exit_json(**self.result)
 
 
+#: What the options must be beyond their Ansible type; checked before the engine is contacted.
+RULES = {
+    "name": [_validate.docker_name()],
+    "masters": [_validate.int_range(0, 100)],
+    "coreapps": [_validate.int_range(0, 100)],
+    "webapps": [_validate.int_range(0, 100)],
+    "web_port": [_validate.int_range(1, 65535)],
+    "wait_timeout": [_validate.int_range(0, 86400)],
+    "stop_timeout": [_validate.int_range(0, 3600)],
+    "network": [_validate.docker_name()],
+    "media_volume": [_validate.docker_name()],
+    "wait_host": [_validate.single_line()],
+    "version": [_validate.single_line()],
+    "coreapp_image": [_validate.single_line()],
+    "web_image": [_validate.single_line()],
+    "db.hostname": [_validate.single_line()],
+    "db.port": [_validate.int_range(1, 65535)],
+    "db.username": [_validate.single_line()],
+    "db.password": [_validate.single_line()],
+    "db.name_prefix": [_validate.single_line()],
+    "db.connection_idle_timeout": [_validate.int_range(0, 2147483647)],
+    "api_key": [_validate.header_safe()],
+    "env": [_validate.env_mapping()],
+    "coreapp_env": [_validate.env_mapping()],
+    "web_env": [_validate.env_mapping()],
+}
+
+
 def main():
     spec = dict(d.DOCKER_ARGUMENT_SPEC)
     spec.update(
@@ -679,7 +706,7 @@ def main():
         coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
         web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True)
     client = d.get_client(module)
     StackManager(module, client).run()
 

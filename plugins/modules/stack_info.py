@@ -189,9 +189,10 @@ query_result:
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 JMESPATH_IMPORT_ERROR = None
 try:
@@ -210,9 +211,15 @@ def main():
         coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
         web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = _validate.CheckedModule(argument_spec=spec, rules=d.DOCKER_RULES, supports_check_mode=True)
     if module.params["query"] and jmespath is None:
         module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+    query = None
+    if module.params["query"]:
+        try:
+            query = jmespath.compile(module.params["query"])
+        except (jmespath.exceptions.JMESPathError, ValueError, TypeError, RecursionError) as exc:
+            module.fail_json(msg="query must be a valid JMESPath expression: %s" % exc)
     client = d.get_client(module)
     try:
         stacks = d.discover_stacks(d.list_records(client), module.params["coreapp_images"],
@@ -226,9 +233,9 @@ def main():
     if module.params["name"]:
         stacks = [s for s in stacks if module.params["name"] in (s["name"], s["compose_project"])]
     result = dict(changed=False, stacks=stacks, images=images)
-    if module.params["query"]:
+    if query is not None:
         try:
-            result["query_result"] = jmespath.search(module.params["query"], dict(stacks=stacks, images=images))
+            result["query_result"] = query.search(dict(stacks=stacks, images=images))
         except jmespath.exceptions.JMESPathError as exc:
             module.fail_json(msg="Invalid query %r: %s" % (module.params["query"], exc))
     module.exit_json(**result)

@@ -78,7 +78,7 @@ import re
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
 TWO_STEP_PATH = "/v1/settings/account/two-step"
-PIN_RE = re.compile(r"^[0-9]{6}$")
+PIN_RE = re.compile(r"^[0-9]{6}\Z")
 
 
 def main():
@@ -93,7 +93,7 @@ def main():
     p = module.params
     state = p["state"]
     if state == "present" and not PIN_RE.match(p["pin"] or ""):
-        module.fail_json(msg="pin must be exactly six digits (0-9)")
+        module.fail_json(msg="pin must be exactly six digits (0-9), without spaces or a trailing newline")
     if state == "absent" and p["pin"]:
         module.warn("pin is ignored with state=absent")
     result = dict(changed=True, state=state)

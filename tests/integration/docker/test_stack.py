@@ -493,7 +493,12 @@ def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, pref
     docker("network", "create", net)
     docker("run", "-d", "--name", db, "--network", net, "-e", "MYSQL_ROOT_PASSWORD=%s" % DB_PASSWORD,
            "-v", "%s-data:/var/lib/mysql" % db, "mysql:8.0.33")
-    docker("run", "-d", "--name", core, "--network", net, *env, "-e", "COREAPP_HOSTNAME=%s" % core,
+    # Secrets a field setup carries beside WA_DB_PASSWORD: masked by name (MYSQL_PWD) and by value (DSN, proxy).
+    leaky = dict(MYSQL_PWD="Pwd-Secret-31", DATABASE_URL="mysql://wa:Dsn-Secret-32@%s:3306/wa" % db,
+                 HTTPS_PROXY="http://px:Proxy-Secret-33@proxy.example:3128",
+                 PG_CONNECTION="host=%s user=wa password=Kv-Secret-34 dbname=wa" % db)
+    extra = [item for k, val in sorted(leaky.items()) for item in ("-e", "%s=%s" % (k, val))]
+    docker("run", "-d", "--name", core, "--network", net, *env, *extra, "-e", "COREAPP_HOSTNAME=%s" % core,
            "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/coreapp:v%s" % OLD, *command)
     docker("run", "-d", "--name", web, "--network", net, *env, "-e", "WACORE_HOSTNAME=%s" % core,
            "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/web:v%s" % OLD, *command)
@@ -502,6 +507,12 @@ def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, pref
     assert len(stacks) == 1 and stacks[0]["managed"] is False and stacks[0]["compose_project"] is None
     assert stacks[0]["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 1}
     assert stacks[0]["databases"][0]["name"] == db and DB_PASSWORD not in repr(stacks)
+    core_env = stacks[0]["coreapps"][0]["env"]
+    assert core_env["MYSQL_PWD"] == "********" and core_env["DATABASE_URL"] == "mysql://********@%s:3306/wa" % db
+    assert core_env["HTTPS_PROXY"] == "http://********@proxy.example:3128"
+    assert core_env["PG_CONNECTION"] == "host=%s user=wa password=******** dbname=wa" % db
+    for secret in [DB_PASSWORD] + ["%s-Secret-3%d" % (w, i) for i, w in enumerate(("Pwd", "Dsn", "Proxy", "Kv"), 1)]:
+        assert secret not in json.dumps(res.data) and secret not in res.stderr
     res = play(role("stack_uninstall", stack_uninstall_name=net))
     assert not res.failed, res
     assert sorted(res.result("Remove the Master, CoreApp and Webapp containers")["removed"]) == sorted([core, web])
