@@ -17,8 +17,10 @@ description:
     It refuses otherwise with a message naming both topologies, unless O(force=true)."
   - When the target is already registered with the same C(wa_id) as the backup, the restore was done
     before; the module reports no change (idempotent re-run of a migration).
-  - "The restore call is never retried automatically (it is not idempotent); a failure is reported as
-    C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "The restore call is not idempotent: it is retried only on the answers that prove nothing was done
+    (1017 Not Primary Master, 1018 Not Primary Coreapp, during a failover election); any other failure is reported
+    as C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "Every documented shape of a successful answer is accepted: C(null), C({}) and C({\"meta\": ...})."
   - With O(wait=true) it then waits until the health reports the expected connected nodes (the shard
     count recorded in the backup).
 author:
