@@ -38,12 +38,17 @@ def test_multiconnect_health_keyed_by_node(emulators):
     assert r.status == 200 and r.json["account"]["shards"] == 2
 
 
-def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emulators):
-    emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": "1.5"})
+def registered_multiconnect(emulators, lease):
+    """A registered setup of 2 Masters, 3 CoreApps, 2 shards with the given lease, once healthy: (api, state)."""
+    emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": lease})
     api = emu.api
     api.login()
     api.seed(shards=2)
-    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    return api, api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+
+
+def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emulators):
+    api, st = registered_multiconnect(emulators, "1.5")
     primary = [n for n in st["nodes"] if n["role"] == "primary_master"][0]["name"]
     busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["name"]
     spare = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] is None][0]["name"]
@@ -114,11 +119,7 @@ def test_failover_election_answers_1017_then_1018_then_recovers(emulators):
     """While no primary Master holds the lease, requests routed through the Masters answer 1017 "Not Primary
     Master"; while a dead CoreApp's shard has not been taken over, 1018 "Not Primary Coreapp". Health, users and
     monitoring (the Webapp's own) keep answering. Then the new primary / the spare serve again."""
-    emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": "6"})
-    api = emu.api
-    api.login()
-    api.seed(shards=2)
-    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    api, st = registered_multiconnect(emulators, "6")
     primary = [n for n in st["nodes"] if n["role"] == "primary_master"][0]["name"]
     assert api.get("/v1/settings/application").status == 200
     assert api.post("/_emulator/faults", {"crash": [{"role": "primary_master"}]}).status == 200

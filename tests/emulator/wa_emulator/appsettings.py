@@ -144,15 +144,18 @@ def merge_patch(current, patch, path=""):
     return result
 
 
-def get_path(nested, name, default=None):
-    value = nested
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return default
-        value = value[part]
-    return value
+def flatten(settings, prefix=""):
+    """Dotted name -> value of every leaf of ``settings``."""
+    out = {}
+    for key, value in (settings or {}).items():
+        if isinstance(value, dict):
+            out.update(flatten(value, prefix + key + "."))
+        else:
+            out[prefix + key] = value
+    return out
 
 
 def restart_values(settings):
     """The values of the settings that take effect only after a CoreApp restart (dotted name -> value)."""
-    return {name: get_path(settings or {}, name) for name in RESTART_FIELDS}
+    leaves = flatten(settings)
+    return {name: leaves.get(name) for name in RESTART_FIELDS}
