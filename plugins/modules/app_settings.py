@@ -14,7 +14,7 @@ description:
     validated first (type, range, HTTPS webhook URL, read-only C(wa_id)) before any call, compared with the
     current C(GET), and only the differing fields are sent with one C(PATCH). A second run reports no change.
   - Numbers are compared as numbers, so V("3000") (the String form of Meta's PATCH reference) and V(3000)
-    (what C(GET) answers) are the same value: no change is reported.
+    (what C(GET) answers) are the same value, and no change is reported.
   - A field that is not documented (for example one of a newer or older client version) is not refused
     by the module; it is sent as given, with a warning, and the client decides (its own error if it refuses it).
   - With O(state=reset), all settings are reset to their defaults (C(DELETE)) unless the fields with a
