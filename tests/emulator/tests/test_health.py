@@ -119,7 +119,7 @@ def test_failover_election_answers_1017_then_1018_then_recovers(emulators):
     """While no primary Master holds the lease, requests routed through the Masters answer 1017 "Not Primary
     Master"; while a dead CoreApp's shard has not been taken over, 1018 "Not Primary Coreapp". Health, users and
     monitoring (the Webapp's own) keep answering. Then the new primary / the spare serve again."""
-    api, st = registered_multiconnect(emulators, "6")
+    api, st = registered_multiconnect(emulators, "10")
     primary = [n for n in st["nodes"] if n["role"] == "primary_master"][0]["name"]
     assert api.get("/v1/settings/application").status == 200
     assert api.post("/_emulator/faults", {"crash": [{"role": "primary_master"}]}).status == 200
@@ -129,7 +129,7 @@ def test_failover_election_answers_1017_then_1018_then_recovers(emulators):
     assert api.post("/v1/settings/backup", {"password": "Backup-Pa55!"}).error_code() == 1017
     assert api.get("/v1/health").status == 200 and api.get("/v1/stats/app").status == 200
     r = api.wait_answer(lambda: api.get("/v1/settings/application"), lambda r: r.status == 200, "a new primary",
-                        timeout=30)
+                        timeout=40)
     new_primary = [n["name"] for n in api.state()["nodes"] if n["role"] == "primary_master" and n["alive"]]
     assert new_primary and new_primary != [primary]
 
@@ -139,4 +139,4 @@ def test_failover_election_answers_1017_then_1018_then_recovers(emulators):
     assert api.post("/_emulator/faults", {"crash": [{"role": "coreapp", "node": busy}]}).status == 200
     r = api.wait_answer(lambda: send_text(api), lambda r: r.status != 201, "1018")
     assert r.status == 503 and r.error_code() == 1018 and r.json["errors"][0]["title"] == "Not Primary Coreapp"
-    r = api.wait_answer(lambda: send_text(api), lambda r: r.status == 201, "the spare to take the shard", timeout=30)
+    r = api.wait_answer(lambda: send_text(api), lambda r: r.status == 201, "the spare to take the shard", timeout=40)

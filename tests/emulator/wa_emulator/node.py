@@ -316,7 +316,9 @@ class Delivery(threading.Thread):
                         failures += 1
                         delay = self.delay(failures)
                         self.backoff[item["id"]] = (time.monotonic() + delay, failures)
-                        self.node.stats["last_retry_delay_s"] = delay
+                        # The schedule applied, newest last (a few only): tests compare it with the reference.
+                        self.node.stats["retry_delays_s"] = (self.node.stats.get("retry_delays_s", [])
+                                                             + [round(delay, 3)])[-20:]
             except Exception:  # noqa: BLE001 - keep delivering
                 LOG.exception("%s: callback delivery failed", self.node.node_name)
 
