@@ -186,6 +186,7 @@ def test_callbacks_retry_until_the_webhook_answers(registered, emu, receivers):
     network_call(emu.network_url, "POST", "/inbound", {"to": "15550001111", "text": {"body": "retry me"}})
     # Meta's reference: the delay grows linearly by callback_backoff_delay_ms (0.4, 0.8, 1.2, 1.6 s), not doubling
     # (0.4, 0.8, 1.6, 3.2 s) ...
+
     def delays():
         node = [n for n in api.state()["nodes"] if n["shard"] == 0][0]
         return node["info"].get("retry_delays_s", [])
