@@ -171,9 +171,9 @@ images:
       type: str
     emulator:
       description:
-        - Whether the image carries the label C(biz.wabiz.emulator=true): the project's test emulator of the
-          client (C(tests/emulator)), not Meta's software. M(wabiz.api_client.stack) refuses to install such
-          images unless told otherwise.
+        - Whether the image carries the label C(biz.wabiz.emulator=true), that is the project's test emulator of
+          the client (C(tests/emulator)), not Meta's software.
+        - M(wabiz.api_client.stack) refuses to install such images unless told otherwise.
       type: bool
 query_result:
   description: The answer of O(query).
