@@ -46,7 +46,12 @@ from base64 import b64encode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPOSE_DIR = os.path.join(HERE, "compose")
-LAYOUTS = {"multiconnect": "multiconnect-compose.yml", "single": "docker-compose.yml"}
+LAYOUTS = {"multiconnect": "multiconnect-compose.yml", "single": "docker-compose.yml",
+           # High availability: Meta's multiconnect file on 1 shard, with 2 Masters and 2 CoreApps (the
+           # minimum of Meta's availability guide): the same file with wacore3 scaled to 0.
+           "ha": "multiconnect-compose.yml"}
+# Services a layout scales to 0 (``docker-compose up --scale SERVICE=0``).
+LAYOUT_SCALE = {"ha": {"wacore3": 0}}
 NETWORK_IMAGE = "wabiz-emulator/network:latest"
 NETWORK_ALIAS = "g.whatsapp.net"
 DEFAULT_VERSION = "2.61.2"
@@ -227,6 +232,8 @@ class Stack:
     # --- lifecycle --------------------------------------------------------------------------
     def up(self, *extra):
         args = ["up", "-d"] + list(extra)
+        for service, count in sorted(LAYOUT_SCALE.get(self.layout, {}).items()):
+            args += ["--scale", "%s=%d" % (service, count)]
         if self.services:
             args += ["--no-deps"] + self.services
         self.compose(*args)
@@ -355,7 +362,8 @@ class Stack:
 
     def wait_health(self, token, expect_shards=None, predicate=None, timeout=90):
         """Wait until /v1/health is healthy as :func:`summarize` says (``expect_shards`` required for a
-        high-availability/multiconnect setup), or until ``predicate(health)`` is true."""
+        high-availability/multiconnect setup: with N >= 2 shards the primary Master and N CoreApps connected;
+        high availability, 1 shard: one CoreApp connected), or until ``predicate(health)`` is true."""
         if predicate is None:
             def predicate(health):
                 return summarize(health, expect_shards)["healthy"]
@@ -431,8 +439,13 @@ def summarize(health, expect_shards=None):
     connected = [k for k, v in nodes.items() if v.get("gateway_status") == "connected"]
     primary = [k for k, v in nodes.items() if v.get("role") == "primary_master"]
     coreapps_up = [k for k in connected if nodes[k].get("role") == "coreapp"]
+    # With N >= 2 shards the primary Master is connected; in high availability (1 shard) it reports
+    # disconnected, which the reference calls normal (the collection accepts connected there too).
     primary_needed = shards >= 2
-    healthy = len(primary) == 1 and (primary[0] in connected or not primary_needed) and len(coreapps_up) >= shards
+    primary_ok = len(primary) == 1 and (
+        primary[0] in connected if primary_needed
+        else nodes[primary[0]].get("gateway_status") in ("connected", "disconnected"))
+    healthy = primary_ok and len(coreapps_up) >= shards
     expected_up = set(coreapps_up) | (set(primary) if primary_needed else set())
     as_documented = healthy and len(coreapps_up) == shards and all(
         v.get("gateway_status") == "disconnected" for k, v in nodes.items() if k not in expected_up)

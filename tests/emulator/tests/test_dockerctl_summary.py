@@ -34,6 +34,9 @@ def ha(*statuses):
     # High availability (1 shard): one CoreApp connected, every other node (the primary Master too) disconnected.
     (ha("disconnected", "disconnected", "connected", "disconnected"), 1, True, True),
     (ha("disconnected", "disconnected", "disconnected", "disconnected"), 1, False, False),
+    # 1 shard with the primary Master connected: the collection accepts it, the reference shows it disconnected.
+    (ha("connected", "disconnected", "connected", "disconnected"), 1, True, False),
+    (ha("unregistered", "disconnected", "connected", "disconnected"), 1, False, False),
 ])
 def test_summarize_follows_the_reference(health, shards, healthy, documented):
     summary = dockerctl.summarize(health, shards)
