@@ -105,6 +105,8 @@ LABEL_INDEX = "biz.wabiz.index"
 LABEL_CONFIG = "biz.wabiz.config"
 LABEL_MANAGED = "biz.wabiz.managed-by"
 MANAGED_BY = "wabiz.api_client"
+#: Label of the project's test emulator images (tests/emulator/images): never Meta's software.
+LABEL_EMULATOR = "biz.wabiz.emulator"
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 
@@ -689,12 +691,32 @@ def list_records(client, filters=None):
     return records
 
 
+def image_facts(client, image):
+    """``{id, emulator}`` of a local image: id None when it is not on the host; emulator True when it
+    carries the label ``biz.wabiz.emulator=true`` (the project's test emulator, not Meta's software)."""
+    try:
+        attrs = client.inspect_image(image)
+    except (ImageNotFound, NotFound):
+        return dict(id=None, emulator=False)
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return dict(id=attrs["Id"], emulator=truthy(labels.get(LABEL_EMULATOR)))
+
+
 def image_id(client, image):
     """The id of a local image, or None when it is not on the host."""
-    try:
-        return client.inspect_image(image)["Id"]
-    except (ImageNotFound, NotFound):
+    return image_facts(client, image)["id"]
+
+
+def emulator_refusal(images):
+    """The message refusing to install ``images`` (names of emulator images), or None when there are none."""
+    if not images:
         return None
+    return ("Refusing to install %s: labelled %s=true, the test EMULATOR of the WhatsApp Business API client "
+            "(tests/emulator of wabiz.api_client), not Meta's software. A real setup must run Meta's images: "
+            "load them under these names (docker load -i <tarball>). For a test or a demo only, set "
+            "allow_emulator_images=true (in the playbooks and roles: the inventory variable "
+            "wabiz_allow_emulator_images=true). Nothing was changed."
+            % (", ".join(sorted(images)), LABEL_EMULATOR))
 
 
 def _drain(stream):

@@ -64,6 +64,13 @@ options:
     type: str
     choices: [present, pull]
     default: present
+  allow_emulator_images:
+    description:
+      - Run an image labelled C(biz.wabiz.emulator=true) (the project's MariaDB stand-in for C(mysql:8.0.33),
+        built by C(tests/emulator)). V(false) refuses it before anything changes; only test and demo
+        inventories set it.
+    type: bool
+    default: false
   root_password:
     description:
       - The superuser's password, C(MYSQL_ROOT_PASSWORD) or C(POSTGRES_PASSWORD). Required with O(state=present).
@@ -248,6 +255,7 @@ def main():
         engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
         image=dict(type="str"),
         image_source=dict(type="str", default="present", choices=["present", "pull"]),
+        allow_emulator_images=dict(type="bool", default=False),
         root_password=dict(type="str", no_log=True),
         user=dict(type="str"),
         password=dict(type="str", no_log=True),
@@ -302,6 +310,10 @@ def main():
             module.fail_json(msg="A container named %s exists and was not created by this module; it is left alone."
                              % p["name"])
         desired = spec_from(p)
+        refusal = None if p["allow_emulator_images"] else d.emulator_refusal(
+            [p["image"]] if d.image_facts(client, p["image"])["emulator"] else [])
+        if refusal:
+            module.fail_json(msg=refusal, **result)
         if not d.image_id(client, p["image"]):
             if p["image_source"] == "present":
                 module.fail_json(msg="Image %s is not on the Docker host. Load it first (docker load -i <tarball>) or "

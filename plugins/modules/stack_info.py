@@ -181,6 +181,12 @@ images:
     id:
       description: The image id when present.
       type: str
+    emulator:
+      description:
+        - Whether the image carries the label C(biz.wabiz.emulator=true), that is the project's test emulator of
+          the client (C(tests/emulator)), not Meta's software.
+        - M(wabiz.api_client.stack) refuses to install such images unless told otherwise.
+      type: bool
 query_result:
   description: The answer of O(query).
   returned: when O(query) is set
@@ -226,8 +232,9 @@ def main():
                                    module.params["web_images"])
         images = []
         for image in module.params["images"]:
-            image_id = d.image_id(client, image)
-            images.append(dict(name=image, present=image_id is not None, id=image_id))
+            facts = d.image_facts(client, image)
+            images.append(dict(name=image, present=facts["id"] is not None, id=facts["id"],
+                               emulator=facts["emulator"]))
     except d.DockerException as exc:
         module.fail_json(msg="Docker engine error: %s" % exc)
     if module.params["name"]:

@@ -307,9 +307,25 @@ def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(m
     lab.send_inbound("inbound after the rollback")
     lab.wait_received(lab.old_hooks, "inbound after the rollback")
     assert state_record(lab)["status"] == "rolled_back"
-    # A rolled-back migration is not continued by mistake.
+    # A rolled-back migration is not continued by mistake: the run fails on the refusal itself (its failure
+    # line names the status; the state load prints the status on every run, so that alone proves nothing),
+    # and nothing changed: the old setup still serves the number, the new client stays uninstalled, the
+    # state record and the backup are as they were.
+    record, old_before = state_record(lab), lab.emulator_state(lab.old_url)
+    with open(record["backup"]["path"], "rb") as fh:
+        backup_digest = hashlib.sha256(fh.read()).hexdigest()
     rc, out = runner.playbook("migrate", lab, check=False)
-    assert "rolled_back" in out
+    fatal = [line for line in out.splitlines() if line.startswith("fatal:") or "FAILED!" in line]
+    assert len(fatal) == 1 and "is rolled_back" in fatal[0], tail(out)
+    assert "changed=0" in out and not [line for line in out.splitlines()
+                                       if "changed=" in line and "changed=0" not in line], tail(out)
+    assert state_record(lab) == record
+    old_after = lab.emulator_state(lab.old_url)
+    for key in ("setup_id", "registered", "wa_id", "registration_sha256", "restore_count", "two_step"):
+        assert old_after[key] == old_before[key], key
+    assert docker_names("label=biz.wabiz.stack=%s" % lab.new_stack) == [lab.new_db]
+    with open(record["backup"]["path"], "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == backup_digest == record["backup"]["sha256"]
 
 
 def test_interrupted_after_step5_rerun_completes_with_the_original_backup(make_lab, runner):
