@@ -27,6 +27,7 @@ import os
 import re
 import socket
 import ssl
+import sys
 import time
 import traceback
 
@@ -54,6 +55,17 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
 
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+#: The oldest Docker SDK for Python the modules run with: 5.0.3, the ``python3-docker`` of Debian 12 and
+#: Ubuntu 22.04/24.04 (tested: tests/multihost). Before 7.1.0 the SDK does not work with requests 2.32+.
+DOCKER_SDK_MIN_VERSION = (5, 0, 3)
+DOCKER_SDK_REQUESTS_232_VERSION = (7, 1, 0)
+SDK_FIX = (
+    "Use a Python that has a usable SDK and point ansible_python_interpreter at it for this host: the system "
+    "Python with the distribution's package (Debian 12, Ubuntu 22.04/24.04: apt-get install python3-docker "
+    "python3-requests), or a virtual environment on the host (python3 -m venv /opt/wabiz-venv && "
+    "/opt/wabiz-venv/bin/pip install 'docker>=7.1,<8' 'requests>=2.31,<3'; see docs/operations.md)."
+)
 
 DOCKER_ARGUMENT_SPEC = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, fallback=(env_fallback, ["DOCKER_HOST"])),
@@ -111,10 +123,44 @@ def connection_params(params, environ=None):
     return resolved
 
 
+def _version_tuple(text):
+    """``"5.0.3"`` -> (5, 0, 3); pre-release and local parts are ignored; None when there is no number."""
+    numbers = re.findall(r"\d+", (text or "").split("+")[0])[:3]
+    if not numbers:
+        return None
+    return tuple(int(n) for n in numbers) + (0,) * (3 - len(numbers))
+
+
+def sdk_problem(docker_version, requests_version):
+    """Why the Docker SDK ``docker_version`` (with ``requests_version``) cannot run the modules; None if it can."""
+    have = _version_tuple(docker_version)
+    if have is None or have < DOCKER_SDK_MIN_VERSION:
+        return "the Docker SDK for Python (docker) is version %s; this collection needs %s or later" % (
+            docker_version, ".".join(str(n) for n in DOCKER_SDK_MIN_VERSION))
+    req = _version_tuple(requests_version)
+    if have < DOCKER_SDK_REQUESTS_232_VERSION and req is not None and req >= (2, 32, 0):
+        return ("the Docker SDK for Python (docker) %s cannot talk to an engine with requests %s: requests 2.32 and "
+                "later need docker %s or later (or requests older than 2.32)" % (
+                    docker_version, requests_version, ".".join(str(n) for n in DOCKER_SDK_REQUESTS_232_VERSION)))
+    return None
+
+
+def _requests_version():
+    try:
+        import requests  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    return getattr(requests, "__version__", None)
+
+
 def get_client(module):
     """The low-level Docker SDK client for the module's connection options; fails the module cleanly."""
     if docker is None:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    problem = sdk_problem(getattr(docker, "__version__", None), _requests_version())
+    if problem:
+        module.fail_json(msg="Cannot use the Python %s on this host: %s. %s" % (sys.executable, problem, SDK_FIX),
+                         docker_sdk_version=getattr(docker, "__version__", None))
     p = connection_params(module.params)
     tls_config = None
     if p["tls"] or p["validate_certs"]:

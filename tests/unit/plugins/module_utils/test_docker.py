@@ -342,3 +342,51 @@ def test_pull_image_streams_and_raises_on_error_lines():
     ok = _StreamingClient([{"status": "Pulling"}, {"status": "Downloaded newer image"}])
     d.pull_image(ok, "mysql")
     assert ok.pulled == ("mysql", "latest") and ok.read == 2
+
+
+@pytest.mark.parametrize("docker_version, requests_version", [
+    ("5.0.3", "2.28.1"),  # Debian 12: python3-docker, python3-requests
+    ("5.0.3", "2.25.1"),  # Ubuntu 22.04
+    ("5.0.3", "2.31.0"),  # Ubuntu 24.04
+    ("7.1.0", "2.32.3"),
+    ("7.0.0", "2.31.0"),
+    ("7.1.0", None),
+])
+def test_docker_sdks_the_distributions_ship_are_accepted(docker_version, requests_version):
+    assert d.sdk_problem(docker_version, requests_version) is None
+
+
+@pytest.mark.parametrize("docker_version, requests_version, words", [
+    ("4.1.0", "2.25.1", ["4.1.0", "5.0.3 or later"]),  # Debian 11's python3-docker
+    ("5.0.2", "2.28.1", ["5.0.2", "5.0.3 or later"]),
+    (None, "2.28.1", ["None", "5.0.3 or later"]),
+    ("5.0.3", "2.32.0", ["5.0.3", "requests 2.32.0", "7.1.0 or later"]),  # pip's requests beside the distro SDK
+    ("7.0.0", "2.34.2", ["7.0.0", "requests 2.34.2", "7.1.0 or later"]),
+])
+def test_docker_sdks_that_cannot_work_are_named(docker_version, requests_version, words):
+    problem = d.sdk_problem(docker_version, requests_version)
+    for word in words:
+        assert word in problem
+
+
+class _FailingModule:
+    def __init__(self):
+        self.params = {}
+
+    def fail_json(self, **kw):
+        raise RuntimeError(kw["msg"])
+
+
+def test_get_client_refuses_an_old_sdk_before_connecting(monkeypatch):
+    class OldDocker:
+        __version__ = "4.4.4"
+
+        class APIClient:  # must never be reached
+            def __init__(self, **kw):
+                raise AssertionError("connected with an unusable SDK")
+
+    monkeypatch.setattr(d, "docker", OldDocker)
+    with pytest.raises(RuntimeError) as exc:
+        d.get_client(_FailingModule())
+    msg = str(exc.value)
+    assert "4.4.4" in msg and "5.0.3 or later" in msg and "ansible_python_interpreter" in msg
