@@ -22,7 +22,6 @@ installed by ``playbooks/migrate.yml`` over two hosts. Containers on different e
 the network stand-in through ports published on the machine, at ``Topology``'s shared address.
 """
 
-import concurrent.futures
 import contextlib
 import json
 import os
@@ -48,7 +47,8 @@ IMAGES = {
     "e1": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.OLD_VERSION],
     "e2": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION, "docker.whatsapp.biz/web:v%s" % e2elab.NEW_VERSION,
            "mysql:8.0.33"],
-    "e3": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION],
+    # new-b runs no Webapp, but the preflight wants both images on every new host.
+    "e3": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION, "docker.whatsapp.biz/web:v%s" % e2elab.NEW_VERSION],
 }
 SECRETS = [e2elab.OLD_ADMIN_PASSWORD, e2elab.NEW_ADMIN_PASSWORD, e2elab.BACKUP_PASSWORD, e2elab.DB_PASSWORD]
 
@@ -117,9 +117,8 @@ class MultiHostLab:
     def up(self):
         os.makedirs(self.workdir, exist_ok=True)
         self.topo.start()
-        with concurrent.futures.ThreadPoolExecutor(len(IMAGES)) as pool:  # the engines load at the same time
-            for job in [pool.submit(self.topo.engines[name].load_images, images) for name, images in IMAGES.items()]:
-                job.result()
+        for name, images in IMAGES.items():  # one after the other: at the same time, the disk makes it slower
+            self.topo.engines[name].load_images(images)
         # The WhatsApp network stand-in, reached by every engine's containers at a published port.
         self.docker("old-a", "run", "-d", "--name", self.net_name, "--label", "biz.wabiz.e2e=multihost",
                     "-p", "8080", dockerctl.NETWORK_IMAGE)
@@ -153,7 +152,7 @@ class MultiHostLab:
         return health
 
     # --- what the playbooks get ----------------------------------------------------------------------
-    def inventory(self, new_shares=None, counts=None):
+    def inventory(self, new_shares=None, counts=None, name=None):
         counts = dict(COUNTS, **(counts or {}))
         new_shares = new_shares or NEW_SHARES
         hosts = {}
@@ -161,9 +160,9 @@ class MultiHostLab:
             hv = dict(self.topo.host_vars(host))
             engine = self.engine_host(host)
             if engine:
-                for var in ("stack_install_docker_host", "stack_uninstall_docker_host", "preflight_new_docker_host"):
+                for var in ("stack_install_docker_host", "stack_uninstall_docker_host", "preflight_new_docker_host",
+                            "preflight_old_docker_host"):
                     hv[var] = engine
-                hv["preflight_old_docker_host"] = self.engine_host("old-a")
             hosts[host] = hv
         for host, share in new_shares.items():
             hosts[host].update({"wabiz_new_stack_name": "%s-new-%s" % (self.prefix, host[-1]),
@@ -173,7 +172,7 @@ class MultiHostLab:
         # The backup directory belongs to root on the backup host: become there (a non-root user with sudo).
         hosts["backup"]["ansible_become"] = True
         group_vars = {
-            "wabiz_migration_name": self.prefix,
+            "wabiz_migration_name": name or self.prefix,
             "wabiz_state_dir": self.state_dir,
             "wabiz_masters": counts["masters"],
             "wabiz_coreapps": counts["coreapps"],
@@ -215,10 +214,12 @@ class MultiHostLab:
         }}
 
     def write_inventory(self, name, **kw):
+        """An inventory file for a run; ``name`` also names the migration (its own state record)."""
         path = os.path.join(self.workdir, "%s.json" % name)
         # JSON is YAML: ansible's yaml inventory plugin reads it (a .json file name is accepted).
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.inventory(**kw), fh, indent=1)
+            json.dump(self.inventory(name="%s-%s" % (self.prefix, name) if name != "migrate" else None, **kw), fh,
+                      indent=1)
         return path
 
     # --- looking at the result ---------------------------------------------------------------------

@@ -60,6 +60,29 @@ def test_preflight_refuses_counts_summed_over_two_old_hosts(lab, playbook):
     assert not [t for t in ran(result.tasks) if t["action"] in ("wabiz.api_client.stack", "wabiz.api_client.db_container")]
 
 
+def test_one_new_host_failing_preflight_stops_every_host(lab, playbook):
+    """new-b lacks the new CoreApp image: the preflight fails there, and nothing may change anywhere -- not even
+    on new-a, whose own checks pass (a partial new setup would be restored onto after the old one is gone)."""
+    image = "docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION
+    keep = "wmh-keep/coreapp:%s" % lab.prefix
+    engine = lab.topo.engines["e3"]
+    engine.docker("image", "tag", image, keep)
+    engine.docker("image", "rm", image)  # only the tag goes: the image stays under the other name
+    try:
+        result = playbook("migrate", lab.write_inventory("one-host-missing-image"), "--tags", "step1_install")
+    finally:
+        engine.docker("image", "tag", keep, image)
+        engine.docker("image", "rm", keep)
+        created = lab.names("new-a", "label=biz.wabiz.stack=%s-new-a" % lab.prefix)
+        if created:  # leave the lab as it was for the next test, whatever happened
+            lab.docker("new-a", "rm", "-f", *created)
+    assert result.rc != 0, tail(result.output)
+    assert [t["host"] for t in result.tasks if t["outcome"] == "failed"] == ["new-b"], tail(result.output)
+    assert image in result.output
+    assert created == [], "step 1 ran on new-a although new-b failed its preflight: %s" % created
+    assert not [t for t in ran(result.tasks) if t["action"] in ("wabiz.api_client.stack", "wabiz.api_client.db_container")]
+
+
 def test_migration_over_ssh_two_old_hosts_two_new_hosts(lab, playbook):
     old_before = lab.emulator_state(lab.old_url)
     assert old_before["registered"] and old_before["topology"]["masters"] == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -29,10 +30,12 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "wabiz_tasklog"
     CALLBACK_NEEDS_ENABLED = True
 
-    def _write(self, result, outcome):
+    def _write(self, result, outcome, item=False):
         path = os.environ.get("WABIZ_TASK_LOG")
         if not path:
             return
+        if not item and "results" in result._result:  # pylint: disable=protected-access
+            return  # a loop: each item has its own record (and its own delegate)
         task = result._task  # pylint: disable=protected-access
         delegated = result._result.get("_ansible_delegated_vars") or {}  # pylint: disable=protected-access
         host = result._host  # pylint: disable=protected-access
@@ -46,6 +49,8 @@ class CallbackModule(CallbackBase):
             "delegated_address": delegated.get("ansible_host"),
             "delegated_connection": delegated.get("ansible_connection"),
             "outcome": outcome,
+            "item": item,
+            "time": round(time.time(), 3),
         }
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
@@ -61,3 +66,12 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_unreachable(self, result):
         self._write(result, "unreachable")
+
+    def v2_runner_item_on_ok(self, result):
+        self._write(result, "ok", item=True)
+
+    def v2_runner_item_on_failed(self, result):
+        self._write(result, "failed", item=True)
+
+    def v2_runner_item_on_skipped(self, result):
+        self._write(result, "skipped", item=True)
