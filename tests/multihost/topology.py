@@ -83,7 +83,7 @@ def _used_subnets():
 def _free_index(taken=()):
     """A number n for which 10.213.n.0/24, 10.214.n.0/24 and 127.213.n.0/24 are unused here."""
     used = _used_subnets()
-    for _ in range(200):
+    for dummy in range(200):
         n = random.randint(16, 250)
         if n in taken or ("10.213.%d." % n) in used or ("10.214.%d." % n) in used:
             continue
@@ -287,7 +287,7 @@ class SshHost:
             os.unlink(self.sudoers)
         if self.user_made:
             # The sessions of this user end once the client's control masters are closed (Topology.stop).
-            for _ in range(20):
+            for dummy in range(20):
                 if run(["userdel", "--remove", self.user], check=False).returncode in (0, 6):
                     break
                 time.sleep(0.5)
@@ -331,9 +331,7 @@ class Topology:
             self.engines[name].start()
         self.index = _free_index(taken)
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.client_key])
-        users = 0
         for i, host in enumerate(sorted(self.host_engines), start=2):
-            users += 1
             ssh = SshHost(host, "127.213.%d.%d" % (self.index, i), "%s%s" % (self.prefix, host), self.root,
                           self.client_key, docker_host=self.docker_host(host))
             self.hosts[host] = ssh
