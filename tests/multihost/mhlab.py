@@ -152,7 +152,7 @@ class MultiHostLab:
         return health
 
     # --- what the playbooks get ----------------------------------------------------------------------
-    def inventory(self, new_shares=None, counts=None, name=None):
+    def inventory(self, new_shares=None, counts=None, name=None, host_vars=None):
         counts = dict(COUNTS, **(counts or {}))
         new_shares = new_shares or NEW_SHARES
         hosts = {}
@@ -171,6 +171,8 @@ class MultiHostLab:
                                 "wabiz_new_host_webapps": share["webapps"]})
         # The backup directory belongs to root on the backup host: become there (a non-root user with sudo).
         hosts["backup"]["ansible_become"] = True
+        for host, extra in (host_vars or {}).items():
+            hosts[host].update(extra)
         group_vars = {
             "wabiz_migration_name": name or self.prefix,
             "wabiz_state_dir": self.state_dir,

@@ -89,6 +89,29 @@ def test_one_new_host_failing_preflight_stops_every_host(lab, playbook):
     assert not [t for t in ran(result.tasks) if t["action"] in ("wabiz.api_client.stack", "wabiz.api_client.db_container")]
 
 
+def test_step1_failing_on_one_new_host_stops_before_the_old_setup_is_touched(lab, playbook):
+    """Step 1 fails on new-b only (its engine cannot be reached when the stack is installed): the run must stop
+    there. Going on would back up, remove the old client (step 5) and restore onto half a new setup."""
+    old_before = {h: old_names(lab, h) for h in ("old-a", "old-b")}
+    inventory = lab.write_inventory("step1-fails-on-one-host", host_vars={
+        "new-b": {"stack_install_docker_host": "unix://%s/nothing-here.sock" % lab.workdir}})
+    try:
+        result = playbook("migrate", inventory)
+    finally:
+        for host in ("new-a", "new-b"):
+            created = new_names(lab, host)
+            if created:  # leave the lab as it was for the next test
+                lab.docker(host, "rm", "-f", *created)
+    assert result.rc != 0, tail(result.output)
+    failed = [t for t in result.tasks if t["outcome"] == "failed"]
+    assert [t["host"] for t in failed] == ["new-b"], tail(result.output)
+    later = [t["task"] for t in ran(result.tasks) if t["action"] in (
+        "wabiz.api_client.login", "wabiz.api_client.settings_backup", "wabiz.api_client.settings_restore")]
+    assert later == [], "steps 2 and later ran after step 1 failed on new-b: %s" % later
+    assert {h: old_names(lab, h) for h in ("old-a", "old-b")} == old_before
+    assert not [t for t in ran(result.tasks) if t["action"] == "wabiz.api_client.stack" and t["host"] in ("old-a", "old-b")]
+
+
 def test_migration_over_ssh_two_old_hosts_two_new_hosts(lab, playbook):
     old_before = lab.emulator_state(lab.old_url)
     assert old_before["registered"] and old_before["topology"]["masters"] == 2
