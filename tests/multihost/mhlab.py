@@ -138,11 +138,11 @@ class MultiHostLab:
             self.old["old-b"].up()
         with docker_host(self.engine_host("old-a")):
             stack = self.old["old-a"]
-            stack.wait_web(180)
+            stack.wait_web(900)  # generous: the database initialises slowly on a busy machine
             stack.seed(e2elab.WA_ID, shards=COUNTS["shards"], admin_password=e2elab.OLD_ADMIN_PASSWORD,
                        two_step_pin=e2elab.TWO_STEP_PIN)
             token = stack.login(e2elab.OLD_ADMIN_PASSWORD)
-            health = stack.wait_health(token, expect_shards=COUNTS["shards"], timeout=180)
+            health = stack.wait_health(token, expect_shards=COUNTS["shards"], timeout=600)
         # The new setup's database server (an existing server, as in production) on new-a's engine.
         self.docker("new-a", "run", "-d", "--name", self.new_db, "--label", "biz.wabiz.e2e=multihost",
                     "-e", "MYSQL_ROOT_PASSWORD=%s" % e2elab.DB_PASSWORD, "-p", "3306", "mysql:8.0.33",
