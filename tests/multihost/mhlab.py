@@ -94,13 +94,9 @@ class MultiHostLab:
         """The machine's address that containers of every engine reach (published ports)."""
         return self.topo.engines["e1"].address
 
-    @property
-    def old_url(self):
-        return "https://127.0.0.1:%d" % self.old_port
-
-    @property
-    def new_url(self):
-        return "https://127.0.0.1:%d" % self.new_port
+    # The Webapps' URLs as the controller reaches them (published ports), as in the single-engine lab.
+    old_url = e2elab.Lab.old_url
+    new_url = e2elab.Lab.new_url
 
     def engine_host(self, host):
         return self.topo.docker_host(host)

@@ -53,6 +53,15 @@ def log(msg):
     print("topology: %s" % msg, flush=True)
 
 
+def log_tail(path, lines=30):
+    """The last lines of a daemon's log file (for error messages)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def ensure_packages():
     """Install (Debian packages) what the SSH hosts need: sshd, ssh, sudo, the system Python's Docker SDK."""
     missing = sorted({pkg for path, pkg in APT_PACKAGES.items() if not os.path.exists(path)})
@@ -142,11 +151,7 @@ class Engine:
         return self
 
     def log_tail(self, lines=30):
-        try:
-            with open(self.logfile, encoding="utf-8") as fh:
-                return "".join(fh.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.logfile, lines)
 
     def load_images(self, images):
         """Copy images from the machine's own engine: docker save | docker load."""
@@ -270,11 +275,7 @@ class SshHost:
         return "%s %s %s\n" % (self.address, key_type, key)
 
     def log_tail(self, lines=30):
-        try:
-            with open(self.logfile, encoding="utf-8") as fh:
-                return "".join(fh.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.logfile, lines)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
