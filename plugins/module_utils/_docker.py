@@ -27,6 +27,7 @@ import os
 import re
 import socket
 import ssl
+import sys
 import time
 import traceback
 
@@ -56,6 +57,22 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
 
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+#: The oldest Docker SDK for Python the modules run with: 5.0.3, the ``python3-docker`` of Debian 12 and
+#: Ubuntu 22.04/24.04 (tested: tests/multihost).
+DOCKER_SDK_MIN_VERSION = (5, 0, 3)
+#: How an SDK fails beside HTTP libraries newer than it knows (docker-py issues 3113 and 3256): text of the
+#: error, and why. Matched on the real error, since distributions patch their SDK packages.
+SDK_LIBRARY_ERRORS = (
+    ("http+docker", "requests 2.32 and later need docker 7.1.0 or later"),
+    ("unexpected keyword argument 'chunked'", "urllib3 2 needs docker 6.1.0 or later"),
+)
+SDK_FIX = (
+    "Use a Python that has a usable SDK and point ansible_python_interpreter at it for this host: the system "
+    "Python with the distribution's package (Debian 12, Ubuntu 22.04/24.04: apt-get install python3-docker "
+    "python3-requests), or a virtual environment on the host (python3 -m venv /opt/wabiz-venv && "
+    "/opt/wabiz-venv/bin/pip install 'docker>=7.1,<8'; see docs/operations.md)."
+)
 
 DOCKER_ARGUMENT_SPEC = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, fallback=(env_fallback, ["DOCKER_HOST"])),
@@ -140,10 +157,54 @@ def connection_params(params, environ=None):
     return resolved
 
 
+def _version_tuple(text):
+    """``"5.0.3"`` -> (5, 0, 3); pre-release and local parts are ignored; None when there is no number."""
+    numbers = re.findall(r"\d+", (text or "").split("+")[0])[:3]
+    if not numbers:
+        return None
+    return tuple(int(n) for n in numbers) + (0,) * (3 - len(numbers))
+
+
+def _dotted(version):
+    return ".".join(str(n) for n in version)
+
+
+def sdk_problem(docker_version, libraries=None, error=None):
+    """Why the Docker SDK ``docker_version`` cannot run the modules (None when nothing says so): older than the
+    minimum, or ``error`` (the text of a failed first request) is a known clash with the HTTP ``libraries``
+    installed beside it ({name: version})."""
+    have = _version_tuple(docker_version)
+    if have is None or have < DOCKER_SDK_MIN_VERSION:
+        return "the Docker SDK for Python (docker) is version %s; this collection needs %s or later" % (
+            docker_version, _dotted(DOCKER_SDK_MIN_VERSION))
+    for text, why in SDK_LIBRARY_ERRORS:
+        if error and text in error:
+            beside = ", ".join("%s %s" % item for item in sorted((libraries or {}).items()))
+            return "the Docker SDK for Python (docker) %s cannot talk to the engine beside %s (%s)" % (
+                docker_version, beside or "these HTTP libraries", why)
+    return None
+
+
+def _library_versions():
+    """Versions of the HTTP libraries the Docker SDK runs on, as installed beside it."""
+    found = {}
+    for name in ("requests", "urllib3"):
+        try:
+            found[name] = getattr(__import__(name), "__version__", None)
+        except ImportError:
+            pass
+    return found
+
+
 def get_client(module):
     """The low-level Docker SDK client for the module's connection options; fails the module cleanly."""
     if docker is None:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    version = getattr(docker, "__version__", None)
+    problem = sdk_problem(version)
+    if problem:
+        module.fail_json(msg="Cannot use the Python %s on this host: %s. %s" % (sys.executable, problem, SDK_FIX),
+                         docker_sdk_version=version)
     p = connection_params(module.params)
     tls_config = None
     if p["tls"] or p["validate_certs"]:
@@ -157,6 +218,10 @@ def get_client(module):
         client = docker.APIClient(base_url=p["docker_host"], tls=tls_config, timeout=p["timeout"], version="auto")
         client.ping()
     except Exception as exc:  # pylint: disable=broad-except
+        problem = sdk_problem(version, _library_versions(), str(exc))
+        if problem:
+            module.fail_json(msg="Cannot use the Python %s on this host: %s. %s" % (sys.executable, problem, SDK_FIX),
+                             docker_sdk_version=version)
         module.fail_json(msg="Cannot talk to the Docker engine at %s: %s" % (p["docker_host"], exc))
     return client
 
