@@ -68,7 +68,8 @@ options:
       - How many times a call is retried after a connection error, HTTP 429/502/503/504, or WhatsApp error
         codes 1011, 1015, 1016, 1017, 1018, with jittered exponential backoff honouring C(Retry-After).
       - Calls that are not idempotent (restore, two-step, messages) are retried only when the request
-        provably never reached the server.
+        provably never reached the server, or when the client answered 1017 (Not Primary Master) or 1018
+        (Not Primary Coreapp), its answers during a failover election, given before it does anything.
       - From 0 to 100.
       - If not set, the environment variable E(WABIZ_API_RETRIES) is used.
     type: int

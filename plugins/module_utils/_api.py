@@ -54,6 +54,10 @@ RETRY_STATUSES = frozenset((429, 502, 503, 504))
 #: WhatsApp error codes that mean "try again later": Service not ready, Too many requests,
 #: System overloaded, Not Primary Master, Not Primary Coreapp.
 RETRY_WA_CODES = frozenset((1011, 1015, 1016, 1017, 1018))
+#: Not Primary Master / Not Primary Coreapp: the request reached a node that is not (or no longer) the primary,
+#: during a failover election, and was refused before anything was done. Safe to send again even when the call
+#: is not idempotent (restore, two-step, messages).
+NOT_PROCESSED_WA_CODES = frozenset((1017, 1018))
 #: Methods that are idempotent by HTTP semantics; a POST is idempotent only when the caller says so.
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"))
 #: The longest wait a ``Retry-After`` header may impose on one attempt.
@@ -381,7 +385,7 @@ class WAClient:
                     relogged = True
                     self._token = None
                     continue
-                may_retry = idempotent and error.retryable
+                may_retry = (idempotent or error.code in NOT_PROCESSED_WA_CODES) and error.retryable
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if not may_retry or attempt >= self.retries:
                 error.args = (error.describe(),)

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: health_info
 short_description: Read (and optionally wait for) the health of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads C(GET /v1/health) with a token or the monitoring API key (migration step 7).
   - Normalises the single-instance and the multiconnect answers into RV(nodes) and RV(summary).

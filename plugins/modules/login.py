@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: login
 short_description: Log in to a WhatsApp Business API client and get a token, changing the first-login password
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Logs in with O(api_username) and O(api_password) (C(POST /v1/users/login)) and returns the token
     (migration step 2). Tokens belong to one setup; the old setup's tokens are not valid on the new one.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: message
 short_description: Send a text message through a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sends one text message (C(POST /v1/messages)), typically the test message of migration step 7 that
     proves the new setup works.

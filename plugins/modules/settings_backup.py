@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: settings_backup
 short_description: Back up the settings of a WhatsApp Business API client to a file
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Calls C(POST /v1/settings/backup) on the current (old) setup (migration step 4) and writes the
     encrypted data to O(dest) on the host where the module runs.

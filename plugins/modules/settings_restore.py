@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: settings_restore
 short_description: Restore settings from a backup onto a new WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Calls C(POST /v1/settings/restore) on the new setup (migration step 6) with the data of a backup made
     by M(wabiz.api_client.settings_backup) (O(src)) or given directly (O(data)).
@@ -17,8 +17,10 @@ description:
     It refuses otherwise with a message naming both topologies, unless O(force=true)."
   - When the target is already registered with the same C(wa_id) as the backup, the restore was done
     before; the module reports no change (idempotent re-run of a migration).
-  - "The restore call is never retried automatically (it is not idempotent); a failure is reported as
-    C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "The restore call is not idempotent: it is retried only on the answers that prove nothing was done
+    (1017 Not Primary Master, 1018 Not Primary Coreapp, during a failover election); any other failure is reported
+    as C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "Every documented shape of a successful answer is accepted: C(null), C({}) and C({\"meta\": ...})."
   - "When the restore call fails, the module reads the health at once: a target that no longer reports
     C(unregistered) took the restore (the result is C(changed) with a warning, and the wait goes on); one
     that still reports C(unregistered) did not (C(changed=false)). When the health cannot tell (no answer,

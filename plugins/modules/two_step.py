@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: two_step
 short_description: Enable or disable two-step verification of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - O(state=absent) disables two-step verification (C(DELETE /v1/settings/account/two-step)), for example
     before a migration (step 3) so the number can be re-registered if the restore failed for an unknown reason.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: webhook_ca
 short_description: Upload or remove the webhook CA certificate of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the CA certificate the client uses to verify the webhook server (C(/v1/certificates/webhooks/ca)),
     for migration step 9. A restore is not known to bring it back, so set it again on the new setup.

@@ -164,6 +164,15 @@ def test_non_idempotent_call_is_never_retried_once_it_may_have_reached_the_serve
     assert len(s.calls) == 1 and sleeps == []
 
 
+@pytest.mark.parametrize("code, title", [(1017, "Not Primary Master"), (1018, "Not Primary Coreapp")])
+def test_non_idempotent_call_is_retried_on_not_primary_answers(code, title):
+    # During a failover election the client refuses the request before doing anything: safe to send again.
+    c, s, sleeps = client([wa_error(503, code, title), wa_error(503, code, title), make_response(200, None)],
+                          token=TOKEN)
+    assert c.post("/v1/settings/restore", {"password": PASSWORD, "data": "x"}) is None
+    assert len(s.calls) == 3 and len(sleeps) == 2
+
+
 def test_non_idempotent_call_is_retried_when_the_request_never_left():
     c, s, sleeps = client([connect_refused(), make_response(200, {})], token=TOKEN)
     assert c.post("/v1/messages", {"to": "1"}) == {}
