@@ -190,7 +190,7 @@ class Lab:
         self.new_hooks.start()
         with open(self.new_ca_path, "w", encoding="utf-8") as fh:
             fh.write(self.new_hooks.ca_pem())
-        self.old.wait_web(120)
+        self.old.wait_web(600)  # its database may take minutes to initialise on a loaded machine
         self.old.seed(WA_ID, shards=self.counts["shards"], admin_password=OLD_ADMIN_PASSWORD,
                       two_step_pin=TWO_STEP_PIN, webhook_url=self.old_hooks.url)
         token = self.old.login(OLD_ADMIN_PASSWORD)
@@ -200,7 +200,7 @@ class Lab:
                  for n in names]
         docker("restart", "--time", "5", *nodes)
         shards = self.counts["shards"] if self.layout != "single" else None
-        self.old.wait_health(token, expect_shards=shards, timeout=120)
+        self.old.wait_health(token, expect_shards=shards, timeout=300)
         if prove_old_webhook:
             self.send_inbound("before the migration")
             self.wait_received(self.old_hooks, "before the migration")
