@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: db_container
 short_description: A database container for a single-host or lab WhatsApp Business API client stack
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one database container the way Meta's official compose files do, MySQL (C(mysql:8.0.33),
     C(MYSQL_ROOT_PASSWORD), data in a named volume at C(/var/lib/mysql)) or, with O(engine=PGSQL),
@@ -64,6 +64,13 @@ options:
     type: str
     choices: [present, pull]
     default: present
+  allow_emulator_images:
+    description:
+      - Run an image labelled C(biz.wabiz.emulator=true) (the project's MariaDB stand-in for C(mysql:8.0.33),
+        built by C(tests/emulator)). V(false) refuses it before anything changes; only test and demo
+        inventories set it.
+    type: bool
+    default: false
   root_password:
     description:
       - The superuser's password, C(MYSQL_ROOT_PASSWORD) or C(POSTGRES_PASSWORD). Required with O(state=present).
@@ -165,9 +172,8 @@ volume_removed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 #: Per engine: defaults of image, port and command, the data directory, the superuser password variable.
 ENGINES = {
@@ -223,6 +229,23 @@ def find(client, name):
         return None
 
 
+#: What the options must be beyond their Ansible type; checked before the engine is contacted.
+RULES = {
+    "name": [_validate.docker_name()],
+    "stack": [_validate.single_line()],
+    "image": [_validate.single_line()],
+    "root_password": [_validate.single_line()],
+    "user": [_validate.single_line()],
+    "password": [_validate.single_line()],
+    "network": [_validate.docker_name()],
+    "volume": [_validate.single_line()],
+    "published_port": [_validate.int_range(1, 65535)],
+    "port": [_validate.int_range(1, 65535)],
+    "wait_timeout": [_validate.int_range(0, 86400)],
+    "env": [_validate.env_mapping()],
+}
+
+
 def main():
     spec = dict(d.DOCKER_ARGUMENT_SPEC)
     spec.update(
@@ -232,6 +255,7 @@ def main():
         engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
         image=dict(type="str"),
         image_source=dict(type="str", default="present", choices=["present", "pull"]),
+        allow_emulator_images=dict(type="bool", default=False),
         root_password=dict(type="str", no_log=True),
         user=dict(type="str"),
         password=dict(type="str", no_log=True),
@@ -245,8 +269,8 @@ def main():
         wait_timeout=dict(type="int", default=120),
         remove_volume=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["root_password"])])
+    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True,
+                                     required_if=[("state", "present", ["root_password"])])
     p = module.params
     p["engine"] = p["engine"].upper()
     defaults = ENGINES[p["engine"]]
@@ -286,6 +310,10 @@ def main():
             module.fail_json(msg="A container named %s exists and was not created by this module; it is left alone."
                              % p["name"])
         desired = spec_from(p)
+        refusal = None if p["allow_emulator_images"] else d.emulator_refusal(
+            [p["image"]] if d.image_facts(client, p["image"])["emulator"] else [])
+        if refusal:
+            module.fail_json(msg=refusal, **result)
         if not d.image_id(client, p["image"]):
             if p["image_source"] == "present":
                 module.fail_json(msg="Image %s is not on the Docker host. Load it first (docker load -i <tarball>) or "

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: stack_info
 short_description: Report the WhatsApp Business API client stacks running on a Docker host
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Finds the containers of the WhatsApp Business API on-premises client on one Docker host and groups
     them into stacks, with their topology (Masters, CoreApps, Webapps), version, database settings,
@@ -181,6 +181,12 @@ images:
     id:
       description: The image id when present.
       type: str
+    emulator:
+      description:
+        - Whether the image carries the label C(biz.wabiz.emulator=true), that is the project's test emulator of
+          the client (C(tests/emulator)), not Meta's software.
+        - M(wabiz.api_client.stack) refuses to install such images unless told otherwise.
+      type: bool
 query_result:
   description: The answer of O(query).
   returned: when O(query) is set
@@ -189,9 +195,10 @@ query_result:
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 JMESPATH_IMPORT_ERROR = None
 try:
@@ -210,25 +217,32 @@ def main():
         coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
         web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = _validate.CheckedModule(argument_spec=spec, rules=d.DOCKER_RULES, supports_check_mode=True)
     if module.params["query"] and jmespath is None:
         module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+    query = None
+    if module.params["query"]:
+        try:
+            query = jmespath.compile(module.params["query"])
+        except (jmespath.exceptions.JMESPathError, ValueError, TypeError, RecursionError) as exc:
+            module.fail_json(msg="query must be a valid JMESPath expression: %s" % exc)
     client = d.get_client(module)
     try:
         stacks = d.discover_stacks(d.list_records(client), module.params["coreapp_images"],
                                    module.params["web_images"])
         images = []
         for image in module.params["images"]:
-            image_id = d.image_id(client, image)
-            images.append(dict(name=image, present=image_id is not None, id=image_id))
+            facts = d.image_facts(client, image)
+            images.append(dict(name=image, present=facts["id"] is not None, id=facts["id"],
+                               emulator=facts["emulator"]))
     except d.DockerException as exc:
         module.fail_json(msg="Docker engine error: %s" % exc)
     if module.params["name"]:
         stacks = [s for s in stacks if module.params["name"] in (s["name"], s["compose_project"])]
     result = dict(changed=False, stacks=stacks, images=images)
-    if module.params["query"]:
+    if query is not None:
         try:
-            result["query_result"] = jmespath.search(module.params["query"], dict(stacks=stacks, images=images))
+            result["query_result"] = query.search(dict(stacks=stacks, images=images))
         except jmespath.exceptions.JMESPathError as exc:
             module.fail_json(msg="Invalid query %r: %s" % (module.params["query"], exc))
     module.exit_json(**result)

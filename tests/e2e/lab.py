@@ -61,6 +61,8 @@ WAIT_ON_POSTGRES = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/
 LAYOUTS = {
     "multiconnect": {"masters": 2, "coreapps": 3, "shards": 2},
     "single": {"masters": 0, "coreapps": 1, "shards": 1},
+    # High availability: 2 Masters, 2 CoreApps, 1 shard (health: one CoreApp connected, the rest disconnected).
+    "ha": {"masters": 2, "coreapps": 2, "shards": 1},
 }
 # The services of Meta's compose layouts (tests/emulator/compose).
 SERVICES = {
@@ -263,6 +265,8 @@ class Lab:
             "wabiz_new_db_container": True,
             "wabiz_new_webhook_url": self.new_hooks.url,
             "wabiz_new_webhook_ca": self.new_ca_path,
+            # The lab runs the project's emulator images: the roles refuse them unless told so.
+            "wabiz_allow_emulator_images": True,
         }
 
     # --- helpers for assertions -------------------------------------------------------------------

@@ -19,7 +19,13 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
 Every image carries the label ``biz.wabiz.emulator.hash``: a hash of everything that went into it
 (package list, Dockerfile, scripts, emulator source, version). An image whose label matches is not
 rebuilt ("up to date"), so a warm run takes about a second. The previous build of a rebuilt tag is removed
-when nothing uses it any more (never forced). Versions: ``--versions`` or
+when nothing uses it any more (never forced), and only when it carries the emulator's label.
+
+The CoreApp, Webapp and MySQL stand-ins keep the names real setups use (``docker.whatsapp.biz/...``,
+``mysql:8.0.33``): inventories, compose files and tests name them so. So before building anything, every
+tag is checked: a tag held by an image WITHOUT the label ``biz.wabiz.emulator`` (Meta's or Oracle's
+image, which cannot be downloaded again) stops the build with a message naming it; nothing is built
+over it and nothing is removed. Use ``--versions`` to build other versions beside it. Versions: ``--versions`` or
 ``$WABIZ_EMULATOR_VERSIONS`` (comma or space separated), default 2.61.2 (old) and 2.62.5 (new).
 Concurrent runs on one machine are serialised with a lock file in the cache directory.
 """
@@ -52,6 +58,7 @@ POSTGRES_VERSION = "13"
 WA_REGISTRY = "docker.whatsapp.biz"
 DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
 HASH_LABEL = "biz.wabiz.emulator.hash"
+EMULATOR_LABEL = "biz.wabiz.emulator"
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 
@@ -84,12 +91,43 @@ def run(cmd, **kw):
 
 def image_label(tag, label):
     """The value of ``label`` on local image ``tag``; None when the image does not exist."""
-    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", tag],
+    labels = image_labels(tag)
+    return None if labels is None else labels.get(label, "")
+
+
+def image_labels(ref):
+    """Labels of local image ``ref`` (tag or id) as a dict; None when the image does not exist."""
+    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", ref],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     if proc.returncode != 0:
         return None
-    labels = json.loads(proc.stdout.strip() or "null") or {}
-    return labels.get(label, "")
+    return json.loads(proc.stdout.strip() or "null") or {}
+
+
+def is_ours(labels):
+    """True when an image's labels say it is one of the emulator's images."""
+    return (labels or {}).get(EMULATOR_LABEL) == "true" and bool((labels or {}).get(HASH_LABEL))
+
+
+def foreign_tags(tags):
+    """The tags among ``tags`` held by a local image that is not one of the emulator's: (tag, title)."""
+    out = []
+    for tag in tags:
+        labels = image_labels(tag)
+        if labels is not None and not is_ours(labels):
+            out.append((tag, labels.get("org.opencontainers.image.title") or "no emulator label"))
+    return out
+
+
+def refuse_foreign(tags):
+    """Stop, before anything is built or removed, when a tag we would build holds someone else's image."""
+    foreign = foreign_tags(tags)
+    if foreign:
+        die("refusing to build over image(s) that are not the emulator's (no label %s=true): %s. They may be "
+            "Meta's or Oracle's images, which cannot be downloaded again: nothing was built, tagged or removed. "
+            "Keep them and build the emulator on a machine without them, or build other client versions "
+            "(--versions); to replace them on purpose, re-tag or remove them yourself first (docker image tag / "
+            "docker image rm)." % (EMULATOR_LABEL, "; ".join("%s (%s)" % item for item in foreign)))
 
 
 # --- inputs and hashes -------------------------------------------------------------------------
@@ -256,6 +294,7 @@ def ensure_base(cache, force):
         "LABEL %s=%s" % (HASH_LABEL, base_hash),
         'CMD ["/bin/bash"]',
     ]
+    refuse_foreign([tag])
     cmd = ["docker", "import"]
     for change in changes:
         cmd += ["--change", change]
@@ -298,6 +337,7 @@ def build_one(tag, context, files, build_args, force, results):
         log("%-45s up to date" % tag)
         results.append((tag, "up to date", 0.0))
         return
+    refuse_foreign([tag])  # checked again under the lock: the tag may have changed hands since
     old_id = image_id(tag)
     t0 = time.monotonic()
     docker_build(context, tag, dict(build_args, HASH=image_hash))
@@ -316,8 +356,8 @@ def image_id(tag):
 def remove_if_dangling(old_id):
     """Remove our own previous build of a tag once nothing names it any more. Without force: an image a
     container still uses, or one with another tag or with child images (someone's image built on it),
-    stays."""
-    if not old_id:
+    stays; an image without the emulator's label is never removed."""
+    if not old_id or not is_ours(image_labels(old_id)):
         return
     proc = subprocess.run(["docker", "image", "inspect", "--format", "{{len .RepoTags}}", old_id],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
@@ -357,6 +397,7 @@ def main(argv=None):
     started = time.monotonic()
     if subprocess.call(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
         die("the Docker engine does not answer (run tools/ensure-docker.sh first)")
+    refuse_foreign(tags)  # every tag, before anything is built: all or nothing (build_one checks again)
     cache = cache_dir()
     with open(os.path.join(cache, "build.lock"), "w", encoding="utf-8") as lock:
         try:

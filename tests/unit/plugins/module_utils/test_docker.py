@@ -428,3 +428,72 @@ def test_pull_image_streams_and_raises_on_error_lines():
     ok = _StreamingClient([{"status": "Pulling"}, {"status": "Downloaded newer image"}])
     d.pull_image(ok, "mysql")
     assert ok.pulled == ("mysql", "latest") and ok.read == 2
+
+
+@pytest.mark.parametrize("docker_version", ["5.0.3", "6.1.3", "7.1.0", "5.0.3+ds1"])
+def test_docker_sdks_the_distributions_ship_are_accepted(docker_version):
+    # Debian 12, Ubuntu 22.04 and 24.04 ship python3-docker 5.0.3.
+    assert d.sdk_problem(docker_version, {"requests": "2.28.1", "urllib3": "1.26.12"}) is None
+    assert d.sdk_problem(docker_version, {"requests": "2.28.1"}, "Connection refused") is None
+
+
+@pytest.mark.parametrize("docker_version", ["4.1.0", "5.0.2", None, ""])
+def test_docker_sdks_older_than_the_minimum_are_named(docker_version):
+    problem = d.sdk_problem(docker_version)
+    assert str(docker_version) in problem and "5.0.3 or later" in problem
+
+
+@pytest.mark.parametrize("error, words", [
+    ("Error while fetching server API version: Not supported URL scheme http+docker",
+     ["5.0.3", "requests 2.32.3", "7.1.0 or later"]),
+    ("Error while fetching server API version: HTTPConnection.request() got an unexpected keyword argument "
+     "'chunked'", ["5.0.3", "urllib3 2.2.1", "6.1.0 or later"]),
+])
+def test_sdk_clashes_with_newer_http_libraries_are_explained(error, words):
+    problem = d.sdk_problem("5.0.3", {"requests": "2.32.3", "urllib3": "2.2.1"}, error)
+    for word in words:
+        assert word in problem
+
+
+class _FailingModule:
+    def __init__(self):
+        self.params = {}
+
+    def fail_json(self, **kw):
+        raise RuntimeError(kw["msg"])
+
+
+def test_get_client_refuses_an_old_sdk_before_connecting(monkeypatch):
+    class OldDocker:
+        __version__ = "4.4.4"
+
+        class APIClient:  # must never be reached
+            def __init__(self, **kw):
+                raise AssertionError("connected with an unusable SDK")
+
+    monkeypatch.setattr(d, "docker", OldDocker)
+    with pytest.raises(RuntimeError) as exc:
+        d.get_client(_FailingModule())
+    msg = str(exc.value)
+    assert "4.4.4" in msg and "5.0.3 or later" in msg and "ansible_python_interpreter" in msg
+
+
+def test_get_client_explains_a_clash_with_newer_http_libraries(monkeypatch):
+    class ClashingDocker:
+        __version__ = "5.0.3"
+        tls = None
+
+        class APIClient:
+            def __init__(self, **kw):
+                raise d.DockerException("Error while fetching server API version: Not supported URL scheme "
+                                        "http+docker")
+
+    monkeypatch.setattr(d, "docker", ClashingDocker)
+    monkeypatch.setattr(d, "_library_versions", lambda: {"requests": "2.32.3", "urllib3": "2.2.1"})
+    module = _FailingModule()
+    module.params = {"docker_host": "unix:///var/run/docker.sock", "tls": False, "validate_certs": False,
+                     "ca_path": None, "client_cert": None, "client_key": None, "timeout": 5}
+    with pytest.raises(RuntimeError) as exc:
+        d.get_client(module)
+    msg = str(exc.value)
+    assert "requests 2.32.3" in msg and "7.1.0 or later" in msg and "ansible_python_interpreter" in msg
