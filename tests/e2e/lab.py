@@ -216,6 +216,13 @@ class Lab:
             docker("run", "-d", "--name", self.old_pg, "--network", self.old.network, "--label", "biz.wabiz.e2e=lab",
                    "-e", "POSTGRES_PASSWORD=" + DB_PASSWORD, "-v", self.old_pg_volume + ":/var/lib/postgresql/data",
                    POSTGRES_IMAGE)
+        # First start initialises the cluster: minutes on a loaded machine. The client waits for it anyway
+        # (wait_on_postgres.sh); waiting here keeps the Webapp's own wait below within its usual bounds.
+        deadline = time.monotonic() + 300
+        while not run_ok(["docker", "exec", self.old_pg, "pg_isready", "-q", "-h", "127.0.0.1"]):
+            if time.monotonic() > deadline:
+                raise dockerctl.DockerError("PostgreSQL in %s not ready within 300s" % self.old_pg)
+            time.sleep(1)
         self.old.db_env.update({"WA_DB_ENGINE": "PGSQL", "WA_DB_HOSTNAME": container_ip(self.old_pg, self.old.network),
                                 "WA_DB_PORT": "5432", "WA_DB_USERNAME": "postgres", "WA_DB_PASSWORD": DB_PASSWORD})
 
