@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: app_settings
 short_description: Manage the application settings (webhooks and others) of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Declarative, partial management of C(/v1/settings/application) (migration steps 3 and 9).
   - With O(state=present), only the fields given in O(settings) are managed. The documented fields are
@@ -137,6 +137,8 @@ from urllib.parse import urlsplit
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
 APP_SETTINGS_PATH = "/v1/settings/application"
+#: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
+MAX_INT = 2147483647
 MEDIA_TYPES = ("image", "video", "voice", "sticker", "audio", "document")
 
 
@@ -150,6 +152,8 @@ def _int(low):
             return "an integer"
         if value < low:
             return "an integer >= %d" % low
+        if value > MAX_INT:
+            return "an integer <= %d" % MAX_INT
         return None
     return check
 

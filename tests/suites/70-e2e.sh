@@ -22,7 +22,9 @@ fi
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-shard_a="multiconnect_migration or interrupted"
+# Shard a: the multiconnect migration, the interrupted re-run and the PostgreSQL migration (single instance,
+# about a minute); shard b: AWX runner, restore failure + rollback (multiconnect), count mismatch.
+shard_a="multiconnect_migration or interrupted or postgresql"
 "${PYTEST[@]}" -k "$shard_a" "$@" > "$dir/a.log" 2>&1 &
 pid_a=$!
 "${PYTEST[@]}" -k "not ($shard_a)" "$@" > "$dir/b.log" 2>&1 &
