@@ -253,7 +253,7 @@ def main():
         except _backup.BackupFileError as exc:
             module.fail_json(msg="restore refused: %s (option src)" % exc, **result)
     else:
-        data, metadata = p["data"].strip(), p["metadata"]
+        data, metadata = (p["data"] or "").strip(), p["metadata"]
         problem = data_problem(data)
         if problem:
             module.fail_json(msg=problem, **result)
