@@ -115,6 +115,12 @@ def convert(md, name):
                 out.append("")
             i += 1
             continue
+        indent = len(line) - len(line.lstrip())
+        if list_indents and indent <= list_indents[-1]:
+            if out and out[-1] != "":
+                out.append("")  # a paragraph back at an outer level ends the inner list
+            while list_indents and list_indents[-1] >= indent:
+                list_indents.pop()
         out.append(inline(line))
         i += 1
     while out and out[-1] == "":

@@ -190,7 +190,7 @@ class Lab:
         self.new_hooks.start()
         with open(self.new_ca_path, "w", encoding="utf-8") as fh:
             fh.write(self.new_hooks.ca_pem())
-        self.old.wait_web(120)
+        self.old.wait_web(600)  # its database may take minutes to initialise on a loaded machine
         self.old.seed(WA_ID, shards=self.counts["shards"], admin_password=OLD_ADMIN_PASSWORD,
                       two_step_pin=TWO_STEP_PIN, webhook_url=self.old_hooks.url)
         token = self.old.login(OLD_ADMIN_PASSWORD)
@@ -200,7 +200,7 @@ class Lab:
                  for n in names]
         docker("restart", "--time", "5", *nodes)
         shards = self.counts["shards"] if self.layout != "single" else None
-        self.old.wait_health(token, expect_shards=shards, timeout=120)
+        self.old.wait_health(token, expect_shards=shards, timeout=300)
         if prove_old_webhook:
             self.send_inbound("before the migration")
             self.wait_received(self.old_hooks, "before the migration")
@@ -216,6 +216,13 @@ class Lab:
             docker("run", "-d", "--name", self.old_pg, "--network", self.old.network, "--label", "biz.wabiz.e2e=lab",
                    "-e", "POSTGRES_PASSWORD=" + DB_PASSWORD, "-v", self.old_pg_volume + ":/var/lib/postgresql/data",
                    POSTGRES_IMAGE)
+        # First start initialises the cluster: minutes on a loaded machine. The client waits for it anyway
+        # (wait_on_postgres.sh); waiting here keeps the Webapp's own wait below within its usual bounds.
+        deadline = time.monotonic() + 300
+        while not run_ok(["docker", "exec", self.old_pg, "pg_isready", "-q", "-h", "127.0.0.1"]):
+            if time.monotonic() > deadline:
+                raise dockerctl.DockerError("PostgreSQL in %s not ready within 300s" % self.old_pg)
+            time.sleep(1)
         self.old.db_env.update({"WA_DB_ENGINE": "PGSQL", "WA_DB_HOSTNAME": container_ip(self.old_pg, self.old.network),
                                 "WA_DB_PORT": "5432", "WA_DB_USERNAME": "postgres", "WA_DB_PASSWORD": DB_PASSWORD})
 

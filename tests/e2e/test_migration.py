@@ -224,12 +224,19 @@ def test_single_instance_migration_through_ansible_runner(make_lab, collections_
     script.write_text("#!%s\nimport sys\nif '--host' in sys.argv:\n    print('{}')\nelse:\n    print(%r)\n"
                       % (sys.executable, json.dumps(inventory)))
     script.chmod(0o700)
-    # The job template's extra vars: the lab (every host is this machine; the emulator's self-signed
-    # Webapp certificates, so no CA file and no verification) and the test message number.
+    # The job template's extra vars: the lab (every host is this machine) and the test message number.
+    # The old Webapp is verified against its CA, as documented. The new Webapp makes its own CA when step 1
+    # starts it, unknown before the job: verification is off for it, and its ca_path (the inventory's
+    # placeholder path does not exist here) names an existing file, which the modules require.
+    import urllib.request
+    with urllib.request.urlopen(lab.old_url + "/_emulator/ca.pem", timeout=30,
+                                context=labmod.dockerctl._insecure_context()) as resp:
+        (tmp_path / "old-webapp-ca.pem").write_bytes(resp.read())
     extra = dict(lab.extra_vars(), ansible_connection="local", ansible_become=False,
                  ansible_python_interpreter="{{ ansible_playbook_python }}", ansible_pipelining=True,
-                 wabiz_old_validate_certs=False, wabiz_new_validate_certs=False, wabiz_old_ca_path="",
-                 wabiz_new_ca_path="", wabiz_test_message_to=MESSAGE_TO)
+                 wabiz_old_ca_path=str(tmp_path / "old-webapp-ca.pem"), wabiz_old_validate_certs=True,
+                 wabiz_new_ca_path=str(tmp_path / "old-webapp-ca.pem"), wabiz_new_validate_certs=False,
+                 wabiz_test_message_to=MESSAGE_TO)
     extra["wabiz_new_db"] = dict(extra["wabiz_new_db"], password="{{ lookup('ansible.builtin.env', 'WABIZ_NEW_DB_PASSWORD') }}")
     (pdd / "env" / "extravars").write_text(json.dumps(extra))
     # The credential of the shipped type, injected as AWX does.

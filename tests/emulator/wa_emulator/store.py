@@ -30,7 +30,7 @@ class Timing:
         self.poll = env_float("WA_EMULATOR_POLL_SECONDS", max(self.tick, 0.5), env)
         # A primary Master / shard holder whose heartbeat is older than this is taken as dead by the Webapp
         # (failover election: 1017/1018) — a few missed ticks, never more than the lease.
-        self.failover_grace = min(self.lease, max(2.0, 4 * self.tick))
+        self.failover_grace = min(self.lease, max(3.0, 8 * self.tick))
 
 
 class Setup:

@@ -28,7 +28,9 @@ def test_postgresql_install_stack_info_uninstall_and_removal(play, prefix, stand
                      **image_vars(run_images, prefix))
 
     # A password the client cannot use is refused, naming the field, before anything is made.
-    bad = play(install_role(**dict(variables, stack_install_db_password="pg=pass")))
+    bad_variables = dict(variables)
+    bad_variables["stack_install_db_password"] = "pg=pass"
+    bad = play(install_role(**bad_variables))
     assert bad.failed and "password" in bad.failure()[1] and "?{}&~!()^=" in bad.failure()[1], bad
     assert containers(name) == {}
 

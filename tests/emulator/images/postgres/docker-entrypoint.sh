@@ -12,7 +12,8 @@
 set -eo pipefail
 shopt -s nullglob
 
-BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+BIN=
+for dir in /usr/lib/postgresql/*/bin; do BIN=$dir; done  # the one major version Debian installs
 export PATH="$BIN:$PATH"
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 export PGDATA

@@ -44,7 +44,7 @@ def psql(container, sql, dbname="postgres"):
     return docker("exec", container, "psql", "-U", "postgres", "-d", dbname, "-At", "-c", sql)
 
 
-def wait_pg(container, timeout=180):
+def wait_pg(container, timeout=300):
     deadline = time.monotonic() + timeout
     while True:
         proc = subprocess.run(["docker", "exec", container, "pg_isready", "-h", "127.0.0.1", "-U", "postgres"],

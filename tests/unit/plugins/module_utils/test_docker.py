@@ -222,7 +222,7 @@ def test_database_protocol_probes_tell_the_engines_apart():
         srv.listen(4)
 
         def loop():
-            for _ in range(2):
+            for _connection in range(2):
                 conn, _addr = srv.accept()
                 with conn:
                     if greeting:
