@@ -295,6 +295,9 @@ def main():
             ms.end_downtime(record, p["downtime_ended"])
         if p["status_when_done"] and not ms.view(record)["todo"]:
             record["status"] = p["status_when_done"]
+        if record.get("status") == "migrated" and "migrated" not in record:
+            # When the migration finished: step 10 (decommission) counts its 14 days from here.
+            record.update(migrated=round(now, 3), migrated_at=ms.iso(now))
         changed = record != before or not existed and bool(p["marks"] or p["update"] or p["status"])
         if changed:
             if p["run_id"] and not check:
