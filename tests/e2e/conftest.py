@@ -63,8 +63,8 @@ class Runner:
         env.update(extra or {})
         return env
 
-    def playbook(self, name, lab, extra=None, tags=None, inventory=None, env=None, check=None):
-        """Run playbooks/<name>.yml with the local inventory and the lab's extra vars; returns (rc, output)."""
+    def command(self, name, lab, extra=None, tags=None, inventory=None):
+        """The ansible-playbook command line of playbooks/<name>.yml with the lab's extra vars (and a log number)."""
         self.count += 1
         coll = collection_dir()
         extra_vars = dict(lab.extra_vars())
@@ -76,6 +76,21 @@ class Runner:
                os.path.join(coll, "playbooks", name + ".yml"), "-e", "@" + varfile]
         if tags:
             cmd += ["--tags", ",".join(tags)]
+        return cmd
+
+    def start(self, name, lab, extra=None, tags=None):
+        """Start playbooks/<name>.yml in its own process group (to interrupt it); returns (Popen, logfile)."""
+        cmd = self.command(name, lab, extra=extra, tags=tags)
+        logfile = os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, self.count, name))
+        fh = open(logfile, "w", encoding="utf-8")  # pylint: disable=consider-using-with
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, env=self.env(),
+                                cwd=lab.workdir, start_new_session=True)
+        fh.close()
+        return proc, logfile
+
+    def playbook(self, name, lab, extra=None, tags=None, inventory=None, env=None, check=None):
+        """Run playbooks/<name>.yml with the local inventory and the lab's extra vars; returns (rc, output)."""
+        cmd = self.command(name, lab, extra=extra, tags=tags, inventory=inventory)
         t0 = time.monotonic()
         logfile = os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, self.count, name))
         with open(logfile, "w", encoding="utf-8") as fh:  # streamed, to follow a long run
