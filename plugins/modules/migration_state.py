@@ -262,7 +262,8 @@ def main():
     if unknown:
         module.fail_json(msg="require_done: unknown step(s) %s; the steps are %s" % (
             ", ".join(unknown), ", ".join(ms.STEP_NAMES)))
-    taken = False
+    taken = changed = existed = False
+    record = lock = before = None
     try:
         path, lock_path = ms.paths(p["state_dir"], p["migration"])
         result.update(path=path, lock_path=lock_path)
