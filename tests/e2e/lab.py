@@ -164,7 +164,7 @@ class Lab:
         self.new_hooks.start()
         with open(self.new_ca_path, "w", encoding="utf-8") as fh:
             fh.write(self.new_hooks.ca_pem())
-        self.old.wait_web(120)
+        self.old.wait_web(600)  # generous: under load the database alone can take minutes to start
         self.old.seed(WA_ID, shards=self.counts["shards"], admin_password=OLD_ADMIN_PASSWORD,
                       two_step_pin=TWO_STEP_PIN, webhook_url=self.old_hooks.url)
         token = self.old.login(OLD_ADMIN_PASSWORD)
@@ -174,7 +174,7 @@ class Lab:
                  for n in names]
         docker("restart", "--time", "5", *nodes)
         shards = self.counts["shards"] if self.layout != "single" else None
-        self.old.wait_health(token, expect_shards=shards, timeout=120)
+        self.old.wait_health(token, expect_shards=shards, timeout=600)
         if prove_old_webhook:
             self.send_inbound("before the migration")
             self.wait_received(self.old_hooks, "before the migration")
