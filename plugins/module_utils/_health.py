@@ -11,8 +11,15 @@ Shapes (facts page, section 6):
 * multiconnect: ``{"health": {"<hostname>:<container-id>": {"gateway_status": ..., "role": ...}}}``
   with roles ``primary_master``, ``secondary_master`` and ``coreapp``.
 
-With N shards the setup is healthy when N CoreApps **and** the primary Master are ``connected``;
-secondary Masters and spare CoreApps are ``disconnected``, which is normal.
+Meta's health reference (note under the response) gives two rules:
+
+* high availability (1 shard): only one CoreApp is ``connected``; every other node, **the primary Master
+  included**, reports ``disconnected``, which is normal;
+* multiconnect (N >= 2 shards): N CoreApps **and** the primary Master are ``connected``; secondary Masters
+  and spare CoreApps are ``disconnected``.
+
+Meta calls ``connected`` and ``connecting`` "good" health. The collection waits for ``connected``: a node
+that is still ``connecting`` cannot send the test message of step 7 yet, so it is reported in ``not_ready``.
 """
 
 from __future__ import annotations
@@ -109,7 +116,9 @@ def summarise(nodes, expected_shards=None):
     """The health summary: ``healthy``, ``primary_master``, ``connected_coreapps``, ``expected_shards``,
     ``not_ready`` (nodes not where they should be, each with a reason), ``registered`` and ``topology``.
 
-    ``expected_shards`` unknown (``None``) means "at least one CoreApp connected".
+    ``expected_shards`` unknown (``None``) means "at least one CoreApp connected" (and, when two or more
+    are, the primary Master connected too). With 1 shard (high availability) the primary Master may report
+    ``disconnected``; with N >= 2 it must be ``connected``.
     """
     multi = is_multiconnect(nodes)
     connected = [n for n in nodes if n.get("gateway_status") == "connected"]
@@ -128,7 +137,12 @@ def summarise(nodes, expected_shards=None):
         coreapps = [n for n in nodes if n.get("role") == "coreapp"]
         connected_coreapps = sum(1 for n in coreapps if n.get("gateway_status") == "connected")
         needed = expected_shards if expected_shards else 1
-        primary_ok = bool(primaries) and primaries[0].get("gateway_status") == "connected"
+        # The primary Master is connected only with 2 or more shards (multiconnect). Shards unknown: judged
+        # by what the CoreApps show (2 or more connected means multiconnect).
+        master_serves = needed >= 2 or (not expected_shards and connected_coreapps >= 2)
+        primary_ok = bool(primaries) and (
+            primaries[0].get("gateway_status") == "connected" if master_serves
+            else primaries[0].get("gateway_status") in ("connected", "disconnected"))
         if not primaries:
             not_ready.append(dict(name=None, hostname=None, container_id=None, gateway_status=None,
                                   role="primary_master", reason="no node reports the primary_master role"))
@@ -138,7 +152,8 @@ def summarise(nodes, expected_shards=None):
             if status == "connected":
                 continue
             if role == "primary_master":
-                not_ready.append(_entry(node, "primary Master is %s" % REASONS.get(status, status)))
+                if master_serves or status != "disconnected":
+                    not_ready.append(_entry(node, "primary Master is %s" % REASONS.get(status, status)))
             elif status in ("uninitialized", "unregistered", "connecting") or status not in STATUSES:
                 not_ready.append(_entry(node, REASONS.get(status, "unknown status %r" % status)))
             elif role == "coreapp" and connected_coreapps < needed:

@@ -11,9 +11,12 @@ version_added: 0.1.0
 description:
   - Reads C(GET /v1/health) with a token or the monitoring API key (migration step 7).
   - Normalises the single-instance and the multiconnect answers into RV(nodes) and RV(summary).
-  - The documented healthy state is C(connected) for a single instance; for multiconnect with N shards,
-    N CoreApps and the primary Master C(connected). Secondary Masters and spare CoreApps are
-    C(disconnected), which is normal.
+  - The documented healthy state (Meta's health reference) is C(connected) for a single instance; for
+    high availability on 1 shard, one CoreApp C(connected) and every other node, the primary Master
+    included, C(disconnected); for multiconnect with N >= 2 shards, N CoreApps and the primary Master
+    C(connected). Secondary Masters and spare CoreApps are C(disconnected), which is normal.
+  - Meta calls C(connecting) good health too; this module waits for C(connected), because a node that is
+    still connecting cannot send a message yet.
   - Optionally waits until that state (or a custom JMESPath O(condition)) holds, and fails after
     O(wait_timeout) with a message listing the nodes that are not where they should be.
 author:

@@ -56,6 +56,8 @@ DB_PASSWORD = "testpass"  # Meta's db.env value, used by the compose layouts
 LAYOUTS = {
     "multiconnect": {"masters": 2, "coreapps": 3, "shards": 2},
     "single": {"masters": 0, "coreapps": 1, "shards": 1},
+    # High availability: 2 Masters, 2 CoreApps, 1 shard (health: one CoreApp connected, the rest disconnected).
+    "ha": {"masters": 2, "coreapps": 2, "shards": 1},
 }
 
 

@@ -68,7 +68,6 @@ def summarize(body, shards):
 
 def assert_migrated(lab, runner, old_token, old_state_before):
     counts = lab.counts
-    multiconnect = lab.layout == "multiconnect"
     state = state_record(lab)
     assert state["status"] == "migrated"
     assert [s for s in state["steps"] if "finished" not in state["steps"][s]] == []
@@ -87,7 +86,7 @@ def assert_migrated(lab, runner, old_token, old_state_before):
     token = login(lab.new_url, labmod.NEW_ADMIN_PASSWORD)
     status, body = health(lab.new_url, token)
     assert status == 200
-    summary = summarize(body, counts["shards"] if multiconnect else None)
+    summary = summarize(body, None if lab.layout == "single" else counts["shards"])
     assert summary["healthy"], body
     new_names = docker_names("label=biz.wabiz.stack=%s" % lab.new_stack)
     assert len([n for n in new_names if "-master" in n]) == counts["masters"]
@@ -195,6 +194,23 @@ def test_multiconnect_migration_then_decommission(make_lab, runner):
     assert old_containers(lab) == []
     assert "%s_mysqlData" % lab.old_project in volumes()
     assert state_record(lab)["status"] == "decommissioned"
+
+
+def test_high_availability_migration(make_lab, runner):
+    """High availability on one shard (2 Masters, 2 CoreApps): healthy means one CoreApp connected and every
+    other node, the primary Master included, disconnected (Meta's health reference)."""
+    lab = make_lab("ha")
+    old_token, old_state = before_migration(lab)
+    runner.playbook("migrate", lab, check=True)
+    state = assert_migrated(lab, runner, old_token, old_state)
+    token = login(lab.new_url, labmod.NEW_ADMIN_PASSWORD)
+    nodes = health(lab.new_url, token)[1]["health"]
+    by_role = {}
+    for entry in nodes.values():
+        by_role.setdefault(entry["role"], []).append(entry["gateway_status"])
+    assert sorted(by_role["coreapp"]) == ["connected", "disconnected"], nodes
+    assert by_role["primary_master"] == ["disconnected"] and by_role["secondary_master"] == ["disconnected"], nodes
+    print("high availability: downtime %.2fs" % state["downtime"]["seconds"])
 
 
 def test_single_instance_migration_through_ansible_runner(make_lab, collections_root, tmp_path, monkeypatch):

@@ -46,7 +46,12 @@ from base64 import b64encode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPOSE_DIR = os.path.join(HERE, "compose")
-LAYOUTS = {"multiconnect": "multiconnect-compose.yml", "single": "docker-compose.yml"}
+LAYOUTS = {"multiconnect": "multiconnect-compose.yml", "single": "docker-compose.yml",
+           # High availability: Meta's multiconnect file on 1 shard, with 2 Masters and 2 CoreApps (the
+           # minimum of Meta's availability guide): the same file with wacore3 scaled to 0.
+           "ha": "multiconnect-compose.yml"}
+# Services a layout scales to 0 (``docker-compose up --scale SERVICE=0``).
+LAYOUT_SCALE = {"ha": {"wacore3": 0}}
 NETWORK_IMAGE = "wabiz-emulator/network:latest"
 NETWORK_ALIAS = "g.whatsapp.net"
 DEFAULT_VERSION = "2.61.2"
@@ -227,6 +232,8 @@ class Stack:
     # --- lifecycle --------------------------------------------------------------------------
     def up(self, *extra):
         args = ["up", "-d"] + list(extra)
+        for service, count in sorted(LAYOUT_SCALE.get(self.layout, {}).items()):
+            args += ["--scale", "%s=%d" % (service, count)]
         if self.services:
             args += ["--no-deps"] + self.services
         self.compose(*args)
@@ -355,7 +362,8 @@ class Stack:
 
     def wait_health(self, token, expect_shards=None, predicate=None, timeout=90):
         """Wait until /v1/health is healthy: single instance ``connected``; multiconnect: the primary
-        Master and ``expect_shards`` CoreApps connected (or ``predicate(health)`` is true)."""
+        Master and ``expect_shards`` CoreApps connected; high availability (1 shard): one CoreApp connected,
+        the primary Master disconnected (or ``predicate(health)`` is true)."""
         if predicate is None:
             def predicate(health):
                 return summarize(health, expect_shards)["healthy"]
@@ -416,7 +424,12 @@ def summarize(health, expect_shards=None):
     connected = [k for k, v in nodes.items() if v.get("gateway_status") == "connected"]
     primary = [k for k, v in nodes.items() if v.get("role") == "primary_master"]
     coreapps_up = [k for k in connected if nodes[k].get("role") == "coreapp"]
-    healthy = len(primary) == 1 and primary[0] in connected and (
+    # Meta's health reference: with N >= 2 shards N CoreApps and the primary Master are connected; in high
+    # availability (1 shard) only one CoreApp is, and the primary Master reports disconnected.
+    multiconnect = (expect_shards or len(coreapps_up)) >= 2
+    primary_ok = len(primary) == 1 and (primary[0] in connected if multiconnect
+                                        else nodes[primary[0]].get("gateway_status") == "disconnected")
+    healthy = primary_ok and (
         len(coreapps_up) >= 1 if expect_shards is None else len(coreapps_up) == expect_shards)
     return {"single": False, "healthy": healthy, "primary_master": primary[0] if primary else None,
             "connected_coreapps": sorted(coreapps_up),

@@ -22,7 +22,7 @@ fi
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-shard_a="multiconnect_migration or interrupted"
+shard_a="multiconnect_migration or interrupted or step5_refuses or bad_inputs"
 "${PYTEST[@]}" -k "$shard_a" "$@" > "$dir/a.log" 2>&1 &
 pid_a=$!
 "${PYTEST[@]}" -k "not ($shard_a)" "$@" > "$dir/b.log" 2>&1 &

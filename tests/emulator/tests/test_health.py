@@ -38,6 +38,28 @@ def test_multiconnect_health_keyed_by_node(emulators):
     assert r.status == 200 and r.json["account"]["shards"] == 2
 
 
+def test_high_availability_only_one_coreapp_connected_primary_master_disconnected(emulators):
+    # Meta's health reference, note under the response: in high availability mode (1 shard) only one CoreApp
+    # is connected; every other node, the primary Master included, reports disconnected.
+    emu = emulators("ha", "--masters", "2", "--coreapps", "2")
+    api = emu.api
+    api.login()
+    api.seed(shards=1)
+    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 1
+                  and all(v["gateway_status"] in ("connected", "disconnected") for v in s["health"].values()),
+                  what="one CoreApp connected")
+    by_role = {}
+    for entry in st["health"].values():
+        by_role.setdefault(entry["role"], []).append(entry["gateway_status"])
+    assert by_role["primary_master"] == ["disconnected"]
+    assert by_role["secondary_master"] == ["disconnected"]
+    assert sorted(by_role["coreapp"]) == ["connected", "disconnected"]
+    assert st["topology"] == {"shards": 1, "masters": 2, "coreapps": 2}
+    # The primary Master still holds the lease and the number is served: a message goes out.
+    assert [n for n in st["nodes"] if n["role"] == "primary_master"]
+    assert send_text(api).status == 201
+
+
 def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emulators):
     emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": "1.5"})
     api = emu.api
@@ -97,7 +119,9 @@ def test_shards_need_pin_with_two_step(emulators):
     api = emu.api
     api.login()
     api.seed(shards=1, two_step_pin="654321")
-    api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 2)
+    # 1 shard (high availability): one CoreApp connected, the primary Master disconnected.
+    api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 1
+             and s["serving"])
     body = {"cc": "1", "phone_number": "5550001111", "shards": 2, "cert": "c"}
     assert api.post("/v1/account/shards", body).error_code() == 1008
     assert api.post("/v1/account/shards", dict(body, pin="111111")).error_code() == 1009

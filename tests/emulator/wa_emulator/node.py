@@ -140,7 +140,7 @@ class Node(threading.Thread):
         if active and (claimer or inbound_poller) and (poll_due or (claimer and not self.claimed)):
             self.last_poll = time.monotonic()
             net = self._network(reg["wa_id"], kv, claimer, inbound_poller) or net
-        status = self._status(reg, stopped, initialising, net, now, kv)
+        status = self._status(reg, stopped, initialising, net, now, kv, shards)
         self.status = status
         role = ("primary_master" if self.primary else "secondary_master") if self.kind == "master" else "coreapp"
         info = {"hostname": self.hostname, "container_id": self.container_id, "activation": self.activation,
@@ -200,7 +200,7 @@ class Node(threading.Thread):
             self.delivery.add(message)
         return status
 
-    def _status(self, reg, stopped, initialising, net, now, kv):
+    def _status(self, reg, stopped, initialising, net, now, kv, shards=None):
         if not reg:
             return "unregistered"
         if stopped:
@@ -208,6 +208,10 @@ class Node(threading.Thread):
         if initialising:
             return "uninitialized"
         if self.kind == "master" and not self.primary:
+            return "disconnected"
+        if self.kind == "master" and int(shards or 1) < 2:
+            # High availability (1 shard): only the serving CoreApp is connected; every other node, the
+            # primary Master included, reports disconnected (Meta's health reference, note under the response).
             return "disconnected"
         if self.kind == "coreapp" and self.shard is None:
             return "disconnected"

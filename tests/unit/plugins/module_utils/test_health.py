@@ -79,12 +79,54 @@ def test_multiconnect_not_enough_coreapps_lists_the_disconnected_ones():
     assert "wacore3:eee555 (coreapp)" in text
 
 
-def test_multiconnect_primary_master_down_is_unhealthy():
-    health = multi(("master1", "a", "disconnected", "primary_master"), ("wacore1", "b", "connected", "coreapp"))
+# Meta's health reference, note under the response: in high availability mode (1 shard) only one CoreApp is
+# connected and every other node, the primary Master included, reports disconnected; in multiconnect mode
+# (N >= 2 shards) N CoreApps and the primary Master are connected.
+HEALTHY_HA = multi(
+    ("master1", "aaa111", "disconnected", "primary_master"),
+    ("master2", "bbb222", "disconnected", "secondary_master"),
+    ("wacore1", "ccc333", "connected", "coreapp"),
+    ("wacore2", "ddd444", "disconnected", "coreapp"),
+)
+
+
+@pytest.mark.parametrize("shards", [1, None])
+def test_high_availability_primary_master_disconnected_is_healthy(shards):
+    summary = _health.summarise(_health.normalise(HEALTHY_HA), expected_shards=shards)
+    assert summary["healthy"] is True
+    assert summary["primary_master"] == "master1:aaa111"
+    assert summary["connected_coreapps"] == 1
+    assert summary["not_ready"] == []
+    assert summary["topology"] == {"masters": 2, "coreapps": 2}
+
+
+def test_high_availability_without_a_connected_coreapp_is_unhealthy():
+    health = multi(("master1", "a", "disconnected", "primary_master"), ("master2", "b", "disconnected",
+                   "secondary_master"), ("wacore1", "c", "disconnected", "coreapp"),
+                   ("wacore2", "d", "disconnected", "coreapp"))
+    summary = _health.summarise(_health.normalise(health), expected_shards=1)
+    assert not summary["healthy"]
+    assert [e["name"] for e in summary["not_ready"]] == ["wacore1:c", "wacore2:d"]
+
+
+@pytest.mark.parametrize("status", ["uninitialized", "unregistered", "connecting", "bogus"])
+def test_high_availability_primary_master_not_settled_is_not_ready(status):
+    health = multi(("master1", "a", status, "primary_master"), ("wacore1", "b", "connected", "coreapp"))
     summary = _health.summarise(_health.normalise(health), expected_shards=1)
     assert not summary["healthy"]
     assert summary["not_ready"][0]["name"] == "master1:a"
     assert "primary Master" in summary["not_ready"][0]["reason"]
+
+
+def test_multiconnect_primary_master_down_is_unhealthy():
+    health = multi(("master1", "a", "disconnected", "primary_master"), ("master2", "b", "disconnected",
+                   "secondary_master"), ("wacore1", "c", "connected", "coreapp"), ("wacore2", "d", "connected",
+                   "coreapp"), ("wacore3", "e", "disconnected", "coreapp"))
+    for shards in (2, None):
+        summary = _health.summarise(_health.normalise(health), expected_shards=shards)
+        assert not summary["healthy"]
+        assert summary["not_ready"][0]["name"] == "master1:a"
+        assert "primary Master" in summary["not_ready"][0]["reason"]
 
 
 def test_multiconnect_without_primary_master_is_reported():
