@@ -35,6 +35,8 @@ attributes:
     support: full
     details: The record before and after.
   idempotent:
+    description:
+      - When run again with the same options on the same state, the module reports no change.
     support: partial
     details: >-
       Loading, O(update) and O(status) with the values already recorded change nothing. A mark records the
@@ -105,6 +107,8 @@ options:
         description: One of RV(steps).
         type: str
         required: true
+        choices: [step1_install, step2_login, step3_cleanup, step4_backup, step5_uninstall, step6_restore,
+                  step7_health, step8_two_step, step9_webhooks]
       event:
         description: What happened.
         type: str
