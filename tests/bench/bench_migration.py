@@ -43,7 +43,7 @@ import demo_report  # noqa: E402
 
 STEPS_1_4 = "step1_install,step2_login,step3_cleanup,step4_backup"
 # A task is bookkeeping when it only keeps the state record / this run's identity, or only reports.
-BOOKKEEPING = re.compile(r"migration_state|Record |Run \| |Summary|Say what|Report |Refused|work directory")
+BOOKKEEPING = re.compile(r"migration_state|record|lock|Run \| |Summary|Say what|Report |Refused|work directory", re.I)
 
 
 def log(msg):
