@@ -13,6 +13,9 @@ options:
     description:
       - Base URL of the Webapp of the WhatsApp Business API client, for example V(https://wa-new.example.com:9090).
       - The Webapp speaks HTTPS only; plain C(http://) fails.
+      - Checked before any call; a value without C(https://) or C(http://), without a host or with an invalid
+        port fails at once, without retries. Credentials in the URL (C(user:password@)) are refused (give
+        them with O(api_username) and O(api_password)) and masked in every message and printed argument.
       - If not set, the environment variable E(WABIZ_API_URL) is used.
     type: str
     required: true
@@ -51,11 +54,12 @@ options:
     description:
       - PEM file of the CA that signed the Webapp's certificate (the client ships a self-signed certificate,
         so this is the normal case).
+      - Must be a readable text file with at least one C(-----BEGIN CERTIFICATE-----); checked before any call.
       - If not set, the environment variable E(WABIZ_CA_PATH) is used.
     type: path
   api_timeout:
     description:
-      - Seconds to wait for one HTTP answer.
+      - Seconds to wait for one HTTP answer; more than 0 and at most 3600.
       - If not set, the environment variable E(WABIZ_API_TIMEOUT) is used.
     type: float
     default: 30
@@ -64,13 +68,15 @@ options:
       - How many times a call is retried after a connection error, HTTP 429/502/503/504, or WhatsApp error
         codes 1011, 1015, 1016, 1017, 1018, with jittered exponential backoff honouring C(Retry-After).
       - Calls that are not idempotent (restore, two-step, messages) are retried only when the request
-        provably never reached the server.
+        provably never reached the server, or when the client answered 1017 (Not Primary Master) or 1018
+        (Not Primary Coreapp), its answers during a failover election, given before it does anything.
+      - From 0 to 100.
       - If not set, the environment variable E(WABIZ_API_RETRIES) is used.
     type: int
     default: 5
   api_retry_delay:
     description:
-      - Base delay in seconds of the exponential backoff between retries.
+      - Base delay in seconds of the exponential backoff between retries; from 0 to 300.
       - If not set, the environment variable E(WABIZ_API_RETRY_DELAY) is used.
     type: float
     default: 1

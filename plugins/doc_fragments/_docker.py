@@ -55,7 +55,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for one answer of the Docker engine.
+      - Seconds to wait for one answer of the Docker engine; from 1 to 3600.
       - If not set, the environment variable E(DOCKER_TIMEOUT) is used.
     type: int
     default: 60

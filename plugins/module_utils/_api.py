@@ -12,7 +12,12 @@ It owns, in one place:
 * retries with jittered exponential backoff that honour ``Retry-After``; calls that are not
   idempotent are never retried once the request may have reached the server;
 * one error type (:class:`WAApiError`) and one translation into a ``fail_json`` message;
-* keeping secrets (passwords, tokens, PINs, backup data) out of results, messages and exceptions.
+* keeping secrets (passwords, tokens, PINs, backup data, URL userinfo) out of results, messages and
+  exceptions;
+* the rules of the shared options (``API_RULES``), checked with each module's own rules by
+  :class:`~._validate.CheckedModule` before any call; errors no retry can fix fail at once;
+* honest failures: a write answered by an error that does not prove it was not applied is reported as
+  ``changed`` with its outcome unknown.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import random
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -47,6 +54,10 @@ RETRY_STATUSES = frozenset((429, 502, 503, 504))
 #: WhatsApp error codes that mean "try again later": Service not ready, Too many requests,
 #: System overloaded, Not Primary Master, Not Primary Coreapp.
 RETRY_WA_CODES = frozenset((1011, 1015, 1016, 1017, 1018))
+#: Not Primary Master / Not Primary Coreapp: the request reached a node that is not (or no longer) the primary,
+#: during a failover election, and was refused before anything was done. Safe to send again even when the call
+#: is not idempotent (restore, two-step, messages).
+NOT_PROCESSED_WA_CODES = frozenset((1017, 1018))
 #: Methods that are idempotent by HTTP semantics; a POST is idempotent only when the caller says so.
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"))
 #: The longest wait a ``Retry-After`` header may impose on one attempt.
@@ -68,10 +79,32 @@ API_ARGUMENT_SPEC = dict(
     api_retry_delay=dict(type="float", default=1.0, fallback=(env_fallback, ["WABIZ_API_RETRY_DELAY"])),
 )
 
+
+def _username(value):
+    if ":" in value:
+        return "a user name without ':' (HTTP Basic auth cannot carry it)"
+    return _validate.single_line()(value)
+
+
+#: What the shared options must be beyond their Ansible type (see ``_validate.problems``).
+API_RULES = dict(
+    api_url=[_validate.url(schemes=("https", "http"), credentials="give them with api_username and api_password")],
+    api_username=[_username],
+    api_password=[_validate.single_line()],
+    api_token=[_validate.header_safe()],
+    api_key=[_validate.header_safe()],
+    ca_path=[_validate.text_file(pem=True)],
+    api_timeout=[_validate.number_range(0, 3600, low_open=True)],
+    api_retries=[_validate.int_range(0, 100)],
+    api_retry_delay=[_validate.number_range(0, 300)],
+)
+
 API_REQUIRED_TOGETHER = [("api_username", "api_password")]
 API_MUTUALLY_EXCLUSIVE = [("api_token", "api_password")]
 
-SECRET_MASK = "********"
+SECRET_MASK = _validate.SECRET_MASK
+#: Methods that only read: their failure never leaves a change behind.
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 class WAApiError(Exception):
@@ -82,7 +115,8 @@ class WAApiError(Exception):
     """
 
     def __init__(self, status=None, code=None, title=None, details=None, method=None, path=None,
-                 attempts=1):
+                 attempts=1, outcome_unknown=False):
+        self.outcome_unknown = outcome_unknown
         self.status = status
         self.code = code
         self.title = title or ""
@@ -109,7 +143,7 @@ class WAApiError(Exception):
 
     def as_dict(self):
         return dict(status=self.status, code=self.code, title=self.title, details=self.details,
-                    method=self.method, path=self.path, attempts=self.attempts)
+                    method=self.method, path=self.path, attempts=self.attempts, outcome_unknown=self.outcome_unknown)
 
     @classmethod
     def from_response(cls, response, method=None, path=None):
@@ -178,6 +212,25 @@ def _never_sent(exc):
     return False
 
 
+def _hopeless(exc):
+    """True when no retry can fix a transport error: TLS, a bad URL or header, a missing CA file."""
+    if requests is None or not isinstance(exc, requests.exceptions.RequestException):
+        return True
+    return isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.InvalidURL,
+                            requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                            requests.exceptions.InvalidHeader))
+
+
+def _unknown_outcome(changes, status=None, code=None, exc=None):
+    """True when a write (``changes``) failed in a way that does not prove it was not applied: no answer
+    although the request may have reached the server, or a server error (500, 502, 504, 1014)."""
+    if not changes:
+        return False
+    if status is None:
+        return exc is not None and not _hopeless(exc) and not _never_sent(exc)
+    return status in (500, 502, 504) or code == 1014
+
+
 def _describe_transport_error(exc):
     if requests is not None and isinstance(exc, requests.exceptions.SSLError):
         return ("TLS verification failed; give the client's CA with ca_path (the client ships a "
@@ -191,6 +244,11 @@ def _describe_transport_error(exc):
         return "host name does not resolve"
     if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
         return "connection dropped by the server"
+    if "CA certificate bundle" in text:
+        return "the CA file given with ca_path cannot be used: give a readable PEM file"
+    if requests is not None and isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                                                 requests.exceptions.InvalidSchema)):
+        return "the URL is not valid: give api_url like https://wa.example.com:9090"
     return type(exc).__name__
 
 
@@ -245,7 +303,7 @@ class WAClient:
         body = {"new_password": new_password} if new_password else None
         # Login changes nothing on a repeat (a new token at worst), so it may be retried.
         data = self.request("POST", LOGIN_PATH, json_body=body, auth=None, extra_headers=headers,
-                            idempotent=True)
+                            idempotent=True, changes=bool(new_password))
         users = (data or {}).get("users") or [{}]
         record = users[0]
         if not record.get("token"):
@@ -276,14 +334,18 @@ class WAClient:
 
     # -- requests -------------------------------------------------------------------------
     def request(self, method, path, json_body=None, data=None, content_type=None, auth="token",
-                extra_headers=None, idempotent=None, expected=(200, 201, 202, 204), allow_status=()):
+                extra_headers=None, idempotent=None, expected=(200, 201, 202, 204), allow_status=(), changes=None):
         """Send one API call with the retry policy; returns the decoded JSON body (or ``None``).
 
         ``auth``: ``"token"`` (Bearer, logging in first if needed), ``"apikey"``, ``"any"`` (token, or
         the API key when no login is configured) or ``None``. ``allow_status``: statuses returned
-        as ``None`` instead of raising (e.g. 404 for "nothing stored").
+        as ``None`` instead of raising (e.g. 404 for "nothing stored"). ``changes``: the call changes the
+        setup (default: every method but GET, HEAD, OPTIONS); a failed change whose outcome is unknown
+        raises a :class:`WAApiError` with ``outcome_unknown``.
         """
         method = method.upper()
+        if changes is None:
+            changes = method not in READ_METHODS
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         url = self.url + path
@@ -300,13 +362,15 @@ class WAClient:
             try:
                 response = self.session.request(method, url, json=json_body, data=data, headers=headers,
                                                 timeout=self.timeout, verify=self.verify)
-            except requests.exceptions.RequestException as exc:
+            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+                # OSError: a CA file that vanished; ValueError: a header or URL http.client refuses.
                 details = _describe_transport_error(exc)
                 if self.url.startswith("http://"):
                     details += "; the Webapp speaks HTTPS only: use an https:// URL"
-                error = WAApiError(title="Cannot reach %s" % self.url, details=details,
-                                   method=method, path=path, attempts=attempt + 1)
-                may_retry = not isinstance(exc, requests.exceptions.SSLError) and (idempotent or _never_sent(exc))
+                error = WAApiError(title="Cannot reach %s" % _validate.mask_url(self.url), details=details,
+                                   method=method, path=path, attempts=attempt + 1,
+                                   outcome_unknown=_unknown_outcome(changes, exc=exc))
+                may_retry = not _hopeless(exc) and (idempotent or _never_sent(exc))
             else:
                 if response.status_code in expected:
                     return self._decode(response)
@@ -314,13 +378,14 @@ class WAClient:
                     return None
                 error = WAApiError.from_response(response, method=method, path=path)
                 error.attempts = attempt + 1
+                error.outcome_unknown = _unknown_outcome(changes, error.status, error.code)
                 if (response.status_code == 401 and auth == "token" and self._password and not relogged
                         and self.logged_in):
                     # Our cached token expired during the run: log in again once.
                     relogged = True
                     self._token = None
                     continue
-                may_retry = idempotent and error.retryable
+                may_retry = (idempotent or error.code in NOT_PROCESSED_WA_CODES) and error.retryable
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if not may_retry or attempt >= self.retries:
                 error.args = (error.describe(),)
@@ -394,12 +459,15 @@ class WAModule:
     login out of the output, and turns :class:`WAApiError` into one clear ``fail_json``.
     """
 
-    def __init__(self, argument_spec=None, **kwargs):
+    def __init__(self, argument_spec=None, rules=None, **kwargs):
         spec = dict(API_ARGUMENT_SPEC)
         spec.update(argument_spec or {})
         kwargs["required_together"] = list(kwargs.get("required_together") or []) + API_REQUIRED_TOGETHER
         kwargs["mutually_exclusive"] = list(kwargs.get("mutually_exclusive") or []) + API_MUTUALLY_EXCLUSIVE
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        all_rules = dict(API_RULES)
+        all_rules.update(rules or {})
+        # Every option is checked (types by Ansible, the rules by CheckedModule) before anything is sent.
+        self.module = _validate.CheckedModule(argument_spec=spec, rules=all_rules, **kwargs)
         if REQUESTS_IMPORT_ERROR:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
@@ -445,7 +513,14 @@ class WAModule:
 
     def fail_api(self, action, error, **result):
         result.setdefault("api_error", error.as_dict())
-        self.fail_json(msg="%s failed: %s" % (action, error.describe()), **result)
+        msg = "%s failed: %s" % (action, error.describe())
+        if error.outcome_unknown:
+            # Never claim "nothing changed" when the write may have been applied.
+            result["changed"] = True
+            msg += ("; the %s %s may have been applied: its outcome is unknown. Check the setup (for example "
+                    "with wabiz.api_client.account_info or health_info) before running this again"
+                    % (error.method, error.path))
+        self.fail_json(msg=msg, **result)
 
     @contextlib.contextmanager
     def api_errors(self, action, **result):

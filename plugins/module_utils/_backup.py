@@ -17,6 +17,8 @@ import json
 import os
 import tempfile
 
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+
 META_SUFFIX = ".meta.json"
 FORMAT = "wabiz.api_client/settings-backup/1"
 
@@ -80,15 +82,43 @@ def read_file(path):
         raise BackupFileError("cannot read %s: %s" % (path, exc.strerror or exc))
 
 
+def metadata_problems(metadata):
+    """What is wrong with backup metadata (a ``.meta.json`` file or the ``metadata`` option), as sentences."""
+    if not isinstance(metadata, dict):
+        return ["must be a JSON object (a mapping) as settings_backup writes it, not %s" % type(metadata).__name__]
+    found = []
+    topo = metadata.get("topology")
+    if topo is not None:
+        if not isinstance(topo, dict):
+            return ["topology must be a mapping with masters, coreapps and shards"]
+        for key in ("masters", "coreapps"):
+            what = _validate.int_range(0, 100)(topo[key]) if topo.get(key) is not None else None
+            if what:
+                found.append("topology.%s must be %s (got %r)" % (key, what, topo[key]))
+        if topo.get("shards") is not None and _validate.one_of(*_validate.VALID_SHARDS)(topo["shards"]):
+            found.append("topology.shards must be one of %s (got %r)" % (
+                ", ".join(str(n) for n in _validate.VALID_SHARDS), topo["shards"]))
+    for key in ("wa_id", "sha256", "source_url", "version"):
+        if metadata.get(key) is not None and not isinstance(metadata[key], str):
+            found.append("%s must be a string (got %r)" % (key, metadata[key]))
+    if metadata.get("size") is not None and _validate.int_range(0)(metadata["size"]):
+        found.append("size must be an integer >= 0 (got %r)" % (metadata["size"],))
+    return found
+
+
 def read_metadata(path):
     """The sidecar metadata of the backup at ``path``, or ``None`` when there is none."""
     mpath = meta_path(path)
     if not os.path.exists(mpath):
         return None
     try:
-        return json.loads(read_file(mpath).decode("utf-8"))
-    except ValueError as exc:
+        metadata = json.loads(read_file(mpath).decode("utf-8"))
+    except ValueError as exc:  # also UnicodeDecodeError: a binary file
         raise BackupFileError("the metadata file %s is not valid JSON: %s" % (mpath, exc))
+    found = metadata_problems(metadata)
+    if found:
+        raise BackupFileError("the metadata file %s is not what settings_backup writes: %s" % (mpath, "; ".join(found)))
+    return metadata
 
 
 def write_backup(path, data, metadata):

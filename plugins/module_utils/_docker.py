@@ -27,10 +27,13 @@ import os
 import re
 import socket
 import ssl
+import sys
 import time
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 DOCKER_IMPORT_ERROR = None
 try:
@@ -55,6 +58,22 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
+#: The oldest Docker SDK for Python the modules run with: 5.0.3, the ``python3-docker`` of Debian 12 and
+#: Ubuntu 22.04/24.04 (tested: tests/multihost).
+DOCKER_SDK_MIN_VERSION = (5, 0, 3)
+#: How an SDK fails beside HTTP libraries newer than it knows (docker-py issues 3113 and 3256): text of the
+#: error, and why. Matched on the real error, since distributions patch their SDK packages.
+SDK_LIBRARY_ERRORS = (
+    ("http+docker", "requests 2.32 and later need docker 7.1.0 or later"),
+    ("unexpected keyword argument 'chunked'", "urllib3 2 needs docker 6.1.0 or later"),
+)
+SDK_FIX = (
+    "Use a Python that has a usable SDK and point ansible_python_interpreter at it for this host: the system "
+    "Python with the distribution's package (Debian 12, Ubuntu 22.04/24.04: apt-get install python3-docker "
+    "python3-requests), or a virtual environment on the host (python3 -m venv /opt/wabiz-venv && "
+    "/opt/wabiz-venv/bin/pip install 'docker>=7.1,<8'; see docs/operations.md)."
+)
+
 DOCKER_ARGUMENT_SPEC = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, fallback=(env_fallback, ["DOCKER_HOST"])),
     tls=dict(type="bool", default=False, fallback=(env_fallback, ["DOCKER_TLS"])),
@@ -65,11 +84,37 @@ DOCKER_ARGUMENT_SPEC = dict(
     timeout=dict(type="int", default=60, fallback=(env_fallback, ["DOCKER_TIMEOUT"])),
 )
 
+DOCKER_HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+
+
+def _docker_host(value):
+    scheme = value.split("://", 1)[0].lower() if "://" in value else None
+    if not value or any(c.isspace() or ord(c) < 32 for c in value) or (scheme and scheme not in DOCKER_HOST_SCHEMES):
+        return ("a Docker daemon address like unix:///var/run/docker.sock, tcp://docker.example.com:2376 or "
+                "ssh://user@docker.example.com")
+    return None
+
+
+#: What the shared Docker options must be beyond their Ansible type (see ``_validate.problems``).
+DOCKER_RULES = dict(
+    docker_host=[_docker_host],
+    timeout=[_validate.int_range(1, 3600)],
+    ca_path=[_validate.text_file(pem=True)],
+    client_cert=[_validate.text_file(pem=False)],
+    client_key=[_validate.text_file(pem=False)],
+)
+
 #: Image repositories of Meta's client (a Master is a CoreApp with WA_MASTER_NODE=1).
 DEFAULT_COREAPP_IMAGES = ["docker.whatsapp.biz/coreapp"]
 DEFAULT_WEB_IMAGES = ["docker.whatsapp.biz/web"]
 #: Image repositories recognised as a database server (last path component).
 DB_IMAGE_NAMES = ("mysql", "mariadb", "postgres", "postgresql")
+#: WA_DB_ENGINE of the database server an image runs (last path component of its repository).
+DB_IMAGE_ENGINES = {"mysql": "MYSQL", "mariadb": "MYSQL", "postgres": "PGSQL", "postgresql": "PGSQL"}
+#: Data directory of the official database images, per WA_DB_ENGINE.
+DB_DATA_DIRS = {"MYSQL": "/var/lib/mysql", "PGSQL": "/var/lib/postgresql/data"}
+#: Meta's documentation: the client cannot use a database password with any of these characters.
+DB_PASSWORD_FORBIDDEN = "?{}&~!()^="
 
 LABEL_STACK = "biz.wabiz.stack"
 LABEL_ROLE = "biz.wabiz.role"
@@ -77,6 +122,8 @@ LABEL_INDEX = "biz.wabiz.index"
 LABEL_CONFIG = "biz.wabiz.config"
 LABEL_MANAGED = "biz.wabiz.managed-by"
 MANAGED_BY = "wabiz.api_client"
+#: Label of the project's test emulator images (tests/emulator/images): never Meta's software.
+LABEL_EMULATOR = "biz.wabiz.emulator"
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 
@@ -90,8 +137,7 @@ COMMAND_PGSQL = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/lau
 COREAPP_EXTERNAL_PORTS = "6250,6251,6252,6253"
 WEB_EXTERNAL_PORTS = "443"
 
-SECRET_MASK = "********"
-_SECRET_KEY = re.compile(r"(PASSWORD|SECRET|API_KEY|TOKEN|_KEY$|^KEY$|PASSPHRASE|PIN$)", re.I)
+SECRET_MASK = _validate.SECRET_MASK
 _DEFAULT_NETWORKS = ("bridge", "host", "none")
 
 
@@ -111,10 +157,54 @@ def connection_params(params, environ=None):
     return resolved
 
 
+def _version_tuple(text):
+    """``"5.0.3"`` -> (5, 0, 3); pre-release and local parts are ignored; None when there is no number."""
+    numbers = re.findall(r"\d+", (text or "").split("+")[0])[:3]
+    if not numbers:
+        return None
+    return tuple(int(n) for n in numbers) + (0,) * (3 - len(numbers))
+
+
+def _dotted(version):
+    return ".".join(str(n) for n in version)
+
+
+def sdk_problem(docker_version, libraries=None, error=None):
+    """Why the Docker SDK ``docker_version`` cannot run the modules (None when nothing says so): older than the
+    minimum, or ``error`` (the text of a failed first request) is a known clash with the HTTP ``libraries``
+    installed beside it ({name: version})."""
+    have = _version_tuple(docker_version)
+    if have is None or have < DOCKER_SDK_MIN_VERSION:
+        return "the Docker SDK for Python (docker) is version %s; this collection needs %s or later" % (
+            docker_version, _dotted(DOCKER_SDK_MIN_VERSION))
+    for text, why in SDK_LIBRARY_ERRORS:
+        if error and text in error:
+            beside = ", ".join("%s %s" % item for item in sorted((libraries or {}).items()))
+            return "the Docker SDK for Python (docker) %s cannot talk to the engine beside %s (%s)" % (
+                docker_version, beside or "these HTTP libraries", why)
+    return None
+
+
+def _library_versions():
+    """Versions of the HTTP libraries the Docker SDK runs on, as installed beside it."""
+    found = {}
+    for name in ("requests", "urllib3"):
+        try:
+            found[name] = getattr(__import__(name), "__version__", None)
+        except ImportError:
+            pass
+    return found
+
+
 def get_client(module):
     """The low-level Docker SDK client for the module's connection options; fails the module cleanly."""
     if docker is None:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    version = getattr(docker, "__version__", None)
+    problem = sdk_problem(version)
+    if problem:
+        module.fail_json(msg="Cannot use the Python %s on this host: %s. %s" % (sys.executable, problem, SDK_FIX),
+                         docker_sdk_version=version)
     p = connection_params(module.params)
     tls_config = None
     if p["tls"] or p["validate_certs"]:
@@ -128,6 +218,10 @@ def get_client(module):
         client = docker.APIClient(base_url=p["docker_host"], tls=tls_config, timeout=p["timeout"], version="auto")
         client.ping()
     except Exception as exc:  # pylint: disable=broad-except
+        problem = sdk_problem(version, _library_versions(), str(exc))
+        if problem:
+            module.fail_json(msg="Cannot use the Python %s on this host: %s. %s" % (sys.executable, problem, SDK_FIX),
+                             docker_sdk_version=version)
         module.fail_json(msg="Cannot talk to the Docker engine at %s: %s" % (p["docker_host"], exc))
     return client
 
@@ -183,11 +277,12 @@ def parse_env(env_list):
 
 
 def is_secret_key(key):
-    return bool(_SECRET_KEY.search(key or ""))
+    return _validate.is_secret_name(key)
 
 
 def redact_env(env):
-    return dict((k, SECRET_MASK if is_secret_key(k) and v else v) for k, v in (env or {}).items())
+    """Secrets masked by variable name and by value (credentials in URLs, DSNs, proxy settings)."""
+    return _validate.mask_env(env)
 
 
 def truthy(value):
@@ -265,6 +360,28 @@ def classify(record, coreapp_images=None, web_images=None):
 
 def is_db_image(image):
     return _normalise_repo(image).rsplit("/", 1)[-1] in DB_IMAGE_NAMES
+
+
+def forbidden_db_password_chars(password):
+    """The characters of ``password`` the client does not accept in WA_DB_PASSWORD (sorted, unique)."""
+    return sorted(set(c for c in (password or "") if c in DB_PASSWORD_FORBIDDEN))
+
+
+def db_engine_of(record):
+    """``MYSQL`` or ``PGSQL`` for a database container record (by its data directory, else its image); None."""
+    destinations = set(m.get("destination") for m in record.get("mounts") or [])
+    for engine, path in sorted(DB_DATA_DIRS.items()):
+        if path in destinations:
+            return engine
+    return DB_IMAGE_ENGINES.get(_normalise_repo(record.get("image") or "").rsplit("/", 1)[-1])
+
+
+def db_data_volume(record):
+    """The named volume a database container keeps its data in (at MySQL's or PostgreSQL's data directory)."""
+    for m in record.get("mounts") or []:
+        if m.get("destination") in DB_DATA_DIRS.values() and m.get("name"):
+            return m["name"]
+    return None
 
 
 def user_networks(record):
@@ -359,12 +476,24 @@ def discover_stacks(records, coreapp_images=None, web_images=None):
         first = (st["coreapps"] + st["masters"] + st["webapps"] or [None])[0]
         env = (first or {}).get("env") or {}
         db = dict(
-            engine=env.get("WA_DB_ENGINE") or None,
+            engine=(env.get("WA_DB_ENGINE") or "").upper() or None,
             hostname=env.get("WA_DB_HOSTNAME") or None,
             port=_int_or_none(env.get("WA_DB_PORT")),
             username=env.get("WA_DB_USERNAME") or None,
             name_prefix=env.get("WA_DB_NAME_PREFIX") or None,
         ) if first else dict(engine=None, hostname=None, port=None, username=None, name_prefix=None)
+        # Where the database is: a container of this stack the app containers reach, else an external
+        # server (a managed database, another host) that no container here answers for.
+        reached = [r for r in st["databases"] if _answers_to(r, db["hostname"])]
+        db_record = (reached or ([] if first else st["databases"]) or [None])[0]
+        db["container"] = db_record["name"] if db_record else None
+        db["external"] = bool(first and db["hostname"] and not reached)
+        if not db["engine"] and db_record:
+            db["engine"] = db_engine_of(db_record)
+        if db_record:
+            db["volume"] = db_data_volume(db_record)
+        else:
+            db["volume"] = None
         networks = sorted(set(n for r in apps + st["databases"] for n in user_networks(r)))
         volumes = sorted(set(m["name"] for r in apps + st["databases"] for m in r.get("mounts") or []
                              if m.get("type") == "volume" and m.get("name")))
@@ -393,7 +522,8 @@ def discover_stacks(records, coreapp_images=None, web_images=None):
             masters=[public_record(r, "master") for r in st["masters"]],
             coreapps=[public_record(r, "coreapp") for r in st["coreapps"]],
             webapps=[public_record(r, "web") for r in st["webapps"]],
-            databases=[public_record(r, "db") for r in st["databases"]],
+            databases=[dict(public_record(r, "db"), engine=db_engine_of(r), data_volume=db_data_volume(r))
+                       for r in st["databases"]],
             networks=networks,
             volumes=volumes,
             web_port=web_port,
@@ -437,7 +567,7 @@ def _int_or_none(value):
 # Pure helpers: topology rules (shared by the stack module; the roles repeat them in YAML asserts)
 # --------------------------------------------------------------------------------------------------
 
-VALID_SHARDS = (1, 2, 4, 8, 16, 32)
+VALID_SHARDS = _validate.VALID_SHARDS
 
 
 def topology_errors(masters, coreapps, webapps, shards=None):
@@ -626,12 +756,32 @@ def list_records(client, filters=None):
     return records
 
 
+def image_facts(client, image):
+    """``{id, emulator}`` of a local image: id None when it is not on the host; emulator True when it
+    carries the label ``biz.wabiz.emulator=true`` (the project's test emulator, not Meta's software)."""
+    try:
+        attrs = client.inspect_image(image)
+    except (ImageNotFound, NotFound):
+        return dict(id=None, emulator=False)
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return dict(id=attrs["Id"], emulator=truthy(labels.get(LABEL_EMULATOR)))
+
+
 def image_id(client, image):
     """The id of a local image, or None when it is not on the host."""
-    try:
-        return client.inspect_image(image)["Id"]
-    except (ImageNotFound, NotFound):
+    return image_facts(client, image)["id"]
+
+
+def emulator_refusal(images):
+    """The message refusing to install ``images`` (names of emulator images), or None when there are none."""
+    if not images:
         return None
+    return ("Refusing to install %s: labelled %s=true, the test EMULATOR of the WhatsApp Business API client "
+            "(tests/emulator of wabiz.api_client), not Meta's software. A real setup must run Meta's images: "
+            "load them under these names (docker load -i <tarball>). For a test or a demo only, set "
+            "allow_emulator_images=true (in the playbooks and roles: the inventory variable "
+            "wabiz_allow_emulator_images=true). Nothing was changed."
+            % (", ".join(sorted(images)), LABEL_EMULATOR))
 
 
 def _drain(stream):
@@ -820,9 +970,26 @@ def mysql_answers(host, port, timeout=3.0):
         return False
 
 
+def pgsql_answers(host, port, timeout=3.0):
+    """True when a PostgreSQL server on host:port answers an SSLRequest (``S`` or ``N``), as every
+    PostgreSQL server does before authentication."""
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            # Int32 length 8, Int32 code 80877103 (the SSLRequest of PostgreSQL's protocol).
+            sock.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
+            return sock.recv(1) in (b"S", b"N")
+    except OSError:
+        return False
+
+
+DB_PROBES = {"MYSQL": mysql_answers, "PGSQL": pgsql_answers}
+
+
 def wait_db(host, port, engine, timeout, sleep=time.sleep, now=time.monotonic):
-    """Wait until the database server answers; True when it did within ``timeout`` seconds."""
-    probe = mysql_answers if (engine or "MYSQL").upper() == "MYSQL" else tcp_answers
+    """Wait until the database server answers with its own protocol (TCP only for an unknown engine);
+    True when it did within ``timeout`` seconds."""
+    probe = DB_PROBES.get((engine or "MYSQL").upper(), tcp_answers)
     deadline = now() + timeout
     while True:
         if probe(host, port):

@@ -199,7 +199,7 @@ def compile_condition(expression):
         raise RuntimeError("jmespath")
     try:
         return jmespath.compile(expression)
-    except jmespath.exceptions.JMESPathError as exc:
+    except (jmespath.exceptions.JMESPathError, ValueError, TypeError, RecursionError) as exc:
         raise ValueError("condition is not a valid JMESPath expression: %s" % exc)
 
 

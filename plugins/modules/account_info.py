@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: account_info
 short_description: Read-only facts about a WhatsApp Business API client for a migration preflight
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads C(/v1/health), C(/v1/account/shards) and C(/v1/settings/application) and returns whether the setup
     is registered, its number (C(wa_id)), its shard count, its version and a health summary with the topology

@@ -7,16 +7,21 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: app_settings
 short_description: Manage the application settings (webhooks and others) of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Declarative, partial management of C(/v1/settings/application) (migration steps 3 and 9).
-  - With O(state=present), only the fields given in O(settings) are managed. They are validated first
-    (known field, type, range, HTTPS webhook URL, read-only C(wa_id)) before any call, compared with the
+  - With O(state=present), only the fields given in O(settings) are managed. The documented fields are
+    validated first (type, range, HTTPS webhook URL, read-only C(wa_id)) before any call, compared with the
     current C(GET), and only the differing fields are sent with one C(PATCH). A second run reports no change.
+  - Numbers are compared as numbers, so V("3000") (the String form of Meta's PATCH reference) and V(3000)
+    (what C(GET) answers) are the same value, and no change is reported.
+  - A field that is not documented (for example one of a newer or older client version) is not refused
+    by the module; it is sent as given, with a warning, and the client decides (its own error if it refuses it).
   - With O(state=reset), all settings are reset to their defaults (C(DELETE)) unless the fields with a
     documented default already have it.
   - Some fields (C(callback_persist), C(pass_through), C(webhooks.max_concurrent_requests), the garbage
-    collector) take effect only after a CoreApp restart; RV(restart_required) says so.
+    collector, C(db_garbagecollector_enable)) take effect only after a CoreApp restart; RV(restart_required)
+    says so.
 author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
@@ -45,14 +50,19 @@ options:
       - Known fields and what they take.
       - C(callback_persist), C(sent_status) (deprecated since v2.45), C(notify_user_change_number),
         C(show_security_notifications), C(webhooks.message.sent), C(webhooks.message.delivered),
-        C(webhooks.message.read), C(garbagecollector_enable.media), C(garbagecollector_enable.messages) take a boolean.
-      - C(callback_backoff_delay_ms) and C(max_callback_backoff_delay_ms) take an integer >= 0;
-        C(heartbeat_interval), C(unhealthy_interval) and C(webhooks.max_concurrent_requests) an integer >= 1.
+        C(webhooks.message.read), C(garbagecollector_enable.media), C(garbagecollector_enable.messages),
+        C(verbose_logging), and the older clients' C(db_garbagecollector_enable) and
+        C(axolotl_context_striping_disabled) take a boolean.
+      - C(callback_backoff_delay_ms) and C(max_callback_backoff_delay_ms) take a number of milliseconds >= 0,
+        as a String (V("3000"), the type of Meta's PATCH reference) or an integer (V(3000), as C(GET) answers).
+      - C(heartbeat_interval) and C(unhealthy_interval) take an integer >= 1.
+      - C(webhooks.max_concurrent_requests) takes V(6) (the default), V(12), V(18) or V(24).
       - C(media.auto_download) takes a list of C(image), C(video), C(voice), C(sticker), C(audio), C(document).
       - C(pass_through) takes only V(false) (it cannot be re-enabled since v2.35).
-      - C(webhooks.url) takes an C(https://) URL, or the empty string to clear it.
-      - C(log_level) takes a non-empty string.
+      - C(webhooks.url) takes an C(https://host/...) URL, or the empty string to clear it.
+      - C(log_level) takes a non-empty string; C(on_call_pager) (older clients) the WhatsApp ID of a contact.
       - C(wa_id) is read-only and refused.
+      - Any other field is sent as given (see the description).
       - Required with O(state=present).
     type: dict
   state:
@@ -88,6 +98,14 @@ EXAMPLES = r"""
       webhooks.message.read: false
       callback_persist: true
 
+- name: Retry failed callbacks after 5 s, 10 s, 15 s ... (String form, as in Meta's reference) and log verbosely
+  wabiz.api_client.app_settings:
+    api_url: https://wa-new.example.com:9090
+    api_token: "{{ wa_new_token }}"
+    settings:
+      callback_backoff_delay_ms: "5000"
+      verbose_logging: true
+
 - name: Reset everything to the defaults
   wabiz.api_client.app_settings:
     api_url: https://wa-new.example.com:9090
@@ -113,10 +131,14 @@ restart_required:
 """
 
 import copy
+import re
+from urllib.parse import urlsplit
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
 APP_SETTINGS_PATH = "/v1/settings/application"
+#: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
+MAX_INT = 2147483647
 MEDIA_TYPES = ("image", "video", "voice", "sticker", "audio", "document")
 
 
@@ -130,16 +152,62 @@ def _int(low):
             return "an integer"
         if value < low:
             return "an integer >= %d" % low
+        if value > MAX_INT:
+            return "an integer <= %d" % MAX_INT
         return None
     return check
+
+
+_NUMBER = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?\s*$")
+
+
+def as_number(value):
+    """The number in ``value`` (an int/float, or a String such as "3000"), else ``None``; booleans are not numbers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and _NUMBER.match(value):
+        return float(value) if "." in value else int(value)
+    return None
+
+
+def _milliseconds(value):
+    number = as_number(value)
+    if number is None or isinstance(number, float) or number < 0:
+        return "a number of milliseconds >= 0, as \"3000\" or 3000"
+    return None
+
+
+def _one_of(*allowed):
+    def check(value):
+        if isinstance(value, bool) or value not in allowed:
+            return "one of %s" % ", ".join(str(a) for a in allowed)
+        return None
+    return check
+
+
+def _wa_id(value):
+    if isinstance(value, str) and (value == "" or value.isdigit()):
+        return None
+    return "the WhatsApp ID (digits) of a contact, or \"\""
 
 
 def _webhook_url(value):
     if not isinstance(value, str):
         return "a string"
-    if value == "" or (value.startswith("https://") and len(value) > len("https://") and " " not in value):
+    if value == "":
         return None
-    return "an HTTPS URL (https://...) or \"\" to clear it"
+    what = "an HTTPS URL (https://host/...) or \"\" to clear it"
+    if any(c.isspace() for c in value):
+        return what
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # a bad port raises ValueError
+    except ValueError:
+        return what
+    del port
+    return None if parts.scheme == "https" and parts.hostname else what
 
 
 def _auto_download(value):
@@ -163,15 +231,15 @@ def _log_level(value):
 #: Dotted field name -> validator returning ``None`` or what the value must be.
 FIELDS = {
     "callback_persist": _bool,
-    "callback_backoff_delay_ms": _int(0),
-    "max_callback_backoff_delay_ms": _int(0),
+    "callback_backoff_delay_ms": _milliseconds,
+    "max_callback_backoff_delay_ms": _milliseconds,
     "heartbeat_interval": _int(1),
     "unhealthy_interval": _int(1),
     "media.auto_download": _auto_download,
     "pass_through": _pass_through,
     "sent_status": _bool,
     "webhooks.url": _webhook_url,
-    "webhooks.max_concurrent_requests": _int(1),
+    "webhooks.max_concurrent_requests": _one_of(6, 12, 18, 24),
     "webhooks.message.sent": _bool,
     "webhooks.message.delivered": _bool,
     "webhooks.message.read": _bool,
@@ -180,11 +248,16 @@ FIELDS = {
     "garbagecollector_enable.media": _bool,
     "garbagecollector_enable.messages": _bool,
     "log_level": _log_level,
+    "verbose_logging": _bool,
+    # Documented by older client versions.
+    "on_call_pager": _wa_id,
+    "db_garbagecollector_enable": _bool,
+    "axolotl_context_striping_disabled": _bool,
 }
 GROUPS = set(name.rsplit(".", 1)[0] for name in FIELDS if "." in name) | {"webhooks.message"}
 READ_ONLY = ("wa_id",)
 RESTART_FIELDS = ("callback_persist", "pass_through", "webhooks.max_concurrent_requests",
-                  "garbagecollector_enable.media", "garbagecollector_enable.messages")
+                  "garbagecollector_enable.media", "garbagecollector_enable.messages", "db_garbagecollector_enable")
 
 #: The documented defaults (facts page section 5); ``webhooks.url`` is empty when no webhook is set.
 DOCUMENTED_DEFAULTS = {
@@ -196,6 +269,7 @@ DOCUMENTED_DEFAULTS = {
     "media.auto_download": list(MEDIA_TYPES),
     "pass_through": False,
     "webhooks.url": "",
+    "webhooks.max_concurrent_requests": 6,
 }
 
 
@@ -206,7 +280,8 @@ class SettingsInputError(ValueError):
 def flatten_input(settings, prefix=""):
     """Dotted names -> values for the user's settings (nested and/or dotted keys).
 
-    Raises :class:`SettingsInputError` listing every unknown or read-only key.
+    A key that is not documented is kept (the client judges it); a dictionary under it is flattened too.
+    Raises :class:`SettingsInputError` listing every read-only, duplicate or malformed key.
     """
     flat = {}
     errors = []
@@ -218,7 +293,7 @@ def flatten_input(settings, prefix=""):
             if name in flat:
                 errors.append("%s is given twice" % name)
             flat[name] = value
-        elif name in GROUPS and isinstance(value, dict):
+        elif isinstance(value, dict) and (name in GROUPS or value):
             try:
                 for sub_name, sub_value in flatten_input(value, name + ".").items():
                     if sub_name in flat:
@@ -229,7 +304,9 @@ def flatten_input(settings, prefix=""):
         elif name in GROUPS:
             errors.append("%s must be a dictionary" % name)
         else:
-            errors.append("unknown application setting: %s" % name)
+            if name in flat:
+                errors.append("%s is given twice" % name)
+            flat[name] = value
     if errors:
         raise SettingsInputError(errors)
     return flat
@@ -238,7 +315,7 @@ def flatten_input(settings, prefix=""):
 def validate(flat):
     """Every problem of the dotted settings, as readable sentences (empty list when valid)."""
     problems = []
-    for name in sorted(flat):
+    for name in sorted(n for n in flat if n in FIELDS):
         what = FIELDS[name](flat[name])
         if what:
             problems.append("%s must be %s (got %r)" % (name, what, flat[name]))
@@ -282,9 +359,19 @@ def unflatten(flat):
 _MISSING = object()
 
 
+def undocumented(flat):
+    """The given fields that are not documented (sent as given; the client decides)."""
+    return sorted(n for n in flat if n not in FIELDS)
+
+
 def same(name, current, desired):
     if name == "media.auto_download" and isinstance(current, list) and isinstance(desired, list):
         return sorted(current) == sorted(desired)
+    if isinstance(current, str) or isinstance(desired, str):
+        # "3000" (Meta's PATCH reference types some numbers as String) is the number 3000 (what GET answers).
+        cur, want = as_number(current), as_number(desired)
+        if cur is not None and want is not None and (cur == want):
+            return True
     return current == desired and type(current) is type(desired)
 
 
@@ -328,6 +415,9 @@ def main():
             module.fail_json(msg="invalid settings: %s" % "; ".join(exc.args[0]))
         if "sent_status" in desired:
             module.warn("sent_status is deprecated since v2.45")
+        for name in undocumented(desired):
+            module.warn("%s is not a documented application setting: it is sent as given and the client decides"
+                        % name)
     else:
         if p["settings"]:
             module.warn("settings is ignored with state=reset")
@@ -357,6 +447,11 @@ def main():
         after = read_settings(client)
     if p["state"] == "present":
         still = differences(after, desired)
+        unseen = sorted(n for n in still if n not in FIELDS and get_path(after, n, _MISSING) is _MISSING)
+        if unseen:
+            module.warn("the client accepted %s but does not show it in its settings: not verified"
+                        % ", ".join(unseen))
+            still = dict((n, v) for n, v in still.items() if n not in unseen)
         if still:
             module.fail_json(msg="the client accepted the change but still reports different values for %s"
                                  % ", ".join(sorted(still)), settings=after, **result)

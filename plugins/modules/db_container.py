@@ -7,16 +7,18 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: db_container
 short_description: A database container for a single-host or lab WhatsApp Business API client stack
-version_added: 0.1.0
+version_added: 1.0.0
 description:
-  - Runs one MySQL-compatible database container the way Meta's official compose files do (C(mysql:8.0.33),
-    C(MYSQL_ROOT_PASSWORD), data in a named volume at C(/var/lib/mysql)), on the stack's network, labelled
-    C(biz.wabiz.role=db) and C(biz.wabiz.stack=<stack>) so M(wabiz.api_client.stack_info) reports it with
-    its stack.
+  - Runs one database container the way Meta's official compose files do, MySQL (C(mysql:8.0.33),
+    C(MYSQL_ROOT_PASSWORD), data in a named volume at C(/var/lib/mysql)) or, with O(engine=PGSQL),
+    PostgreSQL (C(postgres:13), C(POSTGRES_PASSWORD), data at C(/var/lib/postgresql/data)); on the stack's
+    network, labelled C(biz.wabiz.role=db) and C(biz.wabiz.stack=<stack>) so M(wabiz.api_client.stack_info)
+    reports it with its stack.
   - Production setups usually run the database elsewhere; then do not use this module.
   - Creates the container only when missing, recreates it only when its configuration differs; the data
     volume is kept in every case unless O(state=absent) with O(remove_volume=true).
-  - Waits until the server answers on its port (a MySQL greeting) when O(wait=true).
+  - Waits until the server answers on its port with its own protocol (a MySQL greeting, or PostgreSQL's
+    answer to an SSL request) when O(wait=true).
 author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
@@ -47,42 +49,66 @@ options:
   stack:
     description: The stack the database belongs to (label C(biz.wabiz.stack)).
     type: str
-  image:
-    description: Database image.
+  engine:
+    description:
+      - The database server, as the client's C(WA_DB_ENGINE) names it. It chooses the defaults of O(image),
+        O(port), O(command), the data directory and the environment the image is given.
     type: str
-    default: mysql:8.0.33
+    choices: [MYSQL, PGSQL, mysql, pgsql]
+    default: MYSQL
+  image:
+    description: Database image. Default C(mysql:8.0.33) (MYSQL) or C(postgres:13) (PGSQL).
+    type: str
   image_source:
     description: V(present) the image must be on the Docker host; V(pull) pull it when missing.
     type: str
     choices: [present, pull]
     default: present
+  allow_emulator_images:
+    description:
+      - Run an image labelled C(biz.wabiz.emulator=true) (the project's MariaDB stand-in for C(mysql:8.0.33),
+        built by C(tests/emulator)). V(false) refuses it before anything changes; only test and demo
+        inventories set it.
+    type: bool
+    default: false
   root_password:
-    description: C(MYSQL_ROOT_PASSWORD). Required with O(state=present). Must not contain any of C(?{}&~!()^=).
+    description:
+      - The superuser's password, C(MYSQL_ROOT_PASSWORD) or C(POSTGRES_PASSWORD). Required with O(state=present).
+      - Must not contain any of C(?{}&~!()^=) (the client cannot use such a database password).
     type: str
   user:
-    description: C(MYSQL_USER), an extra user to create.
+    description:
+      - MYSQL, C(MYSQL_USER), an extra user to create.
+      - PGSQL, C(POSTGRES_USER), the name of the superuser (default C(postgres)).
     type: str
   password:
-    description: C(MYSQL_PASSWORD) of O(user).
+    description:
+      - MYSQL, C(MYSQL_PASSWORD) of O(user).
+      - PGSQL, the password of O(user) when set (else O(root_password)). Same character restriction.
     type: str
   network:
     description: User-defined network to attach to (created when missing).
     type: str
   volume:
-    description: Named volume (created when missing) or host path for C(/var/lib/mysql). Defaults to C(<name>-data).
+    description:
+      - Named volume (created when missing) or host path for the data directory (C(/var/lib/mysql) or
+        C(/var/lib/postgresql/data)). Defaults to C(<name>-data).
+      - With O(state=absent) and O(remove_volume=true), when not set, the named volume the container has at
+        its data directory (MySQL's or PostgreSQL's, whatever O(engine) says), else C(<name>-data).
     type: str
   published_port:
     description: Host port on which to publish the database port; not published when not set.
     type: int
   port:
-    description: The database port inside the container.
+    description: The database port inside the container. Default 3306 (MYSQL) or 5432 (PGSQL).
     type: int
-    default: 3306
   command:
-    description: Command (arguments to the image's entry point).
+    description:
+      - Command (arguments to the image's entry point).
+      - Default C([--default-authentication-plugin=mysql_native_password]) (MYSQL, as Meta's compose files)
+        or none (PGSQL).
     type: list
     elements: str
-    default: ['--default-authentication-plugin=mysql_native_password']
   env:
     description: Extra environment.
     type: dict
@@ -110,11 +136,26 @@ EXAMPLES = r"""
     stack: wa-new
     network: wa-new
     root_password: "{{ vault_db_root_password }}"
+
+- name: A PostgreSQL database container instead (the stack then runs with WA_DB_ENGINE=PGSQL)
+  wabiz.api_client.db_container:
+    name: wa-pg
+    stack: wa-new
+    network: wa-new
+    engine: PGSQL
+    root_password: "{{ vault_db_root_password }}"
+
+- name: Decommission a PostgreSQL container and, explicitly, its data volume
+  wabiz.api_client.db_container:
+    name: wa-pg
+    engine: PGSQL
+    state: absent
+    remove_volume: true
 """
 
 RETURN = r"""
 container:
-  description: The container after the run (name, id, image, state, running, ip_addresses, volume); secrets are not returned.
+  description: The container after the run (name, id, image, engine, state, running, ip_addresses, volumes); secrets are not returned.
   returned: always
   type: dict
 created:
@@ -131,17 +172,30 @@ volume_removed:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+
+#: Per engine: defaults of image, port and command, the data directory, the superuser password variable.
+ENGINES = {
+    "MYSQL": dict(image="mysql:8.0.33", port=3306, command=["--default-authentication-plugin=mysql_native_password"],
+                  data_dir=d.DB_DATA_DIRS["MYSQL"], password_env="MYSQL_ROOT_PASSWORD"),
+    "PGSQL": dict(image="postgres:13", port=5432, command=[],
+                  data_dir=d.DB_DATA_DIRS["PGSQL"], password_env="POSTGRES_PASSWORD"),
+}
 
 
 def spec_from(p):
-    env = {"MYSQL_ROOT_PASSWORD": p["root_password"]}
-    if p["user"]:
-        env["MYSQL_USER"] = p["user"]
-    if p["password"]:
-        env["MYSQL_PASSWORD"] = p["password"]
+    engine = ENGINES[p["engine"]]
+    env = {engine["password_env"]: p["root_password"]}
+    if p["engine"] == "PGSQL":
+        if p["user"]:
+            env["POSTGRES_USER"] = p["user"]
+            env["POSTGRES_PASSWORD"] = p["password"] or p["root_password"]
+    else:
+        if p["user"]:
+            env["MYSQL_USER"] = p["user"]
+        if p["password"]:
+            env["MYSQL_PASSWORD"] = p["password"]
     env.update(dict((k, str(v)) for k, v in (p["env"] or {}).items()))
     labels = {d.LABEL_ROLE: "db", d.LABEL_MANAGED: d.MANAGED_BY}
     if p["stack"]:
@@ -149,7 +203,7 @@ def spec_from(p):
     spec = dict(
         name=p["name"], role="db", image=p["image"], command=list(p["command"] or []), hostname=p["name"],
         env=env, network=p["network"], aliases=[p["name"]],
-        mounts=[dict(source=p["volume"], target="/var/lib/mysql")],
+        mounts=[dict(source=p["volume"], target=engine["data_dir"])],
         ports={"%d/tcp" % p["port"]: p["published_port"]} if p["published_port"] else {},
         restart_policy="unless-stopped", labels=labels,
     )
@@ -161,7 +215,8 @@ def spec_from(p):
 def view(record):
     if not record:
         return {}
-    return dict(name=record["name"], id=record["id"], image=record["image"], state=record["state"],
+    return dict(name=record["name"], id=record["id"], image=record["image"], engine=d.db_engine_of(record),
+                state=record["state"],
                 running=record["running"],
                 ip_addresses=sorted(n["ip_address"] for n in record["networks"].values() if n["ip_address"]),
                 volumes=sorted(m["name"] or m["source"] for m in record["mounts"]))
@@ -174,34 +229,60 @@ def find(client, name):
         return None
 
 
+#: What the options must be beyond their Ansible type; checked before the engine is contacted.
+RULES = {
+    "name": [_validate.docker_name()],
+    "stack": [_validate.single_line()],
+    "image": [_validate.single_line()],
+    "root_password": [_validate.single_line()],
+    "user": [_validate.single_line()],
+    "password": [_validate.single_line()],
+    "network": [_validate.docker_name()],
+    "volume": [_validate.single_line()],
+    "published_port": [_validate.int_range(1, 65535)],
+    "port": [_validate.int_range(1, 65535)],
+    "wait_timeout": [_validate.int_range(0, 86400)],
+    "env": [_validate.env_mapping()],
+}
+
+
 def main():
     spec = dict(d.DOCKER_ARGUMENT_SPEC)
     spec.update(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         stack=dict(type="str"),
-        image=dict(type="str", default="mysql:8.0.33"),
+        engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
+        image=dict(type="str"),
         image_source=dict(type="str", default="present", choices=["present", "pull"]),
+        allow_emulator_images=dict(type="bool", default=False),
         root_password=dict(type="str", no_log=True),
         user=dict(type="str"),
         password=dict(type="str", no_log=True),
         network=dict(type="str"),
         volume=dict(type="str"),
         published_port=dict(type="int"),
-        port=dict(type="int", default=3306),
-        command=dict(type="list", elements="str", default=["--default-authentication-plugin=mysql_native_password"]),
+        port=dict(type="int"),
+        command=dict(type="list", elements="str"),
         env=dict(type="dict", default={}),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=120),
         remove_volume=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["root_password"])])
+    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True,
+                                     required_if=[("state", "present", ["root_password"])])
     p = module.params
-    p["volume"] = p["volume"] or "%s-data" % p["name"]
+    p["engine"] = p["engine"].upper()
+    defaults = ENGINES[p["engine"]]
+    for key in ("image", "port", "command"):
+        if p[key] is None:
+            p[key] = defaults[key]
     client = d.get_client(module)
     result = dict(changed=False, created=False, removed=False, volume_removed=False)
     current = find(client, p["name"])
+    if not p["volume"] and p["state"] == "absent" and current:
+        p["volume"] = d.db_data_volume(current)
+    p["volume"] = p["volume"] or "%s-data" % p["name"]
     try:
         if p["state"] == "absent":
             if current:
@@ -219,13 +300,20 @@ def main():
             result["container"] = {}
             module.exit_json(**result)
 
-        bad = sorted(set(c for c in p["root_password"] if c in "?{}&~!()^="))
-        if bad:
-            module.fail_json(msg="The root password contains characters the client does not accept (%s)" % " ".join(bad))
+        for field in ("root_password", "password"):
+            bad = d.forbidden_db_password_chars(p[field])
+            if bad:
+                module.fail_json(msg="%s contains characters the WhatsApp Business API client does not accept in a "
+                                 "database password (%s): choose one without any of %s. Nothing was changed."
+                                 % (field, " ".join(bad), d.DB_PASSWORD_FORBIDDEN))
         if current and (current.get("labels") or {}).get(d.LABEL_MANAGED) != d.MANAGED_BY:
             module.fail_json(msg="A container named %s exists and was not created by this module; it is left alone."
                              % p["name"])
         desired = spec_from(p)
+        refusal = None if p["allow_emulator_images"] else d.emulator_refusal(
+            [p["image"]] if d.image_facts(client, p["image"])["emulator"] else [])
+        if refusal:
+            module.fail_json(msg=refusal, **result)
         if not d.image_id(client, p["image"]):
             if p["image_source"] == "present":
                 module.fail_json(msg="Image %s is not on the Docker host. Load it first (docker load -i <tarball>) or "
@@ -268,7 +356,7 @@ def main():
             ips = view(record)["ip_addresses"]
             host = ips[0] if ips else "127.0.0.1"
             port = p["port"] if ips else p["published_port"]
-            if not port or not d.wait_db(host, port, "MYSQL", p["wait_timeout"]):
+            if not port or not d.wait_db(host, port, p["engine"], p["wait_timeout"]):
                 module.fail_json(msg="The database in %s does not answer on %s:%s within %ss"
                                  % (p["name"], host, port, p["wait_timeout"]), **result)
         result["container"] = view(find(client, p["name"]))

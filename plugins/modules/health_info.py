@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: health_info
 short_description: Read (and optionally wait for) the health of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads C(GET /v1/health) with a token or the monitoring API key (migration step 7).
   - Normalises the single-instance and the multiconnect answers into RV(nodes) and RV(summary).
@@ -44,17 +44,18 @@ options:
     default: false
   wait_timeout:
     description:
-      - Seconds to wait when O(wait=true).
+      - Seconds to wait when O(wait=true); from 0 to 86400.
     type: int
     default: 300
   wait_interval:
     description:
-      - Seconds between two polls when O(wait=true).
+      - Seconds between two polls when O(wait=true); more than 0 and at most 3600.
     type: float
     default: 2
   expected_shards:
     description:
-      - Number of shards of the setup; a multiconnect setup is healthy with this many CoreApps connected.
+      - Number of shards of the setup (1, 2, 4, 8, 16 or 32); a multiconnect setup is healthy with this many
+        CoreApps connected.
       - When not set, it is read from C(GET /v1/account/shards) if the module has a token or a password;
         with only the API key, or when the setup cannot tell (not registered), one connected CoreApp is
         enough.
@@ -170,6 +171,13 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+
+RULES = dict(
+    wait_timeout=[_validate.int_range(0, 86400)],
+    wait_interval=[_validate.number_range(0, 3600, low_open=True)],
+    expected_shards=[_validate.one_of(*_validate.VALID_SHARDS)],
+)
 
 
 def main():
@@ -182,19 +190,20 @@ def main():
             condition=dict(type="str"),
             fail_unhealthy=dict(type="bool", default=False),
         ),
+        rules=RULES,
         supports_check_mode=True,
     )
     p = module.params
     if p["condition"] and _health.JMESPATH_IMPORT_ERROR:
         module.module.fail_json(msg=missing_required_lib("jmespath"), exception=_health.JMESPATH_IMPORT_ERROR)
+    try:
+        # The condition is compiled before any call: a bad one fails with nothing sent.
+        reader = _health.HealthReader(module.client, expected_shards=p["expected_shards"], condition=p["condition"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     with module.api_errors("health check") as client:
-        expected = p["expected_shards"]
-        if expected is None and (p["api_token"] or p["api_password"]):
-            expected = _health.shard_count(client)
-        try:
-            reader = _health.HealthReader(client, expected_shards=expected, condition=p["condition"])
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
+        if reader.expected_shards is None and (p["api_token"] or p["api_password"]):
+            reader.expected_shards = _health.shard_count(client)
         try:
             if p["wait"]:
                 ok, response, nodes, summary, last_error, polls = reader.wait(p["wait_timeout"], p["wait_interval"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: login
 short_description: Log in to a WhatsApp Business API client and get a token, changing the first-login password
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Logs in with O(api_username) and O(api_password) (C(POST /v1/users/login)) and returns the token
     (migration step 2). Tokens belong to one setup; the old setup's tokens are not valid on the new one.
@@ -93,6 +93,7 @@ import re
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import (
     PASSWORD_CHANGE_REQUIRED, WAApiError, WAModule, client_from_params)
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 SPECIALS = re.compile(r"[^A-Za-z0-9]")
 
@@ -115,7 +116,7 @@ def password_problems(password):
 
 def main():
     module = WAModule(argument_spec=dict(new_password=dict(type="str", no_log=True)),
-                      supports_check_mode=True)
+                      rules=dict(new_password=[_validate.single_line()]), supports_check_mode=True)
     module.expose_token = True
     p = module.params
     if not (p["api_username"] and p["api_password"]):

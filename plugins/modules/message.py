@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: message
 short_description: Send a text message through a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sends one text message (C(POST /v1/messages)), typically the test message of migration step 7 that
     proves the new setup works.
@@ -67,7 +67,7 @@ from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAMod
 
 MESSAGES_PATH = "/v1/messages"
 MAX_BODY = 4096
-NUMBER_RE = re.compile(r"^\+?[0-9]{5,20}$")
+NUMBER_RE = re.compile(r"^\+?[0-9]{5,20}\Z")
 
 
 def main():
@@ -79,7 +79,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    to = re.sub(r"[\s\-()]", "", p["to"])
+    to = re.sub(r"[ \-()]", "", p["to"])
     if not NUMBER_RE.match(to):
         module.fail_json(msg="to must be a phone number with its country code (digits, optional +), got %r" % p["to"])
     if not p["body"] or len(p["body"]) > MAX_BODY:

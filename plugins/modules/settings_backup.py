@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: settings_backup
 short_description: Back up the settings of a WhatsApp Business API client to a file
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Calls C(POST /v1/settings/backup) on the current (old) setup (migration step 4) and writes the
     encrypted data to O(dest) on the host where the module runs.
@@ -136,7 +136,7 @@ import datetime
 import os
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
 
 BACKUP_PATH = "/v1/settings/backup"
 APP_SETTINGS_PATH = "/v1/settings/application"
@@ -178,6 +178,7 @@ def main():
             force=dict(type="bool", default=False),
             return_data=dict(type="bool", default=False),
         ),
+        rules=dict(backup_password=[_validate.non_empty(), _validate.single_line()]),
         supports_check_mode=True,
     )
     p = module.params
@@ -185,14 +186,12 @@ def main():
     result = dict(changed=False, path=dest, metadata_path=_backup.meta_path(dest))
     if os.path.isdir(dest):
         module.fail_json(msg="dest %s is a directory; give a file path" % dest, **result)
-    if not p["backup_password"]:
-        module.fail_json(msg="backup_password must not be empty", **result)
 
     if os.path.exists(dest) and not p["force"]:
         try:
             data, metadata = _backup.verify_backup(dest)
         except _backup.BackupFileError as exc:
-            module.fail_json(msg="a backup exists at %s but cannot be verified: %s (use force=true to take a new "
+            module.fail_json(msg="a backup exists at dest %s but cannot be verified: %s (use force=true to take a new "
                                  "one)" % (dest, exc), **result)
         result.update(size=metadata.get("size"), sha256=metadata.get("sha256"), metadata=metadata,
                       msg="a verified backup exists at %s; not overwritten (force=true takes a new one)" % dest)
@@ -209,7 +208,8 @@ def main():
 
     with module.api_errors("backup", **unchanged) as client:
         try:
-            metadata = collect_metadata(client, p["api_url"])
+            # The metadata file keeps the source URL without its userinfo (a password may sit there).
+            metadata = collect_metadata(client, _validate.mask_url(p["api_url"]))
         except _health.HealthError as exc:
             module.fail_json(msg="backup failed: cannot read the topology: %s" % exc, **unchanged)
         if not metadata.pop("registered"):

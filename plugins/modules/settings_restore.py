@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: settings_restore
 short_description: Restore settings from a backup onto a new WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Calls C(POST /v1/settings/restore) on the new setup (migration step 6) with the data of a backup made
     by M(wabiz.api_client.settings_backup) (O(src)) or given directly (O(data)).
@@ -17,8 +17,15 @@ description:
     It refuses otherwise with a message naming both topologies, unless O(force=true)."
   - When the target is already registered with the same C(wa_id) as the backup, the restore was done
     before; the module reports no change (idempotent re-run of a migration).
-  - "The restore call is never retried automatically (it is not idempotent); a failure is reported as
-    C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "The restore call is not idempotent: it is retried only on the answers that prove nothing was done
+    (1017 Not Primary Master, 1018 Not Primary Coreapp, during a failover election); any other failure is reported
+    as C(restore failed: <status> <code> <title>: <details>) and nothing is retried."
+  - "Every documented shape of a successful answer is accepted: C(null), C({}) and C({\"meta\": ...})."
+  - "When the restore call fails, the module reads the health at once: a target that no longer reports
+    C(unregistered) took the restore (the result is C(changed) with a warning, and the wait goes on); one
+    that still reports C(unregistered) did not (C(changed=false)). When the health cannot tell (no answer,
+    or O(force=true) on a registered target) and the error does not prove a refusal, the failure is
+    C(changed=true) and says the outcome is unknown."
   - With O(wait=true) it then waits until the health reports the expected connected nodes (the shard
     count recorded in the backup).
 author:
@@ -55,7 +62,8 @@ options:
     type: path
   data:
     description:
-      - The encrypted backup data itself. Never logged.
+      - The encrypted backup data itself (base64 text, as the backup file holds it). Never logged.
+      - Checked before any call; empty or non-base64 text fails with a clear message.
     type: str
   metadata:
     description:
@@ -76,12 +84,12 @@ options:
     default: true
   wait_timeout:
     description:
-      - Seconds to wait when O(wait=true).
+      - Seconds to wait when O(wait=true); from 0 to 86400.
     type: int
     default: 600
   wait_interval:
     description:
-      - Seconds between two health polls.
+      - Seconds between two health polls; more than 0 and at most 3600.
     type: float
     default: 2
 notes:
@@ -140,10 +148,11 @@ polls:
   type: int
 """
 
+import re
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError, WAModule
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
 
 RESTORE_PATH = "/v1/settings/restore"
 APP_SETTINGS_PATH = "/v1/settings/application"
@@ -194,6 +203,42 @@ def statuses(nodes):
     return ", ".join("%s=%s" % (n["name"], n["gateway_status"]) for n in nodes)
 
 
+#: What the options must be beyond their Ansible type; checked before any call.
+RULES = dict(
+    backup_password=[_validate.non_empty(), _validate.single_line()],
+    wait_timeout=[_validate.int_range(0, 86400)],
+    wait_interval=[_validate.number_range(0, 3600, low_open=True)],
+)
+#: The backup data is base64 text (standard or URL-safe alphabet); shorter than this it cannot be a backup.
+MIN_DATA_LENGTH = 16
+DATA_RE = re.compile(r"^[A-Za-z0-9+/=_\-\s]+\Z")
+
+
+def data_problem(data):
+    """Why the ``data`` option cannot be backup data, or ``None``. Never shows the value."""
+    if not data:
+        return "data must not be empty: give the content of the backup file settings_backup wrote (or use src)"
+    if len(data) < MIN_DATA_LENGTH or not DATA_RE.match(data):
+        return ("data must be the base64 text of a backup as settings_backup wrote it (at least %d characters "
+                "of A-Z, a-z, 0-9, +, /, =, _ and -); use src to restore from the backup file" % MIN_DATA_LENGTH)
+    return None
+
+
+def restore_outcome(reader, was_unregistered):
+    """After a restore answered with an error: ``"applied"``, ``"not applied"`` or ``None`` (unknown).
+
+    Only a target that was unregistered before can tell: a restore makes it report ``uninitialized``, then
+    ``connected``. A registered target (``force=true``) looks the same before and after.
+    """
+    if not was_unregistered:
+        return None
+    try:
+        dummy, nodes, dummy2 = reader.read()
+    except (WAApiError, _health.HealthError):
+        return None
+    return "not applied" if _health.registration(nodes) == "unregistered" else "applied"
+
+
 def main():
     module = WAModule(
         argument_spec=dict(
@@ -208,6 +253,7 @@ def main():
         ),
         mutually_exclusive=[("src", "data")],
         required_one_of=[("src", "data")],
+        rules=RULES,
         supports_check_mode=True,
     )
     p = module.params
@@ -218,9 +264,15 @@ def main():
         try:
             data, metadata = _backup.verify_backup(p["src"], require_metadata=not force)
         except _backup.BackupFileError as exc:
-            module.fail_json(msg="restore refused: %s" % exc, **result)
+            module.fail_json(msg="restore refused: %s (option src)" % exc, **result)
     else:
         data, metadata = p["data"].strip(), p["metadata"]
+        problem = data_problem(data)
+        if problem:
+            module.fail_json(msg=problem, **result)
+        found = _backup.metadata_problems(metadata) if metadata is not None else []
+        if found:
+            module.fail_json(msg="metadata %s" % "; metadata ".join(found), **result)
     module.module.no_log_values.add(data)
     metadata = metadata or {}
     backup_topo = metadata.get("topology")
@@ -258,8 +310,20 @@ def main():
     if module.check_mode:
         module.exit_json(msg="would restore the settings onto %s" % p["api_url"], **result)
 
-    with module.api_errors("restore", **unchanged) as client:
-        client.post(RESTORE_PATH, {"password": p["backup_password"], "data": data}, idempotent=False)
+    try:
+        module.client.post(RESTORE_PATH, {"password": p["backup_password"], "data": data}, idempotent=False)
+    except WAApiError as error:
+        outcome = restore_outcome(reader, verdict[0] == "proceed")
+        if outcome == "applied":
+            # Honest result: the client said no, but the setup took the restore.
+            module.warn("the client answered the restore with an error (%s), but the setup no longer reports "
+                        "unregistered: the restore was applied" % error.describe())
+        elif outcome == "not applied":
+            error.outcome_unknown = False
+            module.fail_json(msg="restore failed: %s; the setup still reports unregistered, so the restore was not "
+                                 "applied" % error.describe(), api_error=error.as_dict(), **unchanged)
+        else:
+            module.fail_api("restore", error, **unchanged)
     result["restored_at"] = round(time.time(), 3)
 
     if p["wait"]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: stack
 short_description: Manage the app containers (Masters, CoreApps, Webapps) of a WhatsApp Business API client stack
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Declares the app containers of one WhatsApp Business API on-premises client stack on one Docker host,
     laid out as in Meta's official compose files (the official command, C(WA_DB_*) environment, the media
@@ -114,6 +114,14 @@ options:
     type: list
     elements: path
     default: []
+  allow_emulator_images:
+    description:
+      - Install images labelled C(biz.wabiz.emulator=true), the project's test emulator of the client
+        (C(tests/emulator)), which a test or demo builds under Meta's image names.
+      - V(false) (the default) refuses them before any container changes, so that a real migration never
+        moves a number onto the emulator. Only test and demo inventories set it (V(wabiz_allow_emulator_images)).
+    type: bool
+    default: false
   db:
     description:
       - Database settings given to every app container as C(WA_DB_*) environment variables.
@@ -270,6 +278,12 @@ missing_images:
   returned: on failure because of images
   type: list
   elements: str
+emulator_images:
+  description: Images refused because they are the project's test emulator (O(allow_emulator_images=false)).
+  returned: on failure because of emulator images
+  type: list
+  elements: str
+  sample: [docker.whatsapp.biz/coreapp:v2.62.5]
 created:
   description: Names of the containers created (or that would be).
   returned: always
@@ -304,10 +318,12 @@ removed:
 kept:
   description:
     - What was left in place. C(containers) unchanged app containers; C(databases) the database containers of the
-      stack with their state, running flag and addresses (never touched); C(volumes) the volumes kept.
+      stack with their state, running flag, addresses and engine (V(MYSQL) or V(PGSQL); never touched); C(volumes)
+      the volumes kept.
   returned: always
   type: dict
-  sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, ip_addresses: [172.18.0.2]}], volumes: [wa-db-data]}
+  sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, engine: MYSQL,
+           ip_addresses: [172.18.0.2]}], volumes: [wa-db-data]}
 removed_volumes:
   description: Volumes removed with O(remove_volumes=true).
   returned: always
@@ -324,9 +340,9 @@ reasons:
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 
 class StackManager:
@@ -368,7 +384,7 @@ class StackManager:
             except d.NotFound:
                 record = dict(db, state="missing", running=False, networks={}, mounts=db.get("mounts") or [])
             kept.append(dict(name=record["name"], state=record["state"], running=record["running"],
-                             image=record.get("image"),
+                             image=record.get("image"), engine=d.db_engine_of(record),
                              ip_addresses=sorted(n["ip_address"] for n in record["networks"].values()
                                                  if n.get("ip_address")),
                              volumes=sorted(m["name"] for m in record["mounts"] if m.get("name"))))
@@ -391,12 +407,16 @@ class StackManager:
         status = {}
         ids = {}
         missing = []
+        emulator = []
         for image in names:
-            image_id = d.image_id(self.client, image)
-            if image_id:
-                status[image], ids[image] = "present", image_id
+            facts = d.image_facts(self.client, image)
+            if facts["id"]:
+                status[image], ids[image] = "present", facts["id"]
+                if facts["emulator"]:
+                    emulator.append(image)
             else:
                 missing.append(image)
+        self.refuse_emulator(emulator)
         if not missing:
             return status, ids
         source = self.p["image_source"]
@@ -422,12 +442,15 @@ class StackManager:
                 if self.check:
                     status[image] = "would load"
                     continue
-                image_id = d.image_id(self.client, image)
-                if not image_id:
+                facts = d.image_facts(self.client, image)
+                if not facts["id"]:
                     self.fail("Image %s is still missing after loading %s: the archive does not contain it. "
                               "Nothing else was changed." % (image, ", ".join(archives)), missing_images=[image])
-                status[image], ids[image] = "loaded", image_id
+                status[image], ids[image] = "loaded", facts["id"]
+                if facts["emulator"]:
+                    emulator.append(image)
             self.result["changed"] = True
+            self.refuse_emulator(emulator, loaded=True)
             return status, ids
         # pull
         for image in missing:
@@ -439,9 +462,22 @@ class StackManager:
             except d.DockerException as exc:
                 self.fail("Cannot pull image %s: %s. Load it with docker load, or use image_source=archive. "
                           "Nothing else was changed." % (image, exc), missing_images=[image])
-            status[image], ids[image] = "pulled", d.image_id(self.client, image)
+            facts = d.image_facts(self.client, image)
+            status[image], ids[image] = "pulled", facts["id"]
+            if facts["emulator"]:
+                emulator.append(image)
         self.result["changed"] = True
+        self.refuse_emulator(emulator, loaded=True)
         return status, ids
+
+    def refuse_emulator(self, images, loaded=False):
+        """Fail before any container changes when an image to install is the project's test emulator and
+        allow_emulator_images is not set."""
+        msg = None if self.p["allow_emulator_images"] else d.emulator_refusal(images)
+        if msg:
+            if loaded:
+                msg = msg.replace("Nothing was changed.", "No container was changed (the images loaded stay).")
+            self.fail(msg, emulator_images=sorted(images))
 
     # -- states --------------------------------------------------------------------------------
     def present(self):
@@ -459,10 +495,10 @@ class StackManager:
         if p["wait_for_api"] and not p["web_port"]:
             self.fail("wait_for_api needs web_port")
         password = (p["db"] or {}).get("password") or ""
-        bad = sorted(set(c for c in password if c in "?{}&~!()^="))
+        bad = d.forbidden_db_password_chars(password)
         if bad:
-            self.fail("The database password contains characters the client does not accept (%s). Nothing was changed."
-                      % " ".join(bad))
+            self.fail("db.password contains characters the client does not accept in a database password (%s): "
+                      "choose one without any of %s. Nothing was changed." % (" ".join(bad), d.DB_PASSWORD_FORBIDDEN))
         coreapp_image, web_image = self.images()
         params = dict(p, coreapp_image=coreapp_image, web_image=web_image)
         desired = d.desired_specs(params)
@@ -641,6 +677,34 @@ class StackManager:
         self.module.exit_json(**self.result)
 
 
+#: What the options must be beyond their Ansible type; checked before the engine is contacted.
+RULES = {
+    "name": [_validate.docker_name()],
+    "masters": [_validate.int_range(0, 100)],
+    "coreapps": [_validate.int_range(0, 100)],
+    "webapps": [_validate.int_range(0, 100)],
+    "web_port": [_validate.int_range(1, 65535)],
+    "wait_timeout": [_validate.int_range(0, 86400)],
+    "stop_timeout": [_validate.int_range(0, 3600)],
+    "network": [_validate.docker_name()],
+    "media_volume": [_validate.docker_name()],
+    "wait_host": [_validate.single_line()],
+    "version": [_validate.single_line()],
+    "coreapp_image": [_validate.single_line()],
+    "web_image": [_validate.single_line()],
+    "db.hostname": [_validate.single_line()],
+    "db.port": [_validate.int_range(1, 65535)],
+    "db.username": [_validate.single_line()],
+    "db.password": [_validate.single_line()],
+    "db.name_prefix": [_validate.single_line()],
+    "db.connection_idle_timeout": [_validate.int_range(0, 2147483647)],
+    "api_key": [_validate.header_safe()],
+    "env": [_validate.env_mapping()],
+    "coreapp_env": [_validate.env_mapping()],
+    "web_env": [_validate.env_mapping()],
+}
+
+
 def main():
     spec = dict(d.DOCKER_ARGUMENT_SPEC)
     spec.update(
@@ -656,6 +720,7 @@ def main():
         web_image=dict(type="str"),
         image_source=dict(type="str", default="present", choices=["present", "pull", "archive"]),
         image_archive=dict(type="list", elements="path", default=[]),
+        allow_emulator_images=dict(type="bool", default=False),
         db=dict(type="dict", options=dict(
             engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
             hostname=dict(type="str", required=True),
@@ -682,7 +747,7 @@ def main():
         coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
         web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True)
     client = d.get_client(module)
     StackManager(module, client).run()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: stack_info
 short_description: Report the WhatsApp Business API client stacks running on a Docker host
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Finds the containers of the WhatsApp Business API on-premises client on one Docker host and groups
     them into stacks, with their topology (Masters, CoreApps, Webapps), version, database settings,
@@ -136,7 +136,10 @@ stacks:
       type: list
       elements: dict
     databases:
-      description: The database containers of the stack (same keys as RV(stacks[].masters)).
+      description:
+        - The database containers of the stack (same keys as RV(stacks[].masters)), plus C(engine)
+          (V(MYSQL) or V(PGSQL), from the data directory or the image) and C(data_volume) (the named volume at
+          the data directory, if any).
       type: list
       elements: dict
     networks:
@@ -151,9 +154,18 @@ stacks:
       description: Host port published for the Webapp's HTTPS port 443, if any.
       type: int
     db:
-      description: Database settings of the app containers (C(engine), C(hostname), C(port), C(username),
-        C(name_prefix)); never the password.
+      description:
+        - Database settings of the app containers (C(engine) upper-cased, C(hostname), C(port), C(username),
+          C(name_prefix)); never the password.
+        - C(container), the database container the app containers reach (or, with no app container left,
+          the stack's database container); null when none.
+        - C(external), true when the app containers use a database server that no container of this Docker
+          host answers for (a managed database or another host, e.g. reached by address).
+        - C(volume), the data volume of C(container), if any.
+        - Without app containers, C(engine) comes from the database container.
       type: dict
+      sample: {engine: PGSQL, hostname: 10.0.3.15, port: 5432, username: postgres, name_prefix: null,
+               container: null, external: true, volume: null}
 images:
   description: Presence of the images asked for with O(images).
   returned: always
@@ -169,6 +181,12 @@ images:
     id:
       description: The image id when present.
       type: str
+    emulator:
+      description:
+        - Whether the image carries the label C(biz.wabiz.emulator=true), that is the project's test emulator of
+          the client (C(tests/emulator)), not Meta's software.
+        - M(wabiz.api_client.stack) refuses to install such images unless told otherwise.
+      type: bool
 query_result:
   description: The answer of O(query).
   returned: when O(query) is set
@@ -177,9 +195,10 @@ query_result:
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 JMESPATH_IMPORT_ERROR = None
 try:
@@ -198,25 +217,32 @@ def main():
         coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
         web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = _validate.CheckedModule(argument_spec=spec, rules=d.DOCKER_RULES, supports_check_mode=True)
     if module.params["query"] and jmespath is None:
         module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+    query = None
+    if module.params["query"]:
+        try:
+            query = jmespath.compile(module.params["query"])
+        except (jmespath.exceptions.JMESPathError, ValueError, TypeError, RecursionError) as exc:
+            module.fail_json(msg="query must be a valid JMESPath expression: %s" % exc)
     client = d.get_client(module)
     try:
         stacks = d.discover_stacks(d.list_records(client), module.params["coreapp_images"],
                                    module.params["web_images"])
         images = []
         for image in module.params["images"]:
-            image_id = d.image_id(client, image)
-            images.append(dict(name=image, present=image_id is not None, id=image_id))
+            facts = d.image_facts(client, image)
+            images.append(dict(name=image, present=facts["id"] is not None, id=facts["id"],
+                               emulator=facts["emulator"]))
     except d.DockerException as exc:
         module.fail_json(msg="Docker engine error: %s" % exc)
     if module.params["name"]:
         stacks = [s for s in stacks if module.params["name"] in (s["name"], s["compose_project"])]
     result = dict(changed=False, stacks=stacks, images=images)
-    if module.params["query"]:
+    if query is not None:
         try:
-            result["query_result"] = jmespath.search(module.params["query"], dict(stacks=stacks, images=images))
+            result["query_result"] = query.search(dict(stacks=stacks, images=images))
         except jmespath.exceptions.JMESPathError as exc:
             module.fail_json(msg="Invalid query %r: %s" % (module.params["query"], exc))
     module.exit_json(**result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: two_step
 short_description: Enable or disable two-step verification of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - O(state=absent) disables two-step verification (C(DELETE /v1/settings/account/two-step)), for example
     before a migration (step 3) so the number can be re-registered if the restore failed for an unknown reason.
@@ -78,7 +78,7 @@ import re
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
 TWO_STEP_PATH = "/v1/settings/account/two-step"
-PIN_RE = re.compile(r"^[0-9]{6}$")
+PIN_RE = re.compile(r"^[0-9]{6}\Z")
 
 
 def main():
@@ -93,7 +93,7 @@ def main():
     p = module.params
     state = p["state"]
     if state == "present" and not PIN_RE.match(p["pin"] or ""):
-        module.fail_json(msg="pin must be exactly six digits (0-9)")
+        module.fail_json(msg="pin must be exactly six digits (0-9), without spaces or a trailing newline")
     if state == "absent" and p["pin"]:
         module.warn("pin is ignored with state=absent")
     result = dict(changed=True, state=state)

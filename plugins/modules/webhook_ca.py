@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: webhook_ca
 short_description: Upload or remove the webhook CA certificate of a WhatsApp Business API client
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the CA certificate the client uses to verify the webhook server (C(/v1/certificates/webhooks/ca)),
     for migration step 9. A restore is not known to bring it back, so set it again on the new setup.
@@ -84,6 +84,7 @@ import hashlib
 import re
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 CA_PATH = "/v1/certificates/webhooks/ca"
 PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
@@ -142,14 +143,16 @@ def main():
         text = p["content"]
         if p["src"]:
             try:
-                with open(p["src"], "r") as handle:
-                    text = handle.read()
+                text = _validate.read_text(p["src"])
             except (IOError, OSError) as exc:
-                module.fail_json(msg="cannot read src %s: %s" % (p["src"], exc))
+                module.fail_json(msg="src must be a readable PEM file: cannot read %s: %s" % (p["src"], exc))
+            except UnicodeDecodeError:
+                module.fail_json(msg="src must be a PEM text file: %s is binary (convert a DER certificate with "
+                                     "openssl x509 -inform der -in FILE -out FILE.pem)" % p["src"])
         wanted = normalise_pem(text)
         if not wanted or any(label != "CERTIFICATE" for label, dummy in pem_blocks(wanted)):
-            module.fail_json(msg="the webhook CA must be PEM certificate text (-----BEGIN CERTIFICATE-----), "
-                                 "and nothing else (no private key)")
+            module.fail_json(msg="%s must be PEM certificate text (-----BEGIN CERTIFICATE-----), and nothing else "
+                                 "(no private key)" % ("src" if p["src"] else "content"))
 
     with module.api_errors("webhook CA") as client:
         current = find_pem(client.get(CA_PATH, allow_status=(404,)))

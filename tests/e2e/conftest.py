@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -49,6 +50,7 @@ class Runner:
         self.collections_root = collections_root
         self.logdir = logdir
         self.count = 0
+        self.lock = threading.Lock()
 
     def env(self, extra=None):
         env = dict(os.environ)
@@ -64,35 +66,34 @@ class Runner:
         return env
 
     def command(self, name, lab, extra=None, tags=None, inventory=None):
-        """The ansible-playbook command line of playbooks/<name>.yml with the lab's extra vars (and a log number)."""
-        self.count += 1
+        """(command line, log file) to run playbooks/<name>.yml with the local inventory and the lab's extra vars."""
+        with self.lock:
+            self.count += 1
+            count = self.count
         coll = collection_dir()
         extra_vars = dict(lab.extra_vars())
         extra_vars.update(extra or {})
-        varfile = os.path.join(lab.workdir, "extra-vars-%d.json" % self.count)
+        varfile = os.path.join(lab.workdir, "extra-vars-%d.json" % count)
         with open(varfile, "w", encoding="utf-8") as fh:
             json.dump(extra_vars, fh)
         cmd = [tool("ansible-playbook"), "-i", inventory or os.path.join(coll, "inventories", "local"),
                os.path.join(coll, "playbooks", name + ".yml"), "-e", "@" + varfile]
         if tags:
             cmd += ["--tags", ",".join(tags)]
-        return cmd
+        return cmd, os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, count, name))
 
     def start(self, name, lab, extra=None, tags=None):
         """Start playbooks/<name>.yml in its own process group (to interrupt it); returns (Popen, logfile)."""
-        cmd = self.command(name, lab, extra=extra, tags=tags)
-        logfile = os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, self.count, name))
-        fh = open(logfile, "w", encoding="utf-8")  # pylint: disable=consider-using-with
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, env=self.env(),
-                                cwd=lab.workdir, start_new_session=True)
-        fh.close()
+        cmd, logfile = self.command(name, lab, extra, tags)
+        with open(logfile, "w", encoding="utf-8") as fh:
+            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, env=self.env(),
+                                    cwd=lab.workdir, start_new_session=True)
         return proc, logfile
 
     def playbook(self, name, lab, extra=None, tags=None, inventory=None, env=None, check=None):
         """Run playbooks/<name>.yml with the local inventory and the lab's extra vars; returns (rc, output)."""
-        cmd = self.command(name, lab, extra=extra, tags=tags, inventory=inventory)
+        cmd, logfile = self.command(name, lab, extra, tags, inventory)
         t0 = time.monotonic()
-        logfile = os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, self.count, name))
         with open(logfile, "w", encoding="utf-8") as fh:  # streamed, to follow a long run
             proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True,
                                   env=self.env(env), cwd=lab.workdir, check=False)

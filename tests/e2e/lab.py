@@ -9,6 +9,9 @@ what the real world already has before a migration starts, and nothing the colle
 * the **old setup**: one of Meta's compose layouts (multiconnect: 2 Masters, 3 CoreApps, 2 shards; or
   single instance) as compose project ``<prefix>-old``, seeded as a registered production setup (number,
   admin password, two-step PIN, webhook URL) through the emulator's ``/_emulator/seed`` admin API;
+  with ``db_engine="PGSQL"`` its database is instead an **external PostgreSQL server** (``<prefix>-old-pg``,
+  ``wabiz-emulator/postgres:13``, volume ``<prefix>-old-pgdata``) that the client reaches **by address**,
+  as managed databases are, and the new setup runs on a PostgreSQL container too;
 * the **WhatsApp network stand-in** (``<prefix>-net``), attached to the old setup's network and to the new
   setup's network ``<prefix>-new`` (in real life both reach Meta's network through the internet);
 * two **webhook receivers** (``<prefix>-old-hooks`` on the old network, ``<prefix>-new-hooks`` on the new one),
@@ -52,12 +55,19 @@ NEW_ADMIN_PASSWORD = "New-Admin-Passw0rd!"
 TWO_STEP_PIN = "123456"
 BACKUP_PASSWORD = "Backup-Passw0rd!"
 DB_PASSWORD = "testpass"  # Meta's db.env value, used by the compose layouts
+POSTGRES_IMAGE = "wabiz-emulator/postgres:13"  # the emulator's stand-in for postgres:13
+WAIT_ON_POSTGRES = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/launch_within_docker.sh"]
 
 LAYOUTS = {
     "multiconnect": {"masters": 2, "coreapps": 3, "shards": 2},
     "single": {"masters": 0, "coreapps": 1, "shards": 1},
     # High availability: 2 Masters, 2 CoreApps, 1 shard (health: one CoreApp connected, the rest disconnected).
     "ha": {"masters": 2, "coreapps": 2, "shards": 1},
+}
+# The services of Meta's compose layouts (tests/emulator/compose).
+SERVICES = {
+    "multiconnect": ["db", "waweb", "master1", "master2", "wacore1", "wacore2", "wacore3"],
+    "single": ["db", "wacore", "waweb"],
 }
 
 
@@ -130,9 +140,12 @@ def run_ok(cmd):
 
 
 class Lab:
-    def __init__(self, prefix, layout="multiconnect", old_port=None, new_port=None, workdir=None):
+    def __init__(self, prefix, layout="multiconnect", old_port=None, new_port=None, workdir=None, db_engine="MYSQL"):
         if layout not in LAYOUTS:
             raise ValueError("layout must be one of %s" % sorted(LAYOUTS))
+        if db_engine not in ("MYSQL", "PGSQL"):
+            raise ValueError("db_engine must be MYSQL or PGSQL")
+        self.db_engine = db_engine
         self.prefix = prefix
         self.layout = layout
         self.counts = LAYOUTS[layout]
@@ -144,9 +157,18 @@ class Lab:
         self.new_stack = prefix + "-new"
         self.new_network = prefix + "-new"
         self.new_db = prefix + "-new-db"
+        self.old_pg = prefix + "-old-pg"
+        self.old_pg_volume = prefix + "-old-pgdata"
+        pg = db_engine == "PGSQL"
+        # PostgreSQL: the client containers only (no `db` service), on a network the lab makes, with the
+        # server's address in db.env and Meta's PostgreSQL command.
         self.old = dockerctl.Stack(self.old_project, layout=layout, version=OLD_VERSION,
                                    web_publish="%d:443" % self.old_port, db_publish="3306",
-                                   workdir=os.path.join(self.workdir, "compose-old"))
+                                   workdir=os.path.join(self.workdir, "compose-old"),
+                                   external_network=prefix + "-old" if pg else None,
+                                   services=[s for s in SERVICES[layout] if s != "db"] if pg else None,
+                                   override={"services": {s: {"command": WAIT_ON_POSTGRES} for s in SERVICES[layout]
+                                                          if s != "db"}} if pg else None)
         self.net = dockerctl.NetworkStandIn(prefix + "-net")
         self.old_hooks = Receiver(prefix + "-old-hooks", self.old.network)
         self.new_hooks = Receiver(prefix + "-new-hooks", self.new_network)
@@ -157,6 +179,8 @@ class Lab:
         t0 = time.monotonic()
         os.makedirs(self.workdir, exist_ok=True)
         log("old setup %s: %s layout %s on port %d" % (self.old_project, self.layout, OLD_VERSION, self.old_port))
+        if self.db_engine == "PGSQL":
+            self.start_old_pg()
         self.old.up()
         self.net.start(self.old.network)
         if not run_ok(["docker", "network", "inspect", self.new_network]):
@@ -184,6 +208,21 @@ class Lab:
         log("lab %s up in %.1fs" % (self.prefix, time.monotonic() - t0))
         return self
 
+    def start_old_pg(self):
+        """The old setup's external PostgreSQL server; the client gets its address, not a name."""
+        if not run_ok(["docker", "network", "inspect", self.old.network]):
+            docker("network", "create", "--label", "biz.wabiz.e2e=lab", self.old.network)
+        if not run_ok(["docker", "container", "inspect", self.old_pg]):
+            docker("run", "-d", "--name", self.old_pg, "--network", self.old.network, "--label", "biz.wabiz.e2e=lab",
+                   "-e", "POSTGRES_PASSWORD=" + DB_PASSWORD, "-v", self.old_pg_volume + ":/var/lib/postgresql/data",
+                   POSTGRES_IMAGE)
+        self.old.db_env.update({"WA_DB_ENGINE": "PGSQL", "WA_DB_HOSTNAME": container_ip(self.old_pg, self.old.network),
+                                "WA_DB_PORT": "5432", "WA_DB_USERNAME": "postgres", "WA_DB_PASSWORD": DB_PASSWORD})
+
+    def old_pg_sql(self, sql):
+        """Rows (tab-separated lines) of ``sql`` run in the old setup's PostgreSQL database ``waent``."""
+        return docker("exec", self.old_pg, "psql", "-U", "postgres", "-d", "waent", "-At", "-F", "\t", "-c", sql)
+
     @property
     def old_url(self):
         return "https://127.0.0.1:%d" % self.old_port
@@ -193,6 +232,14 @@ class Lab:
         return "https://127.0.0.1:%d" % self.new_port
 
     def extra_vars(self):
+        if self.db_engine == "PGSQL":
+            return dict(self._extra_vars(), wabiz_new_db={
+                "engine": "PGSQL", "hostname": self.new_db, "port": 5432, "username": "postgres",
+                "password": DB_PASSWORD}, stack_install_db_image=POSTGRES_IMAGE,
+                wabiz_old_external_db_host=self.old.db_env["WA_DB_HOSTNAME"])
+        return self._extra_vars()
+
+    def _extra_vars(self):
         return {
             "wabiz_migration_name": self.prefix,
             "wabiz_state_dir": self.state_dir,
@@ -211,6 +258,8 @@ class Lab:
             "wabiz_new_db_container": True,
             "wabiz_new_webhook_url": self.new_hooks.url,
             "wabiz_new_webhook_ca": self.new_ca_path,
+            # The lab runs the project's emulator images: the roles refuse them unless told so.
+            "wabiz_allow_emulator_images": True,
         }
 
     # --- helpers for assertions -------------------------------------------------------------------
@@ -279,7 +328,7 @@ class Lab:
             ids = docker("ps", "-aq", "--filter", "label=" + label, check=False).split()
             if ids:
                 docker("rm", "-f", *ids, check=False)
-        for name in (self.new_db, self.old_hooks.name, self.new_hooks.name):
+        for name in (self.new_db, self.old_pg, self.old_hooks.name, self.new_hooks.name):
             docker("rm", "-f", name, check=False)
         self.net.stop()
         try:
@@ -302,8 +351,10 @@ def main(argv=None):
     parser.add_argument("--old-port", type=int, default=None)
     parser.add_argument("--new-port", type=int, default=None)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--db-engine", choices=["MYSQL", "PGSQL"], default="MYSQL",
+                        help="PGSQL: the old setup on an external PostgreSQL server, the new one on PostgreSQL")
     args = parser.parse_args(argv)
-    lab = Lab(args.prefix, args.layout, args.old_port, args.new_port, args.workdir)
+    lab = Lab(args.prefix, args.layout, args.old_port, args.new_port, args.workdir, args.db_engine)
     if args.cmd == "up":
         lab.up()
     if args.cmd in ("up", "vars"):

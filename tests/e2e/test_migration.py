@@ -7,9 +7,11 @@ Docker names wabiz-e2e-<run>-<n>-*) and removes it afterwards."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
+import sys
 import time
 
 import lab as labmod
@@ -214,48 +216,54 @@ def test_high_availability_migration(make_lab, runner):
 
 
 def test_single_instance_migration_through_ansible_runner(make_lab, collections_root, tmp_path, monkeypatch):
-    """As AWX runs a job: ansible-runner, a private data dir with inventory, extra vars and the secrets
-    injected as environment variables by the custom credential type; no prompts, no become."""
+    """As AWX runs a job, with the documented inventory layout unchanged: the project holds a copy of
+    inventories/example (no vault inside), an inventory sync (ansible-inventory --list --export, no vault
+    secret) gives the job its inventory, ansible-runner runs the job with the secrets injected by the
+    credential type of extensions/awx (its injectors rendered with the credential's inputs). The lab's
+    own values (hosts reached locally, URLs, ports, counts, names) are the job template's extra vars."""
     import ansible_runner
+    import jinja2
+    import yaml
 
     lab = make_lab("single", prove_old_webhook=True)
     old_token, old_state = before_migration(lab)
-    pdd = tmp_path / "awx-job"
-    (pdd / "project").mkdir(parents=True)
-    (pdd / "inventory" / "group_vars").mkdir(parents=True)
-    (pdd / "env").mkdir()
-    (pdd / "project" / "migrate.yml").write_text(
+    project = tmp_path / "project"
+    shutil.copytree(os.path.join(collection_dir(), "inventories", "example"), project / "inventories" / "prod")
+    (project / "migrate.yml").write_text(
         "---\n- name: Migration job template\n  ansible.builtin.import_playbook: wabiz.api_client.migrate\n")
-    with open(os.path.join(collection_dir(), "inventories", "local", "hosts.yml"), encoding="utf-8") as fh:
-        (pdd / "inventory" / "hosts.yml").write_text(fh.read())
-    # The inventory of an AWX job: no secret in it, the credential's environment variables instead.
-    (pdd / "inventory" / "group_vars" / "all.yml").write_text("""---
-wabiz_old_api_username: admin
-wabiz_old_api_password: "{{ lookup('ansible.builtin.env', 'WABIZ_API_OLD_PASSWORD') }}"
-wabiz_old_db_password: "{{ lookup('ansible.builtin.env', 'WABIZ_OLD_DB_PASSWORD') }}"
-wabiz_old_validate_certs: false
-wabiz_new_api_username: admin
-wabiz_new_api_password: "{{ lookup('ansible.builtin.env', 'WABIZ_API_NEW_PASSWORD') }}"
-wabiz_new_validate_certs: false
-wabiz_new_version: 2.62.5
-wabiz_backup_password: "{{ lookup('ansible.builtin.env', 'WABIZ_BACKUP_PASSWORD') }}"
-wabiz_two_step_pin: "{{ lookup('ansible.builtin.env', 'WABIZ_TWO_STEP_PIN') }}"
-wabiz_disable_two_step: true
-wabiz_reset_webhooks: true
-wabiz_test_message_to: "%s"
-""" % MESSAGE_TO)
-    extra = lab.extra_vars()
+    # AWX inventory update of the project source: no vault credential, nothing rendered (--export).
+    rc, synced = run_tool(["ansible-inventory", "-i", str(project / "inventories" / "prod" / "hosts.yml"),
+                           "--list", "--export"], cwd=str(project), env={"ANSIBLE_COLLECTIONS_PATH": collections_root})
+    assert rc == 0, synced
+    inventory = json.loads(synced[synced.index("{"):])
+    assert "wabiz_backup_password" in inventory["all"]["vars"]
+    # The job's inventory is what the sync stored, served as AWX serves it (an inventory script).
+    pdd = tmp_path / "awx-job"
+    (pdd / "inventory").mkdir(parents=True)
+    (pdd / "env").mkdir()
+    shutil.copytree(project, pdd / "project")
+    script = pdd / "inventory" / "hosts"
+    script.write_text("#!%s\nimport sys\nif '--host' in sys.argv:\n    print('{}')\nelse:\n    print(%r)\n"
+                      % (sys.executable, json.dumps(inventory)))
+    script.chmod(0o700)
+    # The job template's extra vars: the lab (every host is this machine; the emulator's self-signed
+    # Webapp certificates, so no CA file and no verification) and the test message number.
+    extra = dict(lab.extra_vars(), ansible_connection="local", ansible_become=False,
+                 ansible_python_interpreter="{{ ansible_playbook_python }}", ansible_pipelining=True,
+                 wabiz_old_validate_certs=False, wabiz_new_validate_certs=False, wabiz_old_ca_path="",
+                 wabiz_new_ca_path="", wabiz_test_message_to=MESSAGE_TO)
     extra["wabiz_new_db"] = dict(extra["wabiz_new_db"], password="{{ lookup('ansible.builtin.env', 'WABIZ_NEW_DB_PASSWORD') }}")
     (pdd / "env" / "extravars").write_text(json.dumps(extra))
-    (pdd / "env" / "envvars").write_text(json.dumps({
-        "ANSIBLE_COLLECTIONS_PATH": collections_root,
-        "WABIZ_API_OLD_PASSWORD": labmod.OLD_ADMIN_PASSWORD,
-        "WABIZ_API_NEW_PASSWORD": labmod.NEW_ADMIN_PASSWORD,
-        "WABIZ_BACKUP_PASSWORD": labmod.BACKUP_PASSWORD,
-        "WABIZ_TWO_STEP_PIN": labmod.TWO_STEP_PIN,
-        "WABIZ_OLD_DB_PASSWORD": labmod.DB_PASSWORD,
-        "WABIZ_NEW_DB_PASSWORD": labmod.DB_PASSWORD,
-    }))
+    # The credential of the shipped type, injected as AWX does.
+    with open(os.path.join(collection_dir(), "extensions", "awx", "credential_type.yml"), encoding="utf-8") as fh:
+        credential_type = yaml.safe_load(fh)
+    inputs = {"old_api_username": "admin", "old_api_password": labmod.OLD_ADMIN_PASSWORD,
+              "new_api_password": labmod.NEW_ADMIN_PASSWORD, "backup_password": labmod.BACKUP_PASSWORD,
+              "two_step_pin": labmod.TWO_STEP_PIN, "old_db_password": labmod.DB_PASSWORD,
+              "new_db_password": labmod.DB_PASSWORD}
+    envvars = {k: jinja2.Template(v).render(**inputs) for k, v in credential_type["injectors"]["env"].items()}
+    envvars["ANSIBLE_COLLECTIONS_PATH"] = collections_root
+    (pdd / "env" / "envvars").write_text(json.dumps(envvars))
     t0 = time.monotonic()
     # ansible-runner runs the ansible-playbook found on PATH: the one of this venv.
     monkeypatch.setenv("PATH", os.path.dirname(tool("ansible-playbook")) + os.pathsep + os.environ.get("PATH", ""))
@@ -267,6 +275,14 @@ wabiz_test_message_to: "%s"
     for event in result.events:
         assert_no_secrets(json.dumps(event), "job events")
     assert_migrated(lab, None, old_token, old_state)
+
+
+def run_tool(cmd, cwd, env):
+    full = dict(os.environ)
+    full.update(env)
+    proc = subprocess.run([tool(cmd[0])] + cmd[1:], cwd=cwd, env=full, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, check=False)
+    return proc.returncode, proc.stdout
 
 
 def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(make_lab, runner):
@@ -327,9 +343,25 @@ def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(m
     lab.send_inbound("inbound after the rollback")
     lab.wait_received(lab.old_hooks, "inbound after the rollback")
     assert state_record(lab)["status"] == "rolled_back"
-    # A rolled-back migration is not continued by mistake.
+    # A rolled-back migration is not continued by mistake: the run fails on the refusal itself (its failure
+    # line names the status; the state load prints the status on every run, so that alone proves nothing),
+    # and nothing changed: the old setup still serves the number, the new client stays uninstalled, the
+    # state record and the backup are as they were.
+    record, old_before = state_record(lab), lab.emulator_state(lab.old_url)
+    with open(record["backup"]["path"], "rb") as fh:
+        backup_digest = hashlib.sha256(fh.read()).hexdigest()
     rc, out = runner.playbook("migrate", lab, check=False)
-    assert "rolled_back" in out
+    fatal = [line for line in out.splitlines() if line.startswith("fatal:") or "FAILED!" in line]
+    assert len(fatal) == 1 and "is rolled_back" in fatal[0], tail(out)
+    assert "changed=0" in out and not [line for line in out.splitlines()
+                                       if "changed=" in line and "changed=0" not in line], tail(out)
+    assert state_record(lab) == record
+    old_after = lab.emulator_state(lab.old_url)
+    for key in ("setup_id", "registered", "wa_id", "registration_sha256", "restore_count", "two_step"):
+        assert old_after[key] == old_before[key], key
+    assert docker_names("label=biz.wabiz.stack=%s" % lab.new_stack) == [lab.new_db]
+    with open(record["backup"]["path"], "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == backup_digest == record["backup"]["sha256"]
 
 
 def test_interrupted_after_step5_rerun_completes_with_the_original_backup(make_lab, runner):

@@ -164,10 +164,13 @@ class Stack:
     ``web_publish`` / ``db_publish``: the host side of the Webapp / database ports (default: random).
     ``external_network``: join an existing network instead of the project's own (with ``services``
     limited to e.g. ``["wacore", "waweb"]`` and ``no_deps``, a second setup on another setup's database).
+    ``override``: a compose override (a dict, written as ``override.yml``) on top of Meta's layout, e.g.
+    the ``command`` of a setup on PostgreSQL (``wait_on_postgres.sh``).
     """
 
     def __init__(self, project, layout="multiconnect", version=DEFAULT_VERSION, db_env=None,
-                 web_publish="443", db_publish="3306", external_network=None, services=None, workdir=None):
+                 web_publish="443", db_publish="3306", external_network=None, services=None, workdir=None,
+                 override=None):
         if layout not in LAYOUTS:
             raise ValueError("layout must be one of %s" % sorted(LAYOUTS))
         self.project = project
@@ -177,6 +180,7 @@ class Stack:
         self.web_publish, self.db_publish = web_publish, db_publish
         self.external_network = external_network
         self.services = list(services or [])
+        self.override = dict(override or {})
         self.workdir = workdir or os.path.join(WORK_ROOT, project)
         self.attached = []  # NetworkStandIn objects attached by attach_network()
 
@@ -201,11 +205,15 @@ class Stack:
                 fh.write("version: '3'\nnetworks:\n  default:\n    external:\n      name: %s\n"
                          % self.external_network)
             files.append("network.yml")
+        if self.override:
+            with open(os.path.join(self.workdir, "override.yml"), "w", encoding="utf-8") as fh:
+                json.dump(dict({"version": "3"}, **self.override), fh, indent=1)  # JSON is YAML
+            files.append("override.yml")
         with open(os.path.join(self.workdir, "dockerctl.json"), "w", encoding="utf-8") as fh:
             json.dump({"project": self.project, "layout": self.layout, "version": self.version,
                        "files": files, "web_publish": self.web_publish, "db_publish": self.db_publish,
                        "external_network": self.external_network, "db_env": self.db_env,
-                       "services": self.services}, fh)
+                       "services": self.services, "override": self.override}, fh)
         return files
 
     @classmethod
@@ -216,7 +224,8 @@ class Stack:
             info = json.load(fh)
         return cls(project, layout=info["layout"], version=info["version"], db_env=info["db_env"],
                    web_publish=info["web_publish"], db_publish=info["db_publish"],
-                   external_network=info["external_network"], services=info["services"], workdir=workdir)
+                   external_network=info["external_network"], services=info["services"], workdir=workdir,
+                   override=info.get("override"))
 
     def compose(self, *args, version=None, check=True, timeout=300):
         files = self.write_files()
@@ -361,9 +370,9 @@ class Stack:
         return body["health"]
 
     def wait_health(self, token, expect_shards=None, predicate=None, timeout=90):
-        """Wait until /v1/health is healthy: single instance ``connected``; multiconnect: the primary
-        Master and ``expect_shards`` CoreApps connected; high availability (1 shard): one CoreApp connected,
-        the primary Master disconnected (or ``predicate(health)`` is true)."""
+        """Wait until /v1/health is healthy as :func:`summarize` says (``expect_shards`` required for a
+        high-availability/multiconnect setup: with N >= 2 shards the primary Master and N CoreApps connected;
+        high availability, 1 shard: one CoreApp connected), or until ``predicate(health)`` is true."""
         if predicate is None:
             def predicate(health):
                 return summarize(health, expect_shards)["healthy"]
@@ -416,23 +425,41 @@ def collections_root(repo, prefix="wabiz-colls-"):
 
 
 def summarize(health, expect_shards=None):
-    """Counts of a /v1/health ``health`` object, and whether it is healthy."""
+    """Counts of a /v1/health ``health`` object, and whether it is healthy as Meta's health reference
+    describes it (wa-api-facts.md, section 6).
+
+    * Single instance: ``healthy`` when ``gateway_status`` is ``connected``.
+    * High availability / multiconnect: ``expect_shards`` N is required (what healthy means depends on it).
+      ``healthy``: at least N CoreApps ``connected`` and, with N >= 2 (multiconnect), the primary Master
+      ``connected`` too; with N = 1 (high availability) the primary Master reports ``disconnected``, which the
+      reference calls normal, so it is not required. This is the rule of the collection's ``health_info``
+      (N or more CoreApps), so a test and the collection agree on what a healthy setup is.
+    * ``as_documented``: the exact picture of the reference: healthy, exactly N CoreApps connected, and every
+      other node (secondary Masters, spare CoreApps, the primary Master of a 1-shard setup) ``disconnected``.
+    """
     if "gateway_status" in health:  # single instance
         ok = health["gateway_status"] == "connected"
-        return {"single": True, "healthy": ok, "status": health["gateway_status"]}
+        return {"single": True, "healthy": ok, "as_documented": ok, "status": health["gateway_status"]}
+    if not expect_shards or int(expect_shards) < 1:
+        raise ValueError("summarize: a high-availability/multiconnect health answer needs expect_shards (N >= 1): "
+                         "what healthy means depends on the shard count")
+    shards = int(expect_shards)
     nodes = {k: v for k, v in health.items() if isinstance(v, dict)}
     connected = [k for k, v in nodes.items() if v.get("gateway_status") == "connected"]
     primary = [k for k, v in nodes.items() if v.get("role") == "primary_master"]
     coreapps_up = [k for k in connected if nodes[k].get("role") == "coreapp"]
-    # Meta's health reference: with N >= 2 shards N CoreApps and the primary Master are connected; in high
-    # availability (1 shard) only one CoreApp is, and the primary Master reports disconnected.
-    multiconnect = (expect_shards or len(coreapps_up)) >= 2
-    primary_ok = len(primary) == 1 and (primary[0] in connected if multiconnect
-                                        else nodes[primary[0]].get("gateway_status") == "disconnected")
-    healthy = primary_ok and (
-        len(coreapps_up) >= 1 if expect_shards is None else len(coreapps_up) == expect_shards)
-    return {"single": False, "healthy": healthy, "primary_master": primary[0] if primary else None,
-            "connected_coreapps": sorted(coreapps_up),
+    # With N >= 2 shards the primary Master is connected; in high availability (1 shard) it reports
+    # disconnected, which the reference calls normal (the collection accepts connected there too).
+    primary_needed = shards >= 2
+    primary_ok = len(primary) == 1 and (
+        primary[0] in connected if primary_needed
+        else nodes[primary[0]].get("gateway_status") in ("connected", "disconnected"))
+    healthy = primary_ok and len(coreapps_up) >= shards
+    expected_up = set(coreapps_up) | (set(primary) if primary_needed else set())
+    as_documented = healthy and len(coreapps_up) == shards and all(
+        v.get("gateway_status") == "disconnected" for k, v in nodes.items() if k not in expected_up)
+    return {"single": False, "healthy": healthy, "as_documented": as_documented,
+            "primary_master": primary[0] if primary else None, "connected_coreapps": sorted(coreapps_up),
             "disconnected": sorted(k for k in nodes if k not in connected), "nodes": len(nodes)}
 
 

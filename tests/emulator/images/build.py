@@ -9,7 +9,9 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
           from the machine's Debian mirror, cleaned, ``docker import``-ed. The root file system tarball
           is cached in ``$WABIZ_EMULATOR_CACHE`` (default ``/var/cache/wabiz-emulator``, or
           ``~/.cache/wabiz-emulator`` when that is not writable), keyed by the hash of the package list.
-2. ``mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/).
+2. ``mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/);
+   ``wabiz-emulator/postgres:13``: Debian PostgreSQL stand-in honouring the official postgres image's
+   contract (postgres/), under the emulator's own repository so it can never replace a real image.
 3. for each version V: ``docker.whatsapp.biz/coreapp:vV`` and ``docker.whatsapp.biz/web:vV``
    (whatsapp/ + the ``wa_emulator`` package at ``/opt/whatsapp/emulator``).
 4. ``wabiz-emulator/network:latest`` and ``wabiz-emulator/webhook-receiver:latest``.
@@ -17,7 +19,13 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
 Every image carries the label ``biz.wabiz.emulator.hash``: a hash of everything that went into it
 (package list, Dockerfile, scripts, emulator source, version). An image whose label matches is not
 rebuilt ("up to date"), so a warm run takes about a second. The previous build of a rebuilt tag is removed
-when nothing uses it any more (never forced). Versions: ``--versions`` or
+when nothing uses it any more (never forced), and only when it carries the emulator's label.
+
+The CoreApp, Webapp and MySQL stand-ins keep the names real setups use (``docker.whatsapp.biz/...``,
+``mysql:8.0.33``): inventories, compose files and tests name them so. So before building anything, every
+tag is checked: a tag held by an image WITHOUT the label ``biz.wabiz.emulator`` (Meta's or Oracle's
+image, which cannot be downloaded again) stops the build with a message naming it; nothing is built
+over it and nothing is removed. Use ``--versions`` to build other versions beside it. Versions: ``--versions`` or
 ``$WABIZ_EMULATOR_VERSIONS`` (comma or space separated), default 2.61.2 (old) and 2.62.5 (new).
 Concurrent runs on one machine are serialised with a lock file in the cache directory.
 """
@@ -44,9 +52,13 @@ ROOTFS_RECIPE = "2"
 BASE_REPO = "wabiz-emulator/base"
 MYSQL_TAG = "mysql:8.0.33"
 MYSQL_VERSION = "8.0.33"
+# The emulator's own repository: a tag like postgres:13 could hold an operator's real image.
+POSTGRES_TAG = "wabiz-emulator/postgres:13"
+POSTGRES_VERSION = "13"
 WA_REGISTRY = "docker.whatsapp.biz"
 DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
 HASH_LABEL = "biz.wabiz.emulator.hash"
+EMULATOR_LABEL = "biz.wabiz.emulator"
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 
@@ -79,12 +91,43 @@ def run(cmd, **kw):
 
 def image_label(tag, label):
     """The value of ``label`` on local image ``tag``; None when the image does not exist."""
-    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", tag],
+    labels = image_labels(tag)
+    return None if labels is None else labels.get(label, "")
+
+
+def image_labels(ref):
+    """Labels of local image ``ref`` (tag or id) as a dict; None when the image does not exist."""
+    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", ref],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     if proc.returncode != 0:
         return None
-    labels = json.loads(proc.stdout.strip() or "null") or {}
-    return labels.get(label, "")
+    return json.loads(proc.stdout.strip() or "null") or {}
+
+
+def is_ours(labels):
+    """True when an image's labels say it is one of the emulator's images."""
+    return (labels or {}).get(EMULATOR_LABEL) == "true" and bool((labels or {}).get(HASH_LABEL))
+
+
+def foreign_tags(tags):
+    """The tags among ``tags`` held by a local image that is not one of the emulator's: (tag, title)."""
+    out = []
+    for tag in tags:
+        labels = image_labels(tag)
+        if labels is not None and not is_ours(labels):
+            out.append((tag, labels.get("org.opencontainers.image.title") or "no emulator label"))
+    return out
+
+
+def refuse_foreign(tags):
+    """Stop, before anything is built or removed, when a tag we would build holds someone else's image."""
+    foreign = foreign_tags(tags)
+    if foreign:
+        die("refusing to build over image(s) that are not the emulator's (no label %s=true): %s. They may be "
+            "Meta's or Oracle's images, which cannot be downloaded again: nothing was built, tagged or removed. "
+            "Keep them and build the emulator on a machine without them, or build other client versions "
+            "(--versions); to replace them on purpose, re-tag or remove them yourself first (docker image tag / "
+            "docker image rm)." % (EMULATOR_LABEL, "; ".join("%s (%s)" % item for item in foreign)))
 
 
 # --- inputs and hashes -------------------------------------------------------------------------
@@ -166,9 +209,10 @@ def cache_dir():
 
 def clean_rootfs(root):
     """Drop what an image does not need: apt caches and lists, docs, man pages, translations, the
-    data directory the MariaDB package initialised (the stand-in initialises at first start)."""
+    data directories the MariaDB and PostgreSQL packages initialised (the stand-ins initialise at first
+    start)."""
     for rel in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
-                "usr/share/info", "usr/share/locale", "var/log", "var/lib/mysql", "tmp"):
+                "usr/share/info", "usr/share/locale", "var/log", "var/lib/mysql", "var/lib/postgresql", "tmp"):
         path = os.path.join(root, rel)
         if os.path.isdir(path):
             for name in os.listdir(path):
@@ -250,6 +294,7 @@ def ensure_base(cache, force):
         "LABEL %s=%s" % (HASH_LABEL, base_hash),
         'CMD ["/bin/bash"]',
     ]
+    refuse_foreign([tag])
     cmd = ["docker", "import"]
     for change in changes:
         cmd += ["--change", change]
@@ -261,7 +306,7 @@ def ensure_base(cache, force):
 # --- derived images ------------------------------------------------------------------------------
 
 def stage_context(name, dest):
-    """Copy one build context (mysql/ or whatsapp/ [+ the emulator package]) into dest."""
+    """Copy one build context (mysql/, postgres/ or whatsapp/ [+ the emulator package]) into dest."""
     files = tree_files(os.path.join(HERE, name), "")
     if name == "whatsapp":
         if not os.path.exists(os.path.join(PACKAGE_DIR, "__main__.py")):
@@ -292,6 +337,7 @@ def build_one(tag, context, files, build_args, force, results):
         log("%-45s up to date" % tag)
         results.append((tag, "up to date", 0.0))
         return
+    refuse_foreign([tag])  # checked again under the lock: the tag may have changed hands since
     old_id = image_id(tag)
     t0 = time.monotonic()
     docker_build(context, tag, dict(build_args, HASH=image_hash))
@@ -310,8 +356,8 @@ def image_id(tag):
 def remove_if_dangling(old_id):
     """Remove our own previous build of a tag once nothing names it any more. Without force: an image a
     container still uses, or one with another tag or with child images (someone's image built on it),
-    stays."""
-    if not old_id:
+    stays; an image without the emulator's label is never removed."""
+    if not old_id or not is_ours(image_labels(old_id)):
         return
     proc = subprocess.run(["docker", "image", "inspect", "--format", "{{len .RepoTags}}", old_id],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
@@ -340,7 +386,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     versions = parse_versions(args.versions) or list(DEFAULT_VERSIONS)
 
-    tags = [MYSQL_TAG]
+    tags = [MYSQL_TAG, POSTGRES_TAG]
     for version in versions:
         tags += ["%s:v%s" % (ROLES["coreapp"][0], version), "%s:v%s" % (ROLES["web"][0], version)]
     tags += ["%s:latest" % ROLES["network"][0], "%s:latest" % ROLES["webhook-receiver"][0]]
@@ -351,6 +397,7 @@ def main(argv=None):
     started = time.monotonic()
     if subprocess.call(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
         die("the Docker engine does not answer (run tools/ensure-docker.sh first)")
+    refuse_foreign(tags)  # every tag, before anything is built: all or nothing (build_one checks again)
     cache = cache_dir()
     with open(os.path.join(cache, "build.lock"), "w", encoding="utf-8") as lock:
         try:
@@ -367,6 +414,11 @@ def main(argv=None):
             mysql_files = stage_context("mysql", mysql_ctx)
             build_one(MYSQL_TAG, mysql_ctx, mysql_files,
                       {"BASE": base_tag, "VERSION": MYSQL_VERSION},
+                      args.force, results)
+            pg_ctx = os.path.join(tmp, "postgres")
+            pg_files = stage_context("postgres", pg_ctx)
+            build_one(POSTGRES_TAG, pg_ctx, pg_files,
+                      {"BASE": base_tag, "VERSION": POSTGRES_VERSION},
                       args.force, results)
             wa_ctx = os.path.join(tmp, "whatsapp")
             wa_files = stage_context("whatsapp", wa_ctx)

@@ -136,6 +136,17 @@ class Api:
         raise AssertionError("timed out waiting for %s; last state: %s" % (what, json.dumps(
             {k: last.get(k) for k in ("registered", "stopped", "initializing", "serving", "health", "nodes")})))
 
+    def wait_answer(self, call, predicate, what, timeout=20, interval=0.05):
+        """Repeat ``call()`` until its answer satisfies ``predicate``; return that answer."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = call()
+            if predicate(last):
+                return last
+            time.sleep(interval)
+        raise AssertionError("timed out waiting for %s; last answer %r" % (what, last))
+
     def wait_status(self, status, timeout=20):
         def ok(st):
             h = st["health"]

@@ -76,18 +76,21 @@ def test_logout_revokes_only_that_token(api):
 
 
 def test_user_management(api):
-    r = api.post("/v1/users", {"username": "ops", "password": "0ps-Passw0rd"})
+    r = api.post("/v1/users", {"username": "opsy", "password": "0ps-Passw0rd"})
     assert r.status == 201, r
-    assert api.post("/v1/users", {"username": "ops", "password": "0ps-Passw0rd"}).error_code() == 1004
+    assert r.json["users"] == [{"username": "opsy"}]
+    # Meta's reference: a duplicate answers code 1014 "Unable to create user. Already exist?"
+    r = api.post("/v1/users", {"username": "opsy", "password": "0ps-Passw0rd"})
+    assert r.error_code() == 1014 and r.json["errors"][0]["details"] == "Unable to create user. Already exist?"
     assert api.post("/v1/users", {"username": "weak", "password": "weak"}).error_code() == 1009
     assert api.post("/v1/users", {"username": "x"}).error_code() == 1008
-    r = api.get("/v1/users/ops")
-    assert r.status == 200 and r.json["users"][0]["username"] == "ops"
+    r = api.get("/v1/users/opsy")
+    assert r.status == 200 and r.json["users"] == [{"username": "opsy"}]
     assert api.get("/v1/users/ghost").status == 404
     names = [u["username"] for u in api.get("/v1/users").json["users"]]
-    assert names == ["admin", "ops"]
+    assert names == ["admin", "opsy"]
     # The ops user logs in, may read health but not admin endpoints.
-    r = api.basic_login("ops", "0ps-Passw0rd")
+    r = api.basic_login("opsy", "0ps-Passw0rd")
     assert r.status == 200
     ops_token = r.json["users"][0]["token"]
     assert api.get("/v1/health", token=ops_token).status == 200
@@ -95,15 +98,15 @@ def test_user_management(api):
     assert r.status == 403 and r.error_code() == 1005
     assert api.post("/v1/users", {"username": "y", "password": "0ps-Passw0rd"}, token=ops_token).status == 403
     # Password change by the admin.
-    assert api.call("PUT", "/v1/users/ops", body={"password": "N3w-0ps-pass"}).status == 200
-    assert api.basic_login("ops", "0ps-Passw0rd").status == 401
-    assert api.basic_login("ops", "N3w-0ps-pass").status == 200
+    assert api.call("PUT", "/v1/users/opsy", body={"password": "N3w-0ps-pass"}).status == 200
+    assert api.basic_login("opsy", "0ps-Passw0rd").status == 401
+    assert api.basic_login("opsy", "N3w-0ps-pass").status == 200
     # admin cannot be deleted; ops can, and its token dies with it.
     r = api.call("DELETE", "/v1/users/admin")
     assert r.status == 403 and r.error_code() == 1005
-    assert api.call("DELETE", "/v1/users/ops").status == 200
+    assert api.call("DELETE", "/v1/users/opsy").status == 200
     assert api.get("/v1/health", token=ops_token).status == 401
-    assert api.get("/v1/users/ops").status == 404
+    assert api.get("/v1/users/opsy").status == 404
 
 
 def test_api_key_only_for_monitoring(emulators):
@@ -113,7 +116,7 @@ def test_api_key_only_for_monitoring(emulators):
     auth = {"Authorization": "Apikey " + key}
     assert api.call("GET", "/v1/health", headers=auth).status == 200
     r = api.call("GET", "/metrics", headers=auth)
-    assert r.status == 200 and b"wa_emulator_registered" in r.raw
+    assert r.status == 200 and r.json["metrics"]["wa_registered"]["data"] == [{"value": 0}]
     assert api.call("GET", "/v1/stats/app", headers=auth).status == 200
     assert api.call("GET", "/v1/stats/db", headers=auth).status == 200
     for method, path in [("GET", "/v1/settings/application"), ("POST", "/v1/settings/backup"),
@@ -156,3 +159,48 @@ def test_legacy_expires_after_format(api):
     expires = datetime.datetime.strptime(r.json["users"][0]["expires_after"], "%Y-%m-%dT%H:%M:%SZ")
     assert expires > datetime.datetime.utcnow() + datetime.timedelta(days=6)
     assert api.post("/_emulator/config", {"expires_after_format": "iso-ish"}).status == 400
+
+
+@pytest.mark.parametrize("username, ok", [("abc", False), ("abcd", True), ("a" * 32, True), ("a" * 33, False),
+                                          ("first.last@example", True)])
+def test_username_length(api, username, ok):
+    # Meta's reference: "Must be a minimum of 4 characters and a maximum of 32 characters."
+    r = api.post("/v1/users", {"username": username, "password": "0ps-Passw0rd"})
+    assert (r.status == 201) is ok, r
+    if not ok:
+        assert r.error_code() == 1009 and "4 to 32" in r.json["errors"][0]["details"]
+
+
+def test_every_documented_special_character_counts(api):
+    # Meta's login reference: "one special character from among !"#$%&\'()*+,-./:;<=>?@[]^_`{|}~"
+    for i, special in enumerate("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"):
+        r = api.post("/v1/users", {"username": "spec%02d" % i, "password": "Abcdef1" + special})
+        assert r.status == 201, (special, r)
+
+
+@pytest.mark.parametrize("not_special", [" ", "\u00e9", "\u20ac", "\t"])
+def test_other_characters_are_not_special(shared_fresh, not_special):
+    r = shared_fresh.api.basic_login("admin", "secret", {"new_password": "Abcdef1" + not_special + "x"})
+    assert r.status == 400 and r.error_code() == 1009
+    assert "special character" in r.json["errors"][0]["details"]
+
+
+def test_metrics_and_stats_json_and_prometheus(registered):
+    api = registered
+    r = api.get("/metrics")
+    assert r.status == 200 and r.json["meta"]["api_status"] == "stable"
+    fam = r.json["metrics"]["wa_registered"]
+    assert fam["type"] == "gauge" and fam["help"] and fam["data"] == [{"value": 1}]
+    r = api.get("/metrics?format=prometheus")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+    text = r.raw.decode()
+    assert "# TYPE wa_registered gauge" in text and "\nwa_registered 1\n" in text
+    r = api.get("/v1/stats/app")
+    app = r.json["stats"]["app"]
+    assert app["callback_queue_size"] == {"type": "gauge", "help": "Current callback queue size",
+                                          "data": [{"value": 0}]}
+    assert all(set(p) == {"labels", "value"} for p in app["callbacks_delivered"]["data"])
+    db = api.get("/v1/stats/db").json["stats"]["db"]
+    assert db["db_users"]["data"] == [{"value": 1}]
+    assert "db_active_tokens 1" in api.get("/v1/stats/db?format=prometheus").raw.decode()
+    assert api.get("/v1/stats/app?format=xml").error_code() == 1009

@@ -288,3 +288,24 @@ def test_multiconnect_restore_on_registered_client_stops_every_node(emulators):
     st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3,
                   what="back after the restart")
     assert st["stopped"] is False and st["restore_count"] == 1 and st["shards"] == 2
+
+
+def test_restore_answer_takes_each_documented_shape(emulators):
+    """Meta's reference says the restore answers "null or {}"; its own example shows {"meta": ...}. The emulator
+    answers each (POST /_emulator/config {"restore_answer": "null" | "empty" | "meta"}) so clients are tested on all."""
+    old = emulators("old")
+    old.api.login()
+    old.api.seed()
+    old.api.wait_status("connected")
+    assert old.api.post("/_emulator/config", {"restore_answer": "xml"}).status == 400
+    for answer, raw in (("null", b"null"), ("empty", b"{}"), ("meta", None)):
+        new = emulators("new-" + answer, network_url=old.network_url)
+        new.api.login()
+        assert new.api.post("/_emulator/config", {"restore_answer": answer}).status == 200
+        r = migrate(old.api, new.api)
+        assert r.status == 200, r
+        if raw is not None:
+            assert r.raw == raw, r
+        else:
+            assert set(r.json) == {"meta"} and r.json["meta"]["api_status"] == "stable"
+        new.api.wait_status("connected")

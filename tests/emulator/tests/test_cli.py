@@ -122,11 +122,17 @@ def test_network_and_receiver_roles(tmp_path):
             os.kill(json.loads(rec.stdout)["pid"], signal.SIGTERM)
 
 
-def test_pgsql_is_refused_clearly(tmp_path):
-    e = env()
-    e.update({"WA_DB_ENGINE": "PGSQL", "WA_DB_HOSTNAME": "db"})
-    r = subprocess.run([sys.executable, "-m", "wa_emulator", "coreapp"], env=e, capture_output=True, timeout=30, check=False)
-    assert r.returncode != 0 and b"PGSQL is not supported" in r.stderr
+def test_database_configuration_errors_are_clear_at_start(tmp_path):
+    """Refused before any connection: a documented-forbidden character in the PostgreSQL password, an unknown
+    engine. (PostgreSQL itself runs in the Docker suite, on the emulator's PostgreSQL stand-in.)"""
+    for extra, message in (({"WA_DB_ENGINE": "PGSQL", "WA_DB_PASSWORD": "pg(pass)"}, b"must not contain any of"),
+                           ({"WA_DB_ENGINE": "ORACLE"}, b"WA_DB_ENGINE=ORACLE is not known; use MYSQL or PGSQL")):
+        e = env()
+        e.update(dict({"WA_DB_HOSTNAME": "db"}, **extra))
+        r = subprocess.run([sys.executable, "-m", "wa_emulator", "coreapp"], env=e, capture_output=True, timeout=30,
+                           check=False)
+        assert r.returncode != 0 and message in r.stderr, r.stderr
+        assert b"Traceback" not in r.stderr
 
 
 def test_env_seed(tmp_path):

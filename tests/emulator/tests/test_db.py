@@ -1,4 +1,5 @@
-"""The database layer on SQLite (the MySQL path runs the same SQL; the Docker suite runs it on MariaDB)."""
+"""The database layer on SQLite (the MySQL and PostgreSQL paths run the same SQL; the Docker suite runs them
+on MariaDB and PostgreSQL)."""
 import pytest
 
 from wa_emulator import db as dbmod
@@ -46,9 +47,11 @@ def test_two_prefixes_share_one_file(tmp_path):
 def test_invalid_prefix_and_engine_configuration(tmp_path):
     with pytest.raises(ValueError):
         dbmod.SQLiteDatabase(str(tmp_path / "p.sqlite3"), "bad-prefix;")
-    with pytest.raises(SystemExit, match="PGSQL"):
-        dbmod.from_env({"WA_DB_ENGINE": "PGSQL"})
-    with pytest.raises(SystemExit, match="WA_DB_ENGINE=MYSQL"):
+    with pytest.raises(SystemExit, match="must not contain"):
+        dbmod.from_env({"WA_DB_ENGINE": "PGSQL", "WA_DB_PASSWORD": "x^y"})
+    with pytest.raises(SystemExit, match="not known; use MYSQL or PGSQL"):
+        dbmod.from_env({"WA_DB_ENGINE": "ORACLE"})
+    with pytest.raises(SystemExit, match="WA_DB_ENGINE=MYSQL or PGSQL"):
         dbmod.from_env({})
     with pytest.raises(SystemExit, match="must not contain"):
         dbmod.from_env({"WA_DB_ENGINE": "MYSQL", "WA_DB_PASSWORD": "a=b"})

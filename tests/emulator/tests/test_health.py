@@ -60,12 +60,17 @@ def test_high_availability_only_one_coreapp_connected_primary_master_disconnecte
     assert send_text(api).status == 201
 
 
-def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emulators):
-    emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": "1.5"})
+def registered_multiconnect(emulators, lease):
+    """A registered setup of 2 Masters, 3 CoreApps, 2 shards with the given lease, once healthy: (api, state)."""
+    emu = emulators("mc", "--masters", "2", "--coreapps", "3", env={"WA_EMULATOR_LEASE_SECONDS": lease})
     api = emu.api
     api.login()
     api.seed(shards=2)
-    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    return api, api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+
+
+def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emulators):
+    api, st = registered_multiconnect(emulators, "1.5")
     primary = [n for n in st["nodes"] if n["role"] == "primary_master"][0]["name"]
     busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["name"]
     spare = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] is None][0]["name"]
@@ -87,8 +92,8 @@ def test_killed_primary_master_is_replaced_and_spare_coreapp_takes_the_shard(emu
 
 def test_health_accepts_user_tokens_and_requires_auth(api):
     assert api.get("/v1/health", token="").status == 401
-    assert api.post("/v1/users", {"username": "mon", "password": "M0n-itoring"}).status == 201
-    tok = api.basic_login("mon", "M0n-itoring").json["users"][0]["token"]
+    assert api.post("/v1/users", {"username": "monitor", "password": "M0n-itoring"}).status == 201
+    tok = api.basic_login("monitor", "M0n-itoring").json["users"][0]["token"]
     assert api.get("/v1/health", token=tok).json["health"] == {"gateway_status": "unregistered"}
 
 
@@ -103,14 +108,18 @@ def test_network_unreachable_reports_connecting(emulators, tmp_path):
 
 def test_shards_api(registered):
     api = registered
+    cert = api.state()["registration_cert"]
     assert api.get("/v1/account/shards").json["account"] == {"shards": 1}
     r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 1})
     assert r.status == 400 and r.error_code() == 1008  # cert is mandatory
-    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 3, "cert": "c"})
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 3, "cert": cert})
     assert r.status == 400 and r.error_code() == 1009
-    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550002222", "shards": 1, "cert": "c"})
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550002222", "shards": 1, "cert": cert})
     assert r.status == 400 and r.error_code() == 1009
-    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 1, "cert": "c"})
+    for bad in ("c", "", None, cert[:-1]):  # the cert is checked, not only present
+        r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 1, "cert": bad})
+        assert r.status == 400 and r.error_code() == 1009 and "cert" in r.json["errors"][0]["details"], bad
+    r = api.post("/v1/account/shards", {"cc": "1", "phone_number": "5550001111", "shards": 1, "cert": cert})
     assert r.status == 201
 
 
@@ -122,9 +131,36 @@ def test_shards_need_pin_with_two_step(emulators):
     # 1 shard (high availability): one CoreApp connected, the primary Master disconnected.
     api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 1
              and s["serving"])
-    body = {"cc": "1", "phone_number": "5550001111", "shards": 2, "cert": "c"}
+    body = {"cc": "1", "phone_number": "5550001111", "shards": 2, "cert": api.state()["registration_cert"]}
     assert api.post("/v1/account/shards", body).error_code() == 1008
     assert api.post("/v1/account/shards", dict(body, pin="111111")).error_code() == 1009
     assert api.post("/v1/account/shards", dict(body, pin="654321")).status == 201
     st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
     assert st["shards"] == 2
+
+
+def test_failover_election_answers_1017_then_1018_then_recovers(emulators):
+    """While no primary Master holds the lease, requests routed through the Masters answer 1017 "Not Primary
+    Master"; while a dead CoreApp's shard has not been taken over, 1018 "Not Primary Coreapp". Health, users and
+    monitoring (the Webapp's own) keep answering. Then the new primary / the spare serve again."""
+    api, st = registered_multiconnect(emulators, "10")
+    primary = [n for n in st["nodes"] if n["role"] == "primary_master"][0]["name"]
+    assert api.get("/v1/settings/application").status == 200
+    assert api.post("/_emulator/faults", {"crash": [{"role": "primary_master"}]}).status == 200
+    r = api.wait_answer(lambda: api.get("/v1/settings/application"), lambda r: r.status != 200, "1017")
+    assert r.status == 503 and r.error_code() == 1017 and r.json["errors"][0]["title"] == "Not Primary Master"
+    assert send_text(api).error_code() == 1017
+    assert api.post("/v1/settings/backup", {"password": "Backup-Pa55!"}).error_code() == 1017
+    assert api.get("/v1/health").status == 200 and api.get("/v1/stats/app").status == 200
+    r = api.wait_answer(lambda: api.get("/v1/settings/application"), lambda r: r.status == 200, "a new primary",
+                        timeout=40)
+    new_primary = [n["name"] for n in api.state()["nodes"] if n["role"] == "primary_master" and n["alive"]]
+    assert new_primary and new_primary != [primary]
+
+    # Now a shard holder dies; the spare takes the shard over when the lease expires.
+    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["name"]
+    assert api.post("/_emulator/faults", {"crash": [{"role": "coreapp", "node": busy}]}).status == 200
+    r = api.wait_answer(lambda: send_text(api), lambda r: r.status != 201, "1018")
+    assert r.status == 503 and r.error_code() == 1018 and r.json["errors"][0]["title"] == "Not Primary Coreapp"
+    r = api.wait_answer(lambda: send_text(api), lambda r: r.status == 201, "the spare to take the shard", timeout=40)

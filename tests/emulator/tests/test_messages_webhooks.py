@@ -53,10 +53,18 @@ def test_message_validation(shared_registered):
     api = shared_registered
     assert send_text(api, "x" * 4096).status == 201
     r = send_text(api, "x" * 4097)
-    assert r.status == 400 and r.error_code() == 1009
+    assert r.status == 400 and r.error_code() == 1001 and r.json["errors"][0]["title"] == "Message too long"
     assert api.post("/v1/messages", {"type": "text", "text": {"body": "x"}}).error_code() == 1008
     assert api.post("/v1/messages", {"to": "1555", "type": "text"}).error_code() == 1008
     assert api.post("/v1/messages", {"to": "1555", "type": "hologram", "text": {"body": "x"}}).error_code() == 1009
+    ok = {"to": "15559990000", "type": "text", "recipient_type": "individual", "text": {"body": "x"}}
+    r = api.post("/v1/messages", dict(ok, recipient_type="group"))
+    assert r.error_code() == 1002 and r.json["errors"][0]["title"] == "Invalid recipient type"
+    assert api.post("/v1/messages", dict(ok, preview_url="yes")).error_code() == 1009
+    assert api.post("/v1/messages", dict(ok, preview_url=True)).status == 201
+    r = api.post("/v1/messages", dict(ok, colour="red"))
+    assert r.error_code() == 1009 and "colour" in r.json["errors"][0]["details"]
+    assert api.post("/v1/messages", dict(ok, text={"body": "x", "bold": True})).error_code() == 1009
 
 
 def test_message_needs_registered_client(api):
@@ -174,9 +182,24 @@ def test_callbacks_retry_until_the_webhook_answers(registered, emu, receivers):
     api.post("/_emulator/restart")
     api.wait_status("connected")
     api.call("PATCH", "/v1/settings/application",
-             body={"webhooks": {"url": rec.url}, "callback_backoff_delay_ms": 100})
+             body={"webhooks": {"url": rec.url}, "callback_backoff_delay_ms": "400"})
     network_call(emu.network_url, "POST", "/inbound", {"to": "15550001111", "text": {"body": "retry me"}})
-    wait_received(rec, 2)
+    # Meta's reference: the delay grows linearly by callback_backoff_delay_ms (0.4, 0.8, 1.2, 1.6 s), not doubling
+    # (0.4, 0.8, 1.6, 3.2 s) ...
+
+    def delays():
+        node = [n for n in api.state()["nodes"] if n["shard"] == 0][0]
+        return node["info"].get("retry_delays_s", [])
+    api.wait(lambda s: len(delays()) >= 4, timeout=30, what="four failed attempts")
+    assert delays()[:4] == [0.4, 0.8, 1.2, 1.6]
+    got = wait_received(rec, 5)
+    # ... and really applied: each retry came no earlier than its delay (no upper bound: the machine may be loaded).
+    gaps = [b["at"] - a["at"] for a, b in zip(got, got[1:5])]
+    assert all(gap >= delay - 0.05 for gap, delay in zip(gaps, [0.4, 0.8, 1.2, 1.6])), gaps
+    # ... and is capped by max_callback_backoff_delay_ms.
+    api.call("PATCH", "/v1/settings/application", body={"max_callback_backoff_delay_ms": 500})
+    api.wait(lambda s: len(delays()) >= 6, timeout=30, what="two more failed attempts")
+    assert delays()[5] == 0.5, delays()
     rec.status = 200
     deadline = time.monotonic() + 8
     while time.monotonic() < deadline and not any(c["answered"] == 200 for c in rec.received):

@@ -10,9 +10,9 @@ DEFAULTS = {
     "heartbeat_interval": 5, "unhealthy_interval": 30,
     "media": {"auto_download": ["image", "video", "voice", "sticker", "audio", "document"]},
     "pass_through": False, "sent_status": False,
-    "webhooks": {"url": "", "max_concurrent_requests": 12, "message": {"sent": True, "delivered": True, "read": True}},
+    "webhooks": {"url": "", "max_concurrent_requests": 6, "message": {"sent": True, "delivered": True, "read": True}},
     "notify_user_change_number": False, "show_security_notifications": False,
-    "garbagecollector_enable": {"media": True, "messages": True}, "log_level": "info",
+    "garbagecollector_enable": {"media": True, "messages": True}, "log_level": "info", "verbose_logging": False,
 }
 
 
@@ -58,6 +58,20 @@ def test_patch_is_partial_and_nested(api):
     {"callback_persist": "yes"},
     {"heartbeat_interval": -1},
     {"webhooks": "https://x"},
+    {"webhooks": {"url": "https://"}},
+    {"webhooks": {"url": "https:///path-only"}},
+    {"webhooks": {"url": "https://hooks example.com/x"}},
+    {"webhooks": {"url": "hooks.example.com/x"}},
+    {"webhooks": {"url": "https://hooks.example.com:99999/x"}},
+    {"webhooks": {"max_concurrent_requests": 1}},
+    {"webhooks": {"max_concurrent_requests": 7}},
+    {"webhooks": {"max_concurrent_requests": 1000}},
+    {"webhooks": {"max_concurrent_requests": "12"}},
+    {"callback_backoff_delay_ms": "3 s"},
+    {"callback_backoff_delay_ms": "-1"},
+    {"max_callback_backoff_delay_ms": 1.5},
+    {"verbose_logging": "true"},
+    {"on_call_pager": "not-a-number"},
     ["not", "an", "object"],
 ])
 def test_invalid_patches_change_nothing(shared_registered, patch):
@@ -69,9 +83,59 @@ def test_invalid_patches_change_nothing(shared_registered, patch):
     assert settings(api) == before
 
 
+def test_documented_fields_and_both_value_forms(shared_registered):
+    """Meta's PATCH reference types the backoff fields as String ("3000"); GET answers numbers. verbose_logging is in
+    the current GET sample; on_call_pager, db_garbagecollector_enable, axolotl_context_striping_disabled are documented
+    by older versions."""
+    api = shared_registered
+    assert api.call("DELETE", "/v1/settings/application").status == 200
+    r = api.call("PATCH", "/v1/settings/application", body={
+        "callback_backoff_delay_ms": "4000", "max_callback_backoff_delay_ms": "600000", "verbose_logging": True,
+        "on_call_pager": "15551234567", "db_garbagecollector_enable": False,
+        "axolotl_context_striping_disabled": True, "webhooks": {"max_concurrent_requests": 24}})
+    assert r.status == 200, r
+    got = settings(api)
+    assert got["callback_backoff_delay_ms"] == 4000 and got["max_callback_backoff_delay_ms"] == 600000
+    assert got["verbose_logging"] is True and got["on_call_pager"] == "15551234567"
+    assert got["db_garbagecollector_enable"] is False and got["axolotl_context_striping_disabled"] is True
+    assert got["webhooks"]["max_concurrent_requests"] == 24
+    # The number form is accepted too; GET copied into PATCH is accepted as a whole (minus the read-only wa_id).
+    assert api.call("PATCH", "/v1/settings/application", body={"callback_backoff_delay_ms": 3000}).status == 200
+    copy_back = {k: v for k, v in settings(api).items() if k != "wa_id"}
+    assert api.call("PATCH", "/v1/settings/application", body=copy_back).status == 200
+    for value in (6, 12, 18, 24):
+        assert api.call("PATCH", "/v1/settings/application",
+                        body={"webhooks": {"max_concurrent_requests": value}}).status == 200
+    assert api.call("DELETE", "/v1/settings/application").status == 200
+    assert settings(api)["webhooks"]["max_concurrent_requests"] == 6 and "on_call_pager" not in settings(api)
+
+
+def test_restart_settings_apply_after_the_coreapps_restart(registered):
+    """callback_persist, pass_through, webhooks.max_concurrent_requests and the garbage collector need a CoreApp
+    restart (Meta's reference): GET shows the new value, the running nodes keep the old one until they restart."""
+    api = registered
+
+    def effective(name):
+        return {n["info"]["effective_settings"][name] for n in api.state()["nodes"] if n["alive"]}
+
+    assert effective("webhooks.max_concurrent_requests") == {6}
+    assert api.call("PATCH", "/v1/settings/application", body={
+        "webhooks": {"max_concurrent_requests": 18}, "callback_persist": False,
+        "garbagecollector_enable": {"media": False}, "log_level": "debug"}).status == 200
+    assert settings(api)["webhooks"]["max_concurrent_requests"] == 18
+    st = api.state()
+    assert st["restart_pending"] == ["callback_persist", "garbagecollector_enable.media",
+                                     "webhooks.max_concurrent_requests"]
+    assert effective("webhooks.max_concurrent_requests") == {6} and effective("callback_persist") == {True}
+    assert api.post("/_emulator/restart").status == 200
+    api.wait_status("connected")
+    api.wait(lambda s: s["restart_pending"] == [], what="the restarted nodes to read the settings")
+    assert effective("webhooks.max_concurrent_requests") == {18} and effective("callback_persist") == {False}
+
+
 def test_settings_are_admin_only(api):
-    api.post("/v1/users", {"username": "u1", "password": "U1-password"})
-    tok = api.basic_login("u1", "U1-password").json["users"][0]["token"]
+    api.post("/v1/users", {"username": "user1", "password": "U1-password"})
+    tok = api.basic_login("user1", "U1-password").json["users"][0]["token"]
     for method in ("GET", "PATCH", "DELETE"):
         assert api.call(method, "/v1/settings/application", body={}, token=tok).status == 403
 

@@ -1,9 +1,9 @@
-"""One small database interface over SQLite (process mode) and MySQL/MariaDB (Docker mode).
+"""One small database interface over SQLite (process mode), MySQL/MariaDB and PostgreSQL (Docker mode).
 
-SQL is written once with ``?`` placeholders and portable DDL; the two back ends differ only in
-connection handling, placeholder style and the upsert / insert-ignore spelling.  Every table name
-carries the setup's prefix (``WA_DB_NAME_PREFIX``, default ``waent``) so several setups can share
-one database server: with MySQL the database itself is also named after the prefix.
+SQL is written once with ``?`` placeholders and portable DDL; the back ends differ only in connection
+handling, placeholder style, two column types and the upsert / insert-ignore spelling.  Every table name
+carries the setup's prefix (``WA_DB_NAME_PREFIX``, default ``waent``) so several setups can share one
+database server: with MySQL and PostgreSQL the database itself is also named after the prefix.
 """
 import logging
 import os
@@ -60,7 +60,11 @@ class Database:
 
     def create_schema(self):
         for name, cols in TABLES.items():
-            self._run("CREATE TABLE IF NOT EXISTS %s %s" % (self.t(name), cols), ())
+            self._run("CREATE TABLE IF NOT EXISTS %s %s" % (self.t(name), self._ddl(cols)), ())
+
+    def _ddl(self, cols):
+        """Column definitions in this engine's spelling (the portable text suits SQLite and MySQL)."""
+        return cols
 
     # --- portable helpers -------------------------------------------------------------------
     def upsert(self, table, key_cols, values):
@@ -74,8 +78,8 @@ class Database:
 
     def insert_ignore(self, table, values):
         cols = list(values)
-        text = self._insert_ignore_verb() + " INTO %s (%s) VALUES (%s)" % (
-            self.t(table), ", ".join(cols), ", ".join("?" * len(cols)))
+        text = self._insert_ignore_verb() + " INTO %s (%s) VALUES (%s)%s" % (
+            self.t(table), ", ".join(cols), ", ".join("?" * len(cols)), self._insert_ignore_suffix())
         return self._run(text, tuple(values[c] for c in cols))[1]
 
     # --- key/value store ----------------------------------------------------------------------
@@ -99,6 +103,9 @@ class Database:
 
     def kv_delete(self, key):
         self.execute("DELETE FROM {kv} WHERE k = ?", (key,))
+
+    def _insert_ignore_suffix(self):
+        return ""
 
     def close(self):
         pass
@@ -196,24 +203,133 @@ class MySQLDatabase(Database):
         return "INSERT IGNORE"
 
 
+class PostgreSQLDatabase(Database):
+    """PostgreSQL through psycopg2: one autocommit connection per thread, reconnecting.
+
+    The setup's database (named after the prefix) is created on the server when missing, from the
+    maintenance database ``postgres``; schema creation is serialised with an advisory lock, because
+    several containers of one setup start at once and PostgreSQL's ``CREATE ... IF NOT EXISTS`` is not
+    safe against a concurrent twin.
+    """
+
+    engine = "pgsql"
+    MAINTENANCE_DB = "postgres"
+    _TYPES = (("MEDIUMTEXT", "TEXT"), ("DOUBLE", "DOUBLE PRECISION"))
+
+    def __init__(self, host, port, user, password, prefix="waent", connect_timeout=120):
+        super().__init__(prefix)
+        import psycopg2  # only needed in Docker mode
+        self._pg = psycopg2
+        self.params = dict(host=host, port=int(port), user=user, password=password, connect_timeout=10,
+                           application_name="wa_emulator")
+        # Unquoted identifiers fold to lower case in PostgreSQL: the database name does too.
+        self.database = prefix.lower()
+        self._local = threading.local()
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            try:
+                conn = psycopg2.connect(dbname=self.MAINTENANCE_DB, **self.params)
+                break
+            except psycopg2.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                LOG.warning("database %s:%s not reachable yet (%s); retrying", host, port,
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+                time.sleep(1)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(hashtext(%s))", ("wa_emulator_createdb",))
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
+                if cur.fetchone() is None:
+                    cur.execute('CREATE DATABASE "%s" ENCODING \'UTF8\'' % self.database)
+                cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", ("wa_emulator_createdb",))
+        finally:
+            conn.close()
+
+    def create_schema(self):
+        lock = "wa_emulator_schema_" + self.prefix
+        self._run("SELECT pg_advisory_lock(hashtext(?))", (lock,))
+        try:
+            super().create_schema()
+        finally:
+            self._run("SELECT pg_advisory_unlock(hashtext(?))", (lock,))
+
+    def _ddl(self, cols):
+        for portable, pg_type in self._TYPES:
+            cols = cols.replace(portable, pg_type)
+        return cols
+
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._pg.connect(dbname=self.database, **self.params)
+            conn.autocommit = True
+            self._local.conn = conn
+        return conn
+
+    def _run(self, text, params):
+        text = text.replace("?", "%s")
+        for attempt in (1, 2):
+            conn = self._conn()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(text, params or None)
+                    rows = cur.fetchall() if cur.description is not None else []
+                    return [tuple(r) for r in rows], cur.rowcount
+            except (self._pg.OperationalError, self._pg.InterfaceError):
+                self._local.conn = None
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - connection already broken
+                    pass
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _upsert_clause(self, key_cols, update_cols):
+        return "ON CONFLICT (%s) DO UPDATE SET %s" % (
+            ", ".join(key_cols), ", ".join("%s = EXCLUDED.%s" % (c, c) for c in update_cols))
+
+    def _insert_ignore_verb(self):
+        return "INSERT"
+
+    def _insert_ignore_suffix(self):
+        return " ON CONFLICT DO NOTHING"
+
+    def close(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()
+
+
+#: WA_DB_ENGINE -> (class, default port, default user)
+SERVER_ENGINES = {
+    "MYSQL": (MySQLDatabase, "3306", "root"),
+    "MARIADB": (MySQLDatabase, "3306", "root"),
+    "PGSQL": (PostgreSQLDatabase, "5432", "postgres"),
+}
+
+
 def from_env(env=None, sqlite_dir=None):
     """Open the database the documented ``WA_DB_*`` variables describe."""
     env = os.environ if env is None else env
     prefix = env.get("WA_DB_NAME_PREFIX") or "waent"
     engine = (env.get("WA_DB_ENGINE") or "").upper()
-    if engine in ("MYSQL", "MARIADB"):
+    if engine in SERVER_ENGINES:
         bad = sorted(set(env.get("WA_DB_PASSWORD", "")) & set(FORBIDDEN_PASSWORD_CHARS))
         if bad:
             raise SystemExit("wa_emulator: WA_DB_PASSWORD must not contain any of %s (found %s)"
                              % (FORBIDDEN_PASSWORD_CHARS, "".join(bad)))
-        return MySQLDatabase(env.get("WA_DB_HOSTNAME", "db"), env.get("WA_DB_PORT", "3306"),
-                             env.get("WA_DB_USERNAME", "root"), env.get("WA_DB_PASSWORD", ""), prefix)
-    if engine == "PGSQL":
-        raise SystemExit("wa_emulator: WA_DB_ENGINE=PGSQL is not supported by the emulator "
-                         "(only MYSQL); use MySQL/MariaDB")
+        cls, port, user = SERVER_ENGINES[engine]
+        return cls(env.get("WA_DB_HOSTNAME", "db"), env.get("WA_DB_PORT") or port,
+                   env.get("WA_DB_USERNAME") or user, env.get("WA_DB_PASSWORD", ""), prefix)
     if engine in ("SQLITE", "") and (sqlite_dir or env.get("WA_EMULATOR_SQLITE_DIR")):
         d = sqlite_dir or env["WA_EMULATOR_SQLITE_DIR"]
         os.makedirs(d, exist_ok=True)
         return SQLiteDatabase(os.path.join(d, "%s.sqlite3" % prefix), prefix)
-    raise SystemExit("wa_emulator: set WA_DB_ENGINE=MYSQL and WA_DB_HOSTNAME/PORT/USERNAME/PASSWORD "
+    if engine not in ("SQLITE", ""):
+        raise SystemExit("wa_emulator: WA_DB_ENGINE=%s is not known; use MYSQL or PGSQL" % engine)
+    raise SystemExit("wa_emulator: set WA_DB_ENGINE=MYSQL or PGSQL and WA_DB_HOSTNAME/PORT/USERNAME/PASSWORD "
                      "(or WA_EMULATOR_SQLITE_DIR for a SQLite file)")

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 
+from . import appsettings
 from .network import NetworkClient
 
 LOG = logging.getLogger("wa_emulator.node")
@@ -59,6 +60,9 @@ class Node(threading.Thread):
         self.delivery = None
         self.last_poll = None
         self.stats = {"callbacks_delivered": 0, "callback_attempts_failed": 0}
+        # Settings documented as needing a CoreApp restart: read when the node starts (or initialises).
+        self.effective_settings = {}
+        self.effective_init = None
 
     # --- lifecycle --------------------------------------------------------------------------
     def run(self):
@@ -67,6 +71,7 @@ class Node(threading.Thread):
         if ca:
             self.webhook_ca = ca
             self.webhook_ca_sha = hashlib.sha256(ca.encode()).hexdigest()
+        self.load_effective_settings(self.setup.get_json("init_until"))
         self.delivery = Delivery(self)
         self.delivery.start()
         try:
@@ -84,6 +89,11 @@ class Node(threading.Thread):
                 self.delivery.stop_event.set()
         if not self.crashed:
             self._cleanup()
+
+    def load_effective_settings(self, init_until=None):
+        """Read the settings that take effect only after a CoreApp restart (a start or an initialisation)."""
+        self.effective_settings = appsettings.restart_values(self.setup.get_json("app_settings") or {})
+        self.effective_init = init_until
 
     def stop(self, wait=True):
         self.stop_event.set()
@@ -122,6 +132,9 @@ class Node(threading.Thread):
                 self.db.kv_delete("pending_init")
                 kv["init_until"] = now + float(cfg.get("init_seconds", 3)) + float(extra)
         initialising = now < float(kv.get("init_until") or 0)
+        if kv.get("init_until") and kv.get("init_until") != self.effective_init:
+            # An initialisation (after a restore) restarts the client's services: settings are read again.
+            self.load_effective_settings(kv.get("init_until"))
 
         # Leases: primary Master / shards.
         if self.kind == "master":
@@ -146,6 +159,7 @@ class Node(threading.Thread):
         info = {"hostname": self.hostname, "container_id": self.container_id, "activation": self.activation,
                 "claimed": self.claimed, "webhook_ca_sha256": self.webhook_ca_sha,
                 "multiconnect": self.multiconnect, **self.stats,
+                "effective_settings": self.effective_settings,
                 "callbacks_pending": len(self.delivery.pending) if self.delivery else 0}
         self.db.upsert("nodes", ["name"], {
             "name": self.node_name, "kind": self.kind, "role": role, "status": status, "shard": self.shard,
@@ -253,16 +267,17 @@ class Delivery(threading.Thread):
     """Callback delivery.
 
     Callbacks are persisted in the setup's database (``callbacks`` in the kv table) until the webhook answers
-    2xx, so they survive a restart. Only the CoreApp holding shard 0 delivers. A failed attempt is retried after
-    ``callback_backoff_delay_ms``, doubling up to ``max_callback_backoff_delay_ms``; while ``webhooks.url`` is
-    empty nothing is attempted (the callbacks wait).
+    2xx, so they survive a restart. Only the CoreApp holding shard 0 delivers. The delay before retrying a failed
+    callback grows linearly (Meta's reference): ``callback_backoff_delay_ms`` after the first failure, twice that
+    after the second, ... capped at ``max_callback_backoff_delay_ms``; while ``webhooks.url`` is empty nothing is
+    attempted (the callbacks wait).
     """
 
     def __init__(self, node):
         super().__init__(name="delivery-%s" % node.hostname, daemon=True)
         self.node = node
         self.setup = node.setup
-        self.backoff = {}  # callback id -> (due monotonic, delay)
+        self.backoff = {}  # callback id -> (due monotonic, failures so far)
         self.pending = []
         self.stop_event = threading.Event()
 
@@ -294,7 +309,7 @@ class Delivery(threading.Thread):
                 self.pending = json.loads(raw) if raw else []
                 now = time.monotonic()
                 for item in self.pending:
-                    due, delay = self.backoff.get(item["id"], (0.0, None))
+                    due, failures = self.backoff.get(item["id"], (0.0, 0))
                     if due > now or self.stop_event.is_set():
                         continue
                     result = self._deliver(item["payload"])
@@ -302,17 +317,21 @@ class Delivery(threading.Thread):
                         self.backoff.pop(item["id"], None)
                         self._update(lambda items, cb_id=item["id"]: [i for i in items if i["id"] != cb_id])
                     elif result == "failed":
-                        base, cap = self._delays()
-                        delay = base if delay is None else min(cap, delay * 2)
-                        self.backoff[item["id"]] = (time.monotonic() + delay, delay)
+                        failures += 1
+                        delay = self.delay(failures)
+                        self.backoff[item["id"]] = (time.monotonic() + delay, failures)
+                        # The schedule applied, newest last (a few only): tests compare it with the reference.
+                        self.node.stats["retry_delays_s"] = (self.node.stats.get("retry_delays_s", [])
+                                                             + [round(delay, 3)])[-20:]
             except Exception:  # noqa: BLE001 - keep delivering
                 LOG.exception("%s: callback delivery failed", self.node.node_name)
 
-    def _delays(self):
+    def delay(self, failures):
+        """Seconds before the next attempt after ``failures`` failed ones: linear, capped."""
         settings = self.setup.get_json("app_settings") or {}
         base = max(0.05, float(settings.get("callback_backoff_delay_ms", 3000)) / 1000.0)
         cap = max(base, float(settings.get("max_callback_backoff_delay_ms", 900000)) / 1000.0)
-        return base, cap
+        return min(cap, base * failures)
 
     def _deliver(self, payload):
         settings = self.setup.get_json("app_settings") or {}

@@ -34,7 +34,9 @@ def check_password(password, stored):
     return hmac.compare_digest(got.hex(), digest)
 
 
-SPECIAL_RE = re.compile(r"[^A-Za-z0-9]")
+#: Meta's login reference: "one special character from among !"#$%&\'()*+,-./:;<=>?@[]^_`{|}~" (ASCII punctuation).
+SPECIAL_CHARACTERS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+SPECIAL_RE = re.compile("[" + re.escape(SPECIAL_CHARACTERS) + "]")
 
 
 def password_problems(password):
@@ -51,7 +53,7 @@ def password_problems(password):
     if not re.search(r"[a-z]", password):
         problems.append("a lower-case letter")
     if not SPECIAL_RE.search(password):
-        problems.append("a special character")
+        problems.append("a special character (one of %s)" % SPECIAL_CHARACTERS)
     if problems:
         return "password must have " + ", ".join(problems)
     return None

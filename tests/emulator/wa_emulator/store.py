@@ -28,6 +28,9 @@ class Timing:
         self.lease = lease if lease is not None else env_float("WA_EMULATOR_LEASE_SECONDS", 10.0, env)
         # How often the network stand-in is polled (who serves the number, inbound messages).
         self.poll = env_float("WA_EMULATOR_POLL_SECONDS", max(self.tick, 0.5), env)
+        # A primary Master / shard holder whose heartbeat is older than this is taken as dead by the Webapp
+        # (failover election: 1017/1018) — a few missed ticks, never more than the lease.
+        self.failover_grace = min(self.lease, max(2.0, 4 * self.tick))
 
 
 class Setup:

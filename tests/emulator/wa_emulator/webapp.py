@@ -19,14 +19,23 @@ from .store import VALID_SHARDS, pin_hash
 LOG = logging.getLogger("wa_emulator.web")
 
 TITLES = {
-    1000: "Generic error", 1004: "Resource already exists", 1005: "Access denied",
+    1000: "Generic error", 1001: "Message too long", 1002: "Invalid recipient type", 1004: "Resource already exists", 1005: "Access denied",
     1006: "Resource not found", 1008: "Required parameter is missing", 1009: "Parameter value is not valid",
     1011: "Service not ready", 1014: "Internal error", 1015: "Too many requests", 1016: "System overloaded",
     1017: "Not Primary Master", 1018: "Not Primary Coreapp", 1024: "Password Change Required",
 }
-DEFAULT_STATUS_FOR_CODE = {1011: 503, 1014: 500, 1015: 429, 1016: 503}
+DEFAULT_STATUS_FOR_CODE = {1011: 503, 1014: 500, 1015: 429, 1016: 503, 1017: 503, 1018: 503}
 DEFAULT_CODE_FOR_STATUS = {429: 1015, 500: 1014, 503: 1016}
 BACKUP_FORMAT = "wa_emulator-settings-backup/1"
+#: The documented shapes of a successful restore answer: "null or {}" (reference text) and {"meta": ...}
+#: (Meta's own example). ``POST /_emulator/config {"restore_answer": ...}`` picks one.
+RESTORE_ANSWERS = ("null", "empty", "meta")
+#: Top-level fields of a POST /v1/messages body in Meta's reference (any message type).
+MESSAGE_FIELDS = {"to", "type", "recipient_type", "preview_url", "text", "context", "ttl", "render_mentions",
+                  "audio", "contacts", "document", "hsm", "image", "interactive", "location", "sticker",
+                  "template", "video", "reaction"}
+#: Paths served by the Webapp alone (its database): they answer during a failover election.
+WEBAPP_ONLY = ("/v1/users", "/v1/health", "/metrics", "/v1/stats")
 
 
 class ApiError(Exception):
@@ -349,10 +358,37 @@ class WebHandler(Handler):
                 raise ApiError(405, 1000, "method %s is not supported on %s" % (self.command, path))
             handler, level = methods[method]
             user = self.authenticate(level) if level else None
+            if not path.startswith(WEBAPP_ONLY):
+                self.failover_check()
             return getattr(self, "h_" + handler)(user, **m.groupdict())
         raise ApiError(404, 1006, "unknown path %s" % path)
 
     # ------------------------------------------------------------------ state helpers
+    def failover_check(self):
+        """During a failover election, answer as the client does: 1017 / 1018 (retry later).
+
+        Multiconnect only. 1017 "Not Primary Master": Masters run but none holds the primary lease with a fresh
+        heartbeat (the primary died and its lease has not expired yet, or nobody has taken it over).
+        1018 "Not Primary Coreapp": a shard's CoreApp died and no other CoreApp has taken the shard over yet.
+        """
+        s = self.app.setup
+        if not self.app.multiconnect:
+            return
+        nodes = s.nodes(include_gone=True)
+        masters = [n for n in nodes if n["kind"] == "master"]
+        fresh = time.time() - s.timing.failover_grace
+        if masters and any(n["alive"] for n in masters) and not any(
+                n["role"] == "primary_master" and n["heartbeat"] >= fresh for n in masters):
+            raise ApiError(503, 1017, "no primary Master: a failover election is in progress, retry later")
+        held = {}
+        shards = s.shards() or 0
+        for n in nodes:
+            if n["kind"] == "coreapp" and n["shard"] is not None and n["shard"] < shards:
+                held.setdefault(n["shard"], []).append(n["heartbeat"] >= fresh)
+        if any(not any(flags) for flags in held.values()):
+            raise ApiError(503, 1018, "a shard's CoreApp is gone and no CoreApp has taken the shard over yet: "
+                           "retry later")
+
     def registered_running(self, what, nodes=None):
         s = self.app.setup
         reg = s.registration()
@@ -416,15 +452,16 @@ class WebHandler(Handler):
         username, password = body.get("username"), body.get("password")
         if not username or password is None:
             raise ApiError(400, 1008, "username and password are required")
-        if not isinstance(username, str) or not re.match(r"^[A-Za-z0-9_.@-]{1,64}$", username):
-            raise ApiError(400, 1009, "invalid username")
+        if not isinstance(username, str) or not 4 <= len(username) <= 32:
+            raise ApiError(400, 1009, "username must be 4 to 32 characters")
         problem = secrets_util.password_problems(password)
         if problem:
             raise ApiError(400, 1009, problem)
         s = self.app.setup
         if s.db.insert_ignore("users", {"username": username, "pwhash": secrets_util.hash_password(password),
                                         "role": "USER", "must_change": 0, "created": time.time()}) != 1:
-            raise ApiError(409, 1004, "user %s already exists" % username)
+            # Meta's reference, "Users": a duplicate username answers code 1014 "Unable to create user. Already exist?"
+            raise ApiError(409, 1014, "Unable to create user. Already exist?")
         return self.ok(201, {"users": [{"username": username}]})
 
     def h_user_list(self, _user):
@@ -438,7 +475,7 @@ class WebHandler(Handler):
 
     def h_user_get(self, _user, username):
         user = self._existing_user(username)
-        return self.ok(200, {"users": [{"username": user["username"], "role": user["role"]}]})
+        return self.ok(200, {"users": [{"username": user["username"]}]})
 
     def h_user_update(self, _user, username):
         self._existing_user(username)
@@ -464,25 +501,59 @@ class WebHandler(Handler):
     def h_health(self, _user):
         return self.ok(200, {"health": self.app.health()})
 
+    def _metric_families(self, kind):
+        """Metric families as Meta's stats reference shapes them: name -> {"data": [{"labels", "value"}], "help",
+        "type"}."""
+        s = self.app.setup
+        nodes = s.nodes()
+        if kind == "web":
+            counts = {}
+            for n in nodes:
+                counts[n["status"]] = counts.get(n["status"], 0) + 1
+            return {
+                "wa_nodes": {"type": "gauge", "help": "Nodes by gateway status",
+                             "data": [{"labels": {"gateway_status": k}, "value": v} for k, v in sorted(counts.items())]},
+                "wa_registered": {"type": "gauge", "help": "1 when the client is registered",
+                                  "data": [{"value": 1 if s.registration() else 0}]},
+            }
+        if kind == "app":
+            return {
+                "callback_queue_size": {"type": "gauge", "help": "Current callback queue size",
+                                        "data": [{"value": len(s.get_json("callbacks") or [])}]},
+                "callbacks_delivered": {"type": "counter", "help": "Callbacks delivered since the node started",
+                                        "data": [{"labels": {"node": n["name"]},
+                                                  "value": int(n["info"].get("callbacks_delivered", 0))}
+                                                 for n in nodes if n["kind"] == "coreapp"]},
+            }
+        return {
+            "db_users": {"type": "gauge", "help": "API users in the database",
+                         "data": [{"value": len(s.list_users())}]},
+            "db_active_tokens": {"type": "gauge", "help": "Unexpired, unrevoked tokens",
+                                 "data": [{"value": s.active_tokens()}]},
+        }
+
+    def _send_metrics(self, families, wrap):
+        """JSON by default; Prometheus text with ``?format=prometheus`` (Meta's stats and metrics reference)."""
+        fmt = self.query.get("format", "json")
+        if fmt == "prometheus":
+            lines = []
+            for name, fam in sorted(families.items()):
+                lines += ["# HELP %s %s" % (name, fam["help"]), "# TYPE %s %s" % (name, fam["type"])]
+                for point in fam["data"]:
+                    labels = ",".join('%s="%s"' % kv for kv in sorted((point.get("labels") or {}).items()))
+                    lines.append("%s%s %s" % (name, "{%s}" % labels if labels else "", point["value"]))
+            return self.send_raw(200, ("\n".join(lines) + "\n").encode(), "text/plain; version=0.0.4")
+        if fmt != "json":
+            raise ApiError(400, 1009, "format must be json or prometheus")
+        return self.ok(200, wrap(families))
+
     def h_metrics(self, _user):
-        nodes = self.app.setup.nodes()
-        lines = ["# HELP wa_emulator_nodes Nodes by gateway status", "# TYPE wa_emulator_nodes gauge"]
-        counts = {}
-        for n in nodes:
-            counts[n["status"]] = counts.get(n["status"], 0) + 1
-        for status, count in sorted(counts.items()):
-            lines.append('wa_emulator_nodes{gateway_status="%s"} %d' % (status, count))
-        lines.append("wa_emulator_registered %d" % (1 if self.app.setup.registration() else 0))
-        self.send_raw(200, ("\n".join(lines) + "\n").encode(), "text/plain; version=0.0.4")
+        return self._send_metrics(self._metric_families("web"), lambda fams: {"metrics": fams})
 
     def h_stats(self, _user, kind):
-        if kind == "app":
-            nodes = self.app.setup.nodes()
-            return self.ok(200, {"app": {n["name"]: {"gateway_status": n["status"], "role": n["role"]}
-                                         for n in nodes}})
-        if kind == "db":
-            return self.ok(200, {"db": {"engine": self.app.setup.db.engine, "prefix": self.app.setup.db.prefix}})
-        raise ApiError(404, 1006, "unknown stats %s" % kind)
+        if kind not in ("app", "db"):
+            raise ApiError(404, 1006, "unknown stats %s" % kind)
+        return self._send_metrics(self._metric_families(kind), lambda fams: {"stats": {kind: fams}})
 
     # ------------------------------------------------------------------ backup / restore
     def h_backup(self, _user):
@@ -562,8 +633,11 @@ class WebHandler(Handler):
                 s.set_json("init_until", time.time() + float(s.config().get("init_seconds", 3)) + extra)
         if fault:
             raise ApiError(fault["status"], fault["code"], "restore failed (injected fault)")
-        # wa-api-facts section 3: "200 with null or {}". The stricter of the two: a client must not expect a body.
-        return self.send_json(200, None)
+        # Meta's reference: "null or {}" in the text, {"meta": ...} in its example; POST /_emulator/config picks one.
+        answer = s.config().get("restore_answer", "null")
+        if answer == "meta":
+            return self.ok(200)
+        return self.send_json(200, {} if answer == "empty" else None)
 
     # ------------------------------------------------------------------ two-step
     def h_two_step_enable(self, _user):
@@ -648,6 +722,9 @@ class WebHandler(Handler):
             raise ApiError(400, 1009, "shards must be one of %s" % ", ".join(map(str, VALID_SHARDS)))
         if str(body["cc"]) + str(body["phone_number"]) != reg["wa_id"]:
             raise ApiError(400, 1009, "cc and phone_number do not match the registered number")
+        if not isinstance(body["cert"], str) or not body["cert"] or body["cert"] != reg.get("cert"):
+            raise ApiError(400, 1009, "cert is not the certificate of the registered number (the base64 cert from "
+                           "WhatsApp Manager)")
         if two_step.get("enabled") and pin_hash(str(body["pin"])) != two_step.get("pin_sha256"):
             raise ApiError(400, 1009, "wrong two-step verification pin")
         if not self.app.multiconnect and body["shards"] != 1:
@@ -658,21 +735,27 @@ class WebHandler(Handler):
     # ------------------------------------------------------------------ messages
     def h_messages(self, _user):
         body = self.json_body()
-        for key in ("to",):
-            if key not in body:
-                raise ApiError(400, 1008, "%s is required" % key)
+        unknown = sorted(set(body) - MESSAGE_FIELDS)
+        if unknown:
+            raise ApiError(400, 1009, "unknown field(s): %s" % ", ".join(unknown))
+        if "to" not in body:
+            raise ApiError(400, 1008, "to is required")
+        if body.get("recipient_type", "individual") != "individual":
+            raise ApiError(400, 1002, "recipient_type must be individual")
         mtype = body.get("type", "text")
         if mtype != "text":
             raise ApiError(400, 1009, "the emulator sends only text messages")
-        if body.get("recipient_type", "individual") != "individual":
-            raise ApiError(400, 1009, "recipient_type must be individual")
+        if "preview_url" in body and not isinstance(body["preview_url"], bool):
+            raise ApiError(400, 1009, "preview_url must be a boolean")
         text = body.get("text")
         if not isinstance(text, dict) or "body" not in text:
             raise ApiError(400, 1008, "text.body is required")
+        if set(text) - {"body"}:
+            raise ApiError(400, 1009, "unknown field(s) in text: %s" % ", ".join(sorted(set(text) - {"body"})))
         if not isinstance(text["body"], str) or not text["body"]:
             raise ApiError(400, 1009, "text.body must be a non-empty string")
         if len(text["body"]) > 4096:
-            raise ApiError(400, 1009, "text.body is longer than 4096 characters")
+            raise ApiError(400, 1001, "text.body is longer than 4096 characters")
         to = str(body["to"]).lstrip("+")
         if not to.isdigit():
             raise ApiError(400, 1009, "to must be a phone number")
@@ -757,9 +840,13 @@ class WebHandler(Handler):
                         if value not in ("current", "legacy"):
                             raise AdminError(400, "expires_after_format must be current or legacy")
                         cfg[key] = value
+                    elif key == "restore_answer":
+                        if value not in RESTORE_ANSWERS:
+                            raise AdminError(400, "restore_answer must be one of %s" % ", ".join(RESTORE_ANSWERS))
+                        cfg[key] = value
                     else:
-                        raise AdminError(400, "unknown config key %s (known: init_seconds, expires_after_format)"
-                                         % key)
+                        raise AdminError(400, "unknown config key %s (known: init_seconds, expires_after_format, "
+                                         "restore_answer)" % key)
                 s.set_json("config", cfg)
                 return self.send_json(200, cfg)
             if method == "GET":
@@ -801,6 +888,17 @@ class WebHandler(Handler):
                 s.set_password("admin", admin_password)
         return self.state()
 
+    @staticmethod
+    def restart_pending(kv, nodes):
+        """Settings changed since the running CoreApps/Masters read them: they apply after a restart."""
+        stored = appsettings.restart_values(kv.get("app_settings") or appsettings.defaults())
+        pending = set()
+        for n in nodes:
+            effective = (n.get("info") or {}).get("effective_settings")
+            if n["alive"] and isinstance(effective, dict):
+                pending |= {k for k, v in stored.items() if effective.get(k) != v}
+        return sorted(pending)
+
     def state(self):
         app, s = self.app, self.app.setup
         kv = s.all_json()
@@ -823,6 +921,8 @@ class WebHandler(Handler):
             "shards": kv.get("shards"), "topology": s.topology(nodes),
             "two_step": {"enabled": bool(two.get("enabled")), "pin_sha256": two.get("pin_sha256")},
             "application_settings": s.settings_for_api(),
+            "restart_pending": self.restart_pending(kv, nodes),
+            "registration_cert": reg.get("cert") if reg else None,
             "webhook_ca_present": bool(ca),
             "webhook_ca_sha256": hashlib.sha256(ca.encode()).hexdigest() if isinstance(ca, str) else None,
             "restore_count": int(kv.get("restore_count") or 0), "last_restore": kv.get("last_restore"),

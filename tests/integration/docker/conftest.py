@@ -195,11 +195,18 @@ def play(collections_root, tmp_path_factory):  # pylint: disable=redefined-outer
     workdir = tmp_path_factory.mktemp("plays")
     counter = [0]
 
-    def run(body, extra_vars=None, inventory=None):
-        """``inventory``: {host: {var: value}} of local-connection hosts; the play then targets all of them."""
+    def run(body, extra_vars=None, inventory=None, emulator=True):
+        """``inventory``: {host: {var: value}} of local-connection hosts; the play then targets all of them.
+        ``emulator``: the play says the images may be the project's emulator, as a test inventory does
+        (``wabiz_allow_emulator_images`` for the roles, ``allow_emulator_images`` for the modules)."""
         counter[0] += 1
         path = workdir / ("play%03d.yml" % counter[0])
-        path.write_text("- hosts: %s\n  gather_facts: false\n" % ("all" if inventory else "localhost") + body)
+        head = "- hosts: %s\n  gather_facts: false\n" % ("all" if inventory else "localhost")
+        if emulator:
+            head += ("  vars:\n    wabiz_allow_emulator_images: true\n  module_defaults:\n"
+                     "    wabiz.api_client.stack: {allow_emulator_images: true}\n"
+                     "    wabiz.api_client.db_container: {allow_emulator_images: true}\n")
+        path.write_text(head + body)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_STDOUT_CALLBACK="wabiz_json",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback"),
                    ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",

@@ -6,7 +6,9 @@ stack_uninstall and preflight roles, driven by real ansible-playbook runs on the
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import subprocess
 import time
 import urllib.request
 
@@ -65,6 +67,84 @@ def test_missing_image_fails_before_any_change(play, prefix):
     _task, msg = res.failure()
     assert "docker.whatsapp.biz/coreapp:v9.9.9" in msg and "docker load" in msg and "Nothing was changed" in msg
     assert snapshot(name) == before == ({}, [], [])
+
+
+def test_emulator_images_are_refused_unless_the_inventory_allows_them(play, prefix, run_images, tmp_path):
+    """The emulator's images (label biz.wabiz.emulator=true) under Meta's names must never carry a real
+    migration: the stack module, the db_container module, the stack_install role and the preflight role refuse
+    them, naming them, before anything changes, unless allowed explicitly. An image without the label passes."""
+    name = "%s-emu" % prefix
+    images = [run_images[("coreapp", OLD)], run_images[("web", OLD)]]
+    before = snapshot(name)
+    module = play("  tasks:\n"
+                  "    - wabiz.api_client.stack:\n"
+                  "        name: %s\n"
+                  "        coreapp_image: %s\n"
+                  "        web_image: %s\n"
+                  "        network: %s\n"
+                  "        media_volume: %s-media\n"
+                  "        db: {hostname: db, password: pw}\n" % (name, images[0], images[1], name, name),
+                  emulator=False)
+    assert module.failed, module
+    _task, msg = module.failure()
+    assert msg.startswith("Refusing to install %s: labelled biz.wabiz.emulator=true" % ", ".join(sorted(images)))
+    assert "wabiz_allow_emulator_images=true" in msg and "Nothing was changed" in msg
+    assert module.result("wabiz.api_client.stack")["emulator_images"] == sorted(images)
+
+    database = play("  tasks:\n"
+                    "    - wabiz.api_client.db_container:\n"
+                    "        name: %s-db\n"
+                    "        network: %s\n"
+                    "        root_password: %s\n" % (name, name, DB_PASSWORD), emulator=False)
+    assert database.failed and database.failure()[1].startswith("Refusing to install mysql:8.0.33: labelled"), database
+
+    installed = play(install_role(stack_install_name=name, stack_install_db_password=DB_PASSWORD,
+                                  stack_install_db_container=True, stack_install_network=name,
+                                  **image_vars(run_images, prefix)), emulator=False)
+    assert installed.failed, installed
+    task, msg = installed.failure()
+    assert "test emulator" in task and "Refusing to install" in msg and "Nothing was changed" in msg, (task, msg)
+    for image in images + ["mysql:8.0.33"]:
+        assert image in msg
+
+    # The preflight role's image check (its resources part; the full role first compares the topologies).
+    resources = play("  tasks:\n"
+                     "    - ansible.builtin.include_role:\n"
+                     "        name: wabiz.api_client.preflight\n"
+                     "        tasks_from: resources\n"
+                     "      vars:\n"
+                     "        preflight_new_images: %s\n" % json.dumps(images), emulator=False)
+    assert resources.failed, resources
+    task, msg = resources.failure()
+    assert "test emulator" in task and "biz.wabiz.emulator=true" in msg and "Nothing was changed" in msg, (task, msg)
+    for image in images:
+        assert image in msg
+    assert snapshot(name) == before == ({}, [], [])
+
+    # Meta's images carry no such label: the same install passes the guard (check mode: nothing is made).
+    relabelled = []
+    for image in images:
+        tag = image.replace(":v", "-meta:v")
+        subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input="FROM %s\nLABEL biz.wabiz.emulator=false\n"
+                       % image, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True,
+                       env=dict(os.environ, DOCKER_BUILDKIT="0"))
+        relabelled.append(tag)
+    try:
+        meta = play("  check_mode: true\n  tasks:\n"
+                    "    - wabiz.api_client.stack:\n"
+                    "        name: %s\n"
+                    "        coreapp_image: %s\n"
+                    "        web_image: %s\n"
+                    "        network: %s\n"
+                    "        db: {hostname: db, password: pw}\n" % (name, relabelled[0], relabelled[1], name),
+                    emulator=False)
+        assert not meta.failed, meta
+        result = meta.result("wabiz.api_client.stack")
+        assert result["images"] == {relabelled[0]: "present", relabelled[1]: "present"}
+        assert result["created"] == ["%s-wacore1" % name, "%s-waweb1" % name]
+    finally:
+        docker("rmi", *relabelled, check=False)
+    assert snapshot(name) == before
 
 
 def test_install_refuses_broken_topologies(play, prefix):
@@ -493,7 +573,12 @@ def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, pref
     docker("network", "create", net)
     docker("run", "-d", "--name", db, "--network", net, "-e", "MYSQL_ROOT_PASSWORD=%s" % DB_PASSWORD,
            "-v", "%s-data:/var/lib/mysql" % db, "mysql:8.0.33")
-    docker("run", "-d", "--name", core, "--network", net, *env, "-e", "COREAPP_HOSTNAME=%s" % core,
+    # Secrets a field setup carries beside WA_DB_PASSWORD: masked by name (MYSQL_PWD) and by value (DSN, proxy).
+    leaky = dict(MYSQL_PWD="Pwd-Secret-31", DATABASE_URL="mysql://wa:Dsn-Secret-32@%s:3306/wa" % db,
+                 HTTPS_PROXY="http://px:Proxy-Secret-33@proxy.example:3128",
+                 PG_CONNECTION="host=%s user=wa password=Kv-Secret-34 dbname=wa" % db)
+    extra = [item for k, val in sorted(leaky.items()) for item in ("-e", "%s=%s" % (k, val))]
+    docker("run", "-d", "--name", core, "--network", net, *env, *extra, "-e", "COREAPP_HOSTNAME=%s" % core,
            "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/coreapp:v%s" % OLD, *command)
     docker("run", "-d", "--name", web, "--network", net, *env, "-e", "WACORE_HOSTNAME=%s" % core,
            "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/web:v%s" % OLD, *command)
@@ -502,6 +587,12 @@ def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, pref
     assert len(stacks) == 1 and stacks[0]["managed"] is False and stacks[0]["compose_project"] is None
     assert stacks[0]["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 1}
     assert stacks[0]["databases"][0]["name"] == db and DB_PASSWORD not in repr(stacks)
+    core_env = stacks[0]["coreapps"][0]["env"]
+    assert core_env["MYSQL_PWD"] == "********" and core_env["DATABASE_URL"] == "mysql://********@%s:3306/wa" % db
+    assert core_env["HTTPS_PROXY"] == "http://********@proxy.example:3128"
+    assert core_env["PG_CONNECTION"] == "host=%s user=wa password=******** dbname=wa" % db
+    for secret in [DB_PASSWORD] + ["%s-Secret-3%d" % (w, i) for i, w in enumerate(("Pwd", "Dsn", "Proxy", "Kv"), 1)]:
+        assert secret not in json.dumps(res.data) and secret not in res.stderr
     res = play(role("stack_uninstall", stack_uninstall_name=net))
     assert not res.failed, res
     assert sorted(res.result("Remove the Master, CoreApp and Webapp containers")["removed"]) == sorted([core, web])

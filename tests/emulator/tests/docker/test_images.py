@@ -2,12 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The images themselves, and the MariaDB stand-in's mysql:8.0.33 contract, on a real engine."""
 import json
+import os
 import subprocess
+import sys
+import tarfile
 import time
 
 import pytest
 
-from conftest import NEW_VERSION, OLD_VERSION, docker
+from conftest import EMULATOR_DIR, NEW_VERSION, OLD_VERSION, docker
 
 DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
 
@@ -151,3 +154,50 @@ def test_mysql_standin_refuses_to_initialise_without_password(engine, run_id):  
         assert state["ExitCode"] != 0
     finally:
         docker("rm", "-f", "-v", name, check=False)
+
+
+BUILD = os.path.join(EMULATOR_DIR, "images", "build.py")
+
+
+def image_ids(*tags):
+    """{tag: image id or None} of local images."""
+    out = {}
+    for tag in tags:
+        proc = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, check=False)
+        out[tag] = proc.stdout.strip() if proc.returncode == 0 else None
+    return out
+
+
+def test_build_refuses_to_overwrite_an_image_that_is_not_the_emulators(engine, run_id, tmp_path):  # pylint: disable=unused-argument
+    """A non-emulator image under a name the build uses (as Meta's image would be on a real host) stops the
+    build before anything happens: named in the message, still there with the same id, nothing built beside
+    it. A scratch version is used so the tags every other test shares are never touched."""
+    version = "9.9.9-%s" % run_id.rsplit("-", 1)[-1]
+    foreign = "docker.whatsapp.biz/coreapp:v%s" % version
+    web = "docker.whatsapp.biz/web:v%s" % version
+    shared = ["mysql:8.0.33", "wabiz-emulator/network:latest", "wabiz-emulator/webhook-receiver:latest"] + [
+        "docker.whatsapp.biz/%s:v%s" % (kind, v) for v in (OLD_VERSION, NEW_VERSION) for kind in ("coreapp", "web")]
+    (tmp_path / "rootfs").mkdir()
+    (tmp_path / "rootfs" / "meta-image").write_text("not the emulator\n")
+    tarball = tmp_path / "rootfs.tar"
+    with tarfile.open(tarball, "w") as tar:
+        tar.add(tmp_path / "rootfs", arcname=".")
+    docker("import", "--change", "LABEL org.opencontainers.image.title=stand-in-for-Meta", str(tarball), foreign)
+    try:
+        before = image_ids(foreign, web, *shared)
+        assert before[foreign] and before[web] is None
+        proc = subprocess.run([sys.executable, BUILD, "--versions", version], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+        assert proc.returncode == 1, proc.stdout
+        assert "refusing to build over image(s) that are not the emulator's" in proc.stdout, proc.stdout
+        assert "%s (stand-in-for-Meta)" % foreign in proc.stdout, proc.stdout
+        assert "Traceback" not in proc.stdout
+        assert image_ids(foreign, web, *shared) == before
+        assert json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", foreign)) == {
+            "org.opencontainers.image.title": "stand-in-for-Meta"}
+    finally:
+        docker("image", "rm", foreign, check=False)
+        for tag in (web,):  # in case a broken build made it
+            if image_ids(tag)[tag]:
+                docker("image", "rm", tag, check=False)

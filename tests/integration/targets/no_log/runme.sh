@@ -22,6 +22,7 @@ fi
 # The secrets the playbook used (see no_log.yml), plus the token and backup data it wrote to files.
 secrets=(
   "Old-Admin-Pass1" "N0log-Admin-Pass!" "Backup-Secret-9" "Wrong-Backup-9" "246810" "nolog-api-key-0123456789"
+  "Url-Secret-77" "Hook-Secret-42"
   "$(cat "$work/token")" "$(cat "$work/backup.bak")"
 )
 leaks=0
@@ -38,10 +39,23 @@ if grep -nE 'eyJ[A-Za-z0-9_-]{10,}' "$out" | head -5 | grep .; then
   echo "LEAK: a JWT-like token appears in the output"
   leaks=1
 fi
+# Every file the run wrote (the backup metadata, ...), except the two files that ARE secrets on purpose
+# (the backup data, mode 0600, and the token the playbook saved for this grep) and the emulators' own state.
+while IFS= read -r -d '' file; do
+  for secret in "${secrets[@]}"; do
+    if grep -qF -- "$secret" "$file"; then
+      echo "LEAK: a secret (${#secret} characters, starting ${secret:0:3}) is in the written file $file"
+      leaks=1
+    fi
+  done
+done < <(find "$work" -path "$work/emu" -prune -o -type f ! -name backup.bak ! -name token ! -name ansible.log -print0)
+test -s "$work/backup.bak.meta.json"
 test "$leaks" = 0
 
 # The run really passed the secrets (and -vvv printed module arguments).
 grep -q 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' "$out"
 grep -q 'restore failed: 400 1009' "$out"
 grep -q 'pin must be exactly six digits' "$out"
+grep -q 'https://\*\*\*\*\*\*\*\*@hooks.example.com/wa' "$out"
+grep -q 'api_url must be a URL without credentials' "$out"
 echo "no secret in $(wc -l < "$out") lines of -vvv output"

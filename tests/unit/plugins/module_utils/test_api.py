@@ -164,6 +164,15 @@ def test_non_idempotent_call_is_never_retried_once_it_may_have_reached_the_serve
     assert len(s.calls) == 1 and sleeps == []
 
 
+@pytest.mark.parametrize("code, title", [(1017, "Not Primary Master"), (1018, "Not Primary Coreapp")])
+def test_non_idempotent_call_is_retried_on_not_primary_answers(code, title):
+    # During a failover election the client refuses the request before doing anything: safe to send again.
+    c, s, sleeps = client([wa_error(503, code, title), wa_error(503, code, title), make_response(200, None)],
+                          token=TOKEN)
+    assert c.post("/v1/settings/restore", {"password": PASSWORD, "data": "x"}) is None
+    assert len(s.calls) == 3 and len(sleeps) == 2
+
+
 def test_non_idempotent_call_is_retried_when_the_request_never_left():
     c, s, sleeps = client([connect_refused(), make_response(200, {})], token=TOKEN)
     assert c.post("/v1/messages", {"to": "1"}) == {}
@@ -276,9 +285,11 @@ def run_module(capsys, args, body):
     return exc.value.code, json.loads(out), out
 
 
-def test_env_fallbacks_fill_every_connection_option(monkeypatch, capsys):
+def test_env_fallbacks_fill_every_connection_option(monkeypatch, capsys, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     env = dict(WABIZ_API_URL=URL, WABIZ_API_USERNAME="admin", WABIZ_API_PASSWORD=PASSWORD,
-               WABIZ_API_KEY=API_KEY, WABIZ_VALIDATE_CERTS="false", WABIZ_CA_PATH="/etc/wa/ca.pem",
+               WABIZ_API_KEY=API_KEY, WABIZ_VALIDATE_CERTS="false", WABIZ_CA_PATH=str(ca),
                WABIZ_API_TIMEOUT="12.5", WABIZ_API_RETRIES="2", WABIZ_API_RETRY_DELAY="0.25")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -290,7 +301,7 @@ def test_env_fallbacks_fill_every_connection_option(monkeypatch, capsys):
                                p["api_password"] == PASSWORD, p["api_key"] == API_KEY])
 
     rc, result, out = run_module(capsys, {}, body)
-    assert result["seen"] == [URL, "admin", False, "/etc/wa/ca.pem", 12.5, 2, 0.25, True, True]
+    assert result["seen"] == [URL, "admin", False, str(ca), 12.5, 2, 0.25, True, True]
 
 
 def test_token_env_fallback(monkeypatch, capsys):

@@ -124,7 +124,9 @@ def test_official_multiconnect_compose_stack():
     assert st["version"] == "2.61.2" and st["multiconnect"] is True
     assert st["web_port"] == 9090
     assert st["volumes"] == ["old_mysqlData", "old_whatsappMedia"]
-    assert st["db"] == {"engine": "MYSQL", "hostname": "db", "port": 3306, "username": "root", "name_prefix": None}
+    assert st["db"] == {"engine": "MYSQL", "hostname": "db", "port": 3306, "username": "root", "name_prefix": None,
+                        "container": "old_db_1", "external": False, "volume": "old_mysqlData"}
+    assert (st["databases"][0]["engine"], st["databases"][0]["data_volume"]) == ("MYSQL", "old_mysqlData")
     # no password anywhere in the result
     assert "testpass" not in repr(st)
 
@@ -157,6 +159,90 @@ def test_hand_made_stack_is_grouped_by_network_and_finds_its_db_by_hostname():
     assert stacks[0]["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 1}
     assert stacks[0]["databases"][0]["name"] == "mydb"
     assert stacks[0]["multiconnect"] is False
+
+
+PG_ENV = ["WA_DB_ENGINE=PGSQL", "WA_DB_PORT=5432", "WA_DB_USERNAME=postgres", "WA_DB_PASSWORD=pgpass"]
+
+
+def test_single_instance_on_an_external_postgresql_server_reached_by_address():
+    env = PG_ENV + ["WA_DB_HOSTNAME=10.20.0.7"]
+    records = [compose("pgold", "wacore", CORE, env=env), compose("pgold", "waweb", WEB, env=env),
+               # A PostgreSQL container elsewhere on the host that the stack does not use.
+               d.summarize_container(inspect("other-pg", "postgres:13", networks={"othernet": []},
+                                             mounts=[("other-pg-data", "/var/lib/postgresql/data")]))]
+    stacks = d.discover_stacks(records)
+    assert [s["name"] for s in stacks] == ["pgold"]
+    st = stacks[0]
+    assert st["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 0}
+    assert st["db"] == {"engine": "PGSQL", "hostname": "10.20.0.7", "port": 5432, "username": "postgres",
+                        "name_prefix": None, "container": None, "external": True, "volume": None}
+    assert "pgpass" not in repr(st)
+
+
+def test_postgresql_container_of_a_managed_stack_and_after_its_apps_are_gone():
+    labels = {d.LABEL_STACK: "pgnew", d.LABEL_ROLE: "db"}
+    pg = inspect("pgnew-db", "wabiz-emulator/postgres:13", labels=labels, networks={"pgnew": ["pgnew-db"]},
+                 mounts=[("pgnew-db-data", "/var/lib/postgresql/data")])
+    core = inspect("pgnew-wacore1", CORE, env=PG_ENV + ["WA_DB_HOSTNAME=pgnew-db"],
+                   labels={d.LABEL_STACK: "pgnew", d.LABEL_ROLE: "coreapp"}, networks={"pgnew": []})
+    st = d.discover_stacks([d.summarize_container(pg), d.summarize_container(core)])[0]
+    assert (st["db"]["engine"], st["db"]["container"], st["db"]["external"], st["db"]["volume"]) == (
+        "PGSQL", "pgnew-db", False, "pgnew-db-data")
+    assert (st["databases"][0]["engine"], st["databases"][0]["data_volume"]) == ("PGSQL", "pgnew-db-data")
+    # After the uninstall only the database is left: the engine comes from the container itself.
+    st = d.discover_stacks([d.summarize_container(pg)])[0]
+    assert (st["db"]["engine"], st["db"]["container"], st["db"]["external"]) == ("PGSQL", "pgnew-db", False)
+
+
+@pytest.mark.parametrize("image, mounts, engine", [
+    ("mysql:8.0.33", [("v", "/var/lib/mysql")], "MYSQL"),
+    ("registry.example.com/db/postgres:13", [], "PGSQL"),
+    ("wabiz-emulator/postgres:13", [("v", "/var/lib/postgresql/data")], "PGSQL"),
+    ("mycorp/database:1", [("v", "/var/lib/postgresql/data")], "PGSQL"),
+    ("mycorp/database:1", [], None),
+])
+def test_db_engine_of_a_container(image, mounts, engine):
+    assert d.db_engine_of(d.summarize_container(inspect("x", image, mounts=mounts))) == engine
+
+
+def test_forbidden_db_password_characters():
+    assert d.forbidden_db_password_chars("Good-Passw0rd") == []
+    assert d.forbidden_db_password_chars("a=b!c=") == ["!", "="]
+    assert d.forbidden_db_password_chars(None) == []
+
+
+def test_database_protocol_probes_tell_the_engines_apart():
+    """Real sockets: a server that answers the PostgreSQL SSLRequest, one that greets as MySQL, one silent."""
+    import socket
+    import threading
+
+    def serve(reply_to_request, greeting):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+
+        def loop():
+            for _ in range(2):
+                conn, _addr = srv.accept()
+                with conn:
+                    if greeting:
+                        conn.sendall(greeting)
+                    conn.settimeout(1)
+                    try:
+                        if conn.recv(8) == b"\x00\x00\x00\x08\x04\xd2\x16\x2f" and reply_to_request:
+                            conn.sendall(reply_to_request)
+                    except OSError:
+                        pass
+            srv.close()
+        threading.Thread(target=loop, daemon=True).start()
+        return srv.getsockname()[1]
+
+    pg = serve(b"N", None)
+    assert d.pgsql_answers("127.0.0.1", pg, timeout=2) is True
+    assert d.mysql_answers("127.0.0.1", pg, timeout=0.5) is False
+    my = serve(None, b"\x4a\x00\x00\x00\x0a5.5.5-10.11")
+    assert d.mysql_answers("127.0.0.1", my, timeout=2) is True
+    assert d.pgsql_answers("127.0.0.1", my, timeout=0.5) is False
 
 
 def test_managed_stack_by_labels():
@@ -342,3 +428,72 @@ def test_pull_image_streams_and_raises_on_error_lines():
     ok = _StreamingClient([{"status": "Pulling"}, {"status": "Downloaded newer image"}])
     d.pull_image(ok, "mysql")
     assert ok.pulled == ("mysql", "latest") and ok.read == 2
+
+
+@pytest.mark.parametrize("docker_version", ["5.0.3", "6.1.3", "7.1.0", "5.0.3+ds1"])
+def test_docker_sdks_the_distributions_ship_are_accepted(docker_version):
+    # Debian 12, Ubuntu 22.04 and 24.04 ship python3-docker 5.0.3.
+    assert d.sdk_problem(docker_version, {"requests": "2.28.1", "urllib3": "1.26.12"}) is None
+    assert d.sdk_problem(docker_version, {"requests": "2.28.1"}, "Connection refused") is None
+
+
+@pytest.mark.parametrize("docker_version", ["4.1.0", "5.0.2", None, ""])
+def test_docker_sdks_older_than_the_minimum_are_named(docker_version):
+    problem = d.sdk_problem(docker_version)
+    assert str(docker_version) in problem and "5.0.3 or later" in problem
+
+
+@pytest.mark.parametrize("error, words", [
+    ("Error while fetching server API version: Not supported URL scheme http+docker",
+     ["5.0.3", "requests 2.32.3", "7.1.0 or later"]),
+    ("Error while fetching server API version: HTTPConnection.request() got an unexpected keyword argument "
+     "'chunked'", ["5.0.3", "urllib3 2.2.1", "6.1.0 or later"]),
+])
+def test_sdk_clashes_with_newer_http_libraries_are_explained(error, words):
+    problem = d.sdk_problem("5.0.3", {"requests": "2.32.3", "urllib3": "2.2.1"}, error)
+    for word in words:
+        assert word in problem
+
+
+class _FailingModule:
+    def __init__(self):
+        self.params = {}
+
+    def fail_json(self, **kw):
+        raise RuntimeError(kw["msg"])
+
+
+def test_get_client_refuses_an_old_sdk_before_connecting(monkeypatch):
+    class OldDocker:
+        __version__ = "4.4.4"
+
+        class APIClient:  # must never be reached
+            def __init__(self, **kw):
+                raise AssertionError("connected with an unusable SDK")
+
+    monkeypatch.setattr(d, "docker", OldDocker)
+    with pytest.raises(RuntimeError) as exc:
+        d.get_client(_FailingModule())
+    msg = str(exc.value)
+    assert "4.4.4" in msg and "5.0.3 or later" in msg and "ansible_python_interpreter" in msg
+
+
+def test_get_client_explains_a_clash_with_newer_http_libraries(monkeypatch):
+    class ClashingDocker:
+        __version__ = "5.0.3"
+        tls = None
+
+        class APIClient:
+            def __init__(self, **kw):
+                raise d.DockerException("Error while fetching server API version: Not supported URL scheme "
+                                        "http+docker")
+
+    monkeypatch.setattr(d, "docker", ClashingDocker)
+    monkeypatch.setattr(d, "_library_versions", lambda: {"requests": "2.32.3", "urllib3": "2.2.1"})
+    module = _FailingModule()
+    module.params = {"docker_host": "unix:///var/run/docker.sock", "tls": False, "validate_certs": False,
+                     "ca_path": None, "client_cert": None, "client_key": None, "timeout": 5}
+    with pytest.raises(RuntimeError) as exc:
+        d.get_client(module)
+    msg = str(exc.value)
+    assert "requests 2.32.3" in msg and "7.1.0 or later" in msg and "ansible_python_interpreter" in msg

@@ -24,8 +24,9 @@ PASSWORD = "Unit-db-pass-1"
 class FakeClient:
     """Answers reads from a fixed state; records every call so a test can prove nothing changed."""
 
-    def __init__(self, images=(CORE, WEB), containers=()):
+    def __init__(self, images=(CORE, WEB), containers=(), emulator=()):
         self.images = set(images)
+        self.emulator = set(emulator)
         self.inspects = dict((c["Id"], c) for c in containers)
         self.calls = []
 
@@ -49,7 +50,8 @@ class FakeClient:
     def inspect_image(self, name):
         if name not in self.images:
             raise d.ImageNotFound("no such image")
-        return {"Id": "sha256:" + name}
+        labels = {d.LABEL_EMULATOR: "true"} if name in self.emulator else {"org.opencontainers.image.title": name}
+        return {"Id": "sha256:" + name, "Config": {"Labels": labels}}
 
     def networks(self, names=None):  # pylint: disable=unused-argument
         return []
@@ -75,6 +77,20 @@ def test_missing_image_fails_before_any_change(capsys, monkeypatch):
     result, out = run(capsys, monkeypatch, client)
     assert result["failed"] and CORE in result["msg"] and "docker load" in result["msg"]
     assert result["missing_images"] == [CORE]
+    assert client.calls == []
+    assert PASSWORD not in out
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_emulator_images_are_refused_unless_allowed(capsys, monkeypatch, allow):
+    client = FakeClient(emulator=[CORE])
+    result, out = run(capsys, monkeypatch, client, allow_emulator_images=allow, _ansible_check_mode=True)
+    if allow:
+        assert not result.get("failed") and result["images"] == {CORE: "present", WEB: "present"}
+    else:
+        assert result["failed"] and result["emulator_images"] == [CORE]
+        assert result["msg"].startswith("Refusing to install %s: labelled biz.wabiz.emulator=true" % CORE)
+        assert "Nothing was changed" in result["msg"] and WEB not in result["msg"]
     assert client.calls == []
     assert PASSWORD not in out
 

@@ -1,0 +1,412 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input validation and secret masking shared by every module of this collection.
+
+PRIVATE to this collection: no compatibility promise to other collections.
+
+It owns, in one place:
+
+* the rules an option value must follow beyond its Ansible type (ranges, finite numbers, URLs,
+  header-safe tokens, readable text files, PEM files) and one message per broken rule that names the
+  option and what is allowed (:func:`problems`, :class:`CheckedModule`);
+* masking of secrets that are not options of their own: the userinfo of any URL
+  (``https://user:pass@host``), credentials inside container environment values (DSNs, proxy URLs,
+  ``password=...`` pairs) and environment variables whose *name* says they hold a secret
+  (:func:`mask_url`, :func:`mask_value`, :func:`mask_env`, :func:`mask_secrets`).
+
+Every module is built on :class:`CheckedModule`, so a bad value fails before anything is sent, and every
+result, message and the printed module arguments have URL userinfo and environment secrets masked.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+SECRET_MASK = "********"
+#: The documented shard counts (wa-api-facts section 7).
+VALID_SHARDS = (1, 2, 4, 8, 16, 32)
+
+#: ``scheme://userinfo@`` anywhere in a text. The userinfo runs to the last ``@`` of the authority, so a
+#: password with an unencoded ``@`` is masked whole.
+_URL_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#\s]+)@")
+#: ``password=...``-like pairs in DSNs and connection strings (``host=db password=x``, ``Pwd=x;``).
+_KV_SECRET = re.compile(r"(?P<key>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key|"
+                        r"secret_?key|auth_?token|sslpassword)\s*[=:]\s*)(?P<value>[^\s;&,'\"]+)", re.I)
+#: Environment variable names that say the value is a secret.
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PWD|PASS$|SECRET|API_KEY|TOKEN|_KEY$|^KEY$|PASSPHRASE|PIN$|"
+                          r"CREDENTIAL|DSN|AUTH)", re.I)
+#: Secrets shorter than this are not added to Ansible's ``no_log_values`` (it would garble every short
+#: word of the output); they are still masked explicitly wherever this module returns them.
+MIN_NO_LOG_LENGTH = 3
+
+
+# --------------------------------------------------------------------------------------------------
+# Masking
+# --------------------------------------------------------------------------------------------------
+
+def mask_url(text):
+    """``text`` with the userinfo of every URL in it replaced by the mask (``https://********@host``)."""
+    if not isinstance(text, str) or "@" not in text:
+        return text
+    return _URL_USERINFO.sub(lambda m: m.group("head") + SECRET_MASK + "@", text)
+
+
+def mask_value(text):
+    """A value that may carry credentials (DSN, proxy URL, connection string), with them masked."""
+    if not isinstance(text, str):
+        return text
+    return _KV_SECRET.sub(lambda m: m.group("key") + SECRET_MASK, mask_url(text))
+
+
+def is_secret_name(name):
+    """True when a variable or key name says it holds a secret (``MYSQL_PWD``, ``WA_DB_PASSWORD``...)."""
+    return bool(_SECRET_NAME.search(str(name or "")))
+
+
+def mask_env(env):
+    """An environment mapping with secrets masked by variable name **and** by value."""
+    return dict((k, SECRET_MASK if is_secret_name(k) and v not in (None, "") else mask_value(v))
+                for k, v in (env or {}).items())
+
+
+def mask_urls(value):
+    """``value`` (str, list, dict) with the userinfo of every URL inside masked; other data untouched."""
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, dict):
+        return dict((k, mask_urls(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [mask_urls(v) for v in value]
+    return value
+
+
+def mask_secrets(value):
+    """A record (state file, result) safe to write or print: keys named like secrets are masked, every
+    string has URL userinfo and ``password=``-like pairs masked. Use it on anything that may hold
+    webhook URLs, container environments or DSNs before writing it anywhere."""
+    if isinstance(value, dict):
+        return dict((k, SECRET_MASK if is_secret_name(k) and isinstance(v, (str, int, float)) and v != ""
+                     and not isinstance(v, bool) else mask_secrets(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(v) for v in value]
+    return mask_value(value)
+
+
+def secrets_in(value):
+    """Every secret substring found in ``value`` (recursively): URL userinfo (whole and password part)
+    and the values of ``password=``-like pairs. Used to feed Ansible's ``no_log_values``."""
+    found = set()
+    if isinstance(value, str):
+        for match in _URL_USERINFO.finditer(value):
+            userinfo = match.group("userinfo")
+            found.add(userinfo)
+            if ":" in userinfo:
+                found.add(userinfo.split(":", 1)[1])
+        for match in _KV_SECRET.finditer(value):
+            found.add(match.group("value"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if is_secret_name(key) and isinstance(item, str):
+                found.add(item)
+            found |= secrets_in(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found |= secrets_in(item)
+    return set(s for s in found if len(s) >= MIN_NO_LOG_LENGTH)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rules: each returns None when the value is fine, else what the value must be
+# --------------------------------------------------------------------------------------------------
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def int_range(low=None, high=None):
+    """An integer from ``low`` to ``high`` (either may be ``None``)."""
+    def rule(value):
+        ok = _number(value) and int(value) == value and (low is None or value >= low) and \
+            (high is None or value <= high)
+        if ok:
+            return None
+        if low is not None and high is not None:
+            return "an integer from %d to %d" % (low, high)
+        return "an integer >= %d" % low if low is not None else "an integer <= %d" % high
+    return rule
+
+
+def number_range(low, high, low_open=False):
+    """A finite number from ``low`` (excluded when ``low_open``) to ``high``."""
+    def rule(value):
+        if _number(value) and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high:
+            return None
+        return "a number %s %s and <= %s" % (">" if low_open else ">=", _fmt(low), _fmt(high))
+    return rule
+
+
+def one_of(*allowed):
+    def rule(value):
+        return None if value in allowed else "one of %s" % ", ".join(str(a) for a in allowed)
+    return rule
+
+
+def _fmt(number):
+    return ("%d" % number) if float(number).is_integer() else ("%s" % number)
+
+
+def non_empty():
+    def rule(value):
+        return None if value not in ("", [], {}) else "not empty"
+    return rule
+
+
+def single_line():
+    """Text without line breaks or other control characters (a trailing newline from a file lookup
+    is the usual cause)."""
+    def rule(value):
+        if isinstance(value, str) and not any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return None
+        return "text without line breaks or control characters (strip the trailing newline of a file lookup)"
+    return rule
+
+
+def header_safe():
+    """A token or key that can go into an HTTP header: printable ASCII, no spaces."""
+    def rule(value):
+        if isinstance(value, str) and value and all(33 <= ord(c) <= 126 for c in value):
+            return None
+        return "printable ASCII without spaces or line breaks (a token or key as the client issued it)"
+    return rule
+
+
+def url(schemes=("https",), example="https://wa.example.com:9090", credentials=None):
+    """An absolute URL with one of ``schemes``, a host and, if given, a valid port. ``credentials``: when
+    set, the URL must not carry userinfo and this text says where credentials go instead."""
+    def rule(value):
+        what = "a URL starting with %s, like %s" % (" or ".join("%s://" % s for s in schemes), example)
+        if not isinstance(value, str) or any(c.isspace() or ord(c) < 32 for c in value):
+            return what + " (no spaces or line breaks)"
+        match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*)://", value)
+        if not match or match.group(1).lower() not in schemes:
+            return what
+        from urllib.parse import urlsplit
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            return what + " (the host or port is not valid)"
+        if not parts.hostname:
+            return what + " (the host name is missing)"
+        if port is not None and not 1 <= port <= 65535:
+            return what + " (the port must be from 1 to 65535)"
+        if credentials and "@" in parts.netloc:
+            return "a URL without credentials (user:password@): %s" % credentials
+        return None
+    return rule
+
+
+def text_file(pem=False):
+    """An existing, readable text file (a PEM certificate file when ``pem``)."""
+    def rule(value):
+        if not isinstance(value, str) or "\x00" in value:
+            return "a file path"
+        if not os.path.exists(value):
+            return "an existing file (it does not exist)"
+        if not os.path.isfile(value):
+            return "a file (it is not a regular file)"
+        try:
+            text = read_text(value)
+        except (IOError, OSError) as exc:
+            return "a readable file (%s)" % (exc.strerror or exc)
+        except UnicodeDecodeError:
+            return "a %s (it is binary)" % ("PEM text file" if pem else "text file")
+        if pem and "-----BEGIN CERTIFICATE-----" not in text:
+            return "a PEM file with at least one certificate (-----BEGIN CERTIFICATE-----; it has none)"
+        return None
+    return rule
+
+
+def docker_name():
+    """A Docker container, network or volume name."""
+    def rule(value):
+        if isinstance(value, str) and re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z", value):
+            return None
+        return "a Docker name: 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit"
+    return rule
+
+
+def path():
+    """A path without NUL bytes (applied to every option of type ``path``)."""
+    def rule(value):
+        return None if isinstance(value, str) and "\x00" not in value else "a path without NUL characters"
+    return rule
+
+
+def env_mapping():
+    """Environment variables: names without ``=``, scalar values without NUL characters."""
+    def rule(value):
+        for key, item in (value or {}).items():
+            if not isinstance(key, str) or not key or "=" in key or "\x00" in key:
+                return "a mapping of variable names (no '=', not empty) to values"
+            if isinstance(item, (dict, list, tuple)) or (isinstance(item, str) and "\x00" in item):
+                return "a mapping of variable names to strings, numbers or booleans (%s is not)" % key
+        return None
+    return rule
+
+
+def read_text(filename, limit=16 * 1024 * 1024):
+    """The UTF-8 text of a file; raises ``OSError`` or ``UnicodeDecodeError`` (binary content)."""
+    with open(filename, "rb") as handle:
+        content = handle.read(limit + 1)
+    if len(content) > limit:
+        raise OSError("%s is larger than %d bytes" % (filename, limit))
+    if b"\x00" in content:
+        raise UnicodeDecodeError("utf-8", content[:1], 0, 1, "binary content (NUL bytes)")
+    return content.decode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------------
+# Checking parameters
+# --------------------------------------------------------------------------------------------------
+
+def _lookup(params, dotted):
+    value = params
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _spec_of(argument_spec, dotted):
+    spec = {"options": argument_spec}
+    for part in dotted.split("."):
+        spec = (spec.get("options") or {}).get(part) or {}
+    return spec
+
+
+def _shown(value):
+    text = repr(mask_value(value) if isinstance(value, str) else value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def path_rules(argument_spec, prefix=""):
+    """A NUL-free rule for every option of type ``path`` (and list of paths), suboptions included."""
+    rules = {}
+    for name, spec in (argument_spec or {}).items():
+        if spec.get("type") == "path" or (spec.get("type") == "list" and spec.get("elements") == "path"):
+            rules[prefix + name] = [path()]
+        if spec.get("options"):
+            rules.update(path_rules(spec["options"], prefix + name + "."))
+    return rules
+
+
+def problems(params, rules, argument_spec=None):
+    """One sentence per broken rule: ``"<option> must be <what is allowed> (got <value>)"``.
+
+    ``rules``: dotted option name -> list of rules. Unset (``None``) options are not checked. The value
+    of a ``no_log`` option is never shown.
+    """
+    found = []
+    for name in sorted(rules):
+        value = _lookup(params, name)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) and _spec_of(argument_spec or {}, name).get("type") == "list" \
+            else [value]
+        for item in items:
+            for rule in rules[name]:
+                what = rule(item)
+                if what:
+                    secret = _spec_of(argument_spec or {}, name).get("no_log")
+                    found.append("%s must be %s%s" % (name, what, "" if secret else " (got %s)" % _shown(item)))
+                    break
+            else:
+                continue
+            break
+    return found
+
+
+def _defuse_infinite_ints(params, argument_spec):
+    """ansible-core's type checks crash on some values (OverflowError for an infinite int, TypeError for a
+    number given for a dictionary with suboptions): give them a text they refuse cleanly instead, so the
+    message names the option."""
+    if not isinstance(params, dict):
+        return
+    for name, spec in (argument_spec or {}).items():
+        value = params.get(name)
+        ints = spec.get("type") == "int" or (spec.get("type") == "list" and spec.get("elements") == "int")
+        if ints:
+            items = value if isinstance(value, list) else [value]
+            fixed = [_defused(item) for item in items]
+            if fixed != items:
+                params[name] = fixed if isinstance(value, list) else fixed[0]
+        if spec.get("options") and spec.get("type") == "dict" and not isinstance(value, (dict, str, type(None))):
+            # ansible-core crashes (TypeError) on a number or a list where a dictionary with suboptions is due.
+            params[name] = "%r (not a dictionary)" % (value,)
+        elif spec.get("options"):
+            for item in (value if isinstance(value, list) else [value]):
+                _defuse_infinite_ints(item, spec["options"])
+
+
+def _defused(value):
+    if isinstance(value, float) and math.isinf(value):
+        return "%s (not finite)" % value
+    if isinstance(value, str) and value.strip().lstrip("+-").lower() in ("inf", "infinity"):
+        return "%s (not finite)" % value
+    return value
+
+
+class CheckedModule(AnsibleModule):
+    """``AnsibleModule`` that checks ``rules`` (plus NUL-free paths) right after Ansible's own type checks,
+    fails with one message naming every bad option before the module does anything, and masks URL
+    userinfo and environment secrets in every result, message and in the printed module arguments."""
+
+    def __init__(self, argument_spec, rules=None, **kwargs):
+        self._check_rules = dict(path_rules(argument_spec))
+        for name, extra in (rules or {}).items():
+            self._check_rules[name] = list(self._check_rules.get(name, [])) + list(extra)
+        self._type_checked = False
+        super().__init__(argument_spec=argument_spec, **kwargs)
+        self._type_checked = True
+        self.no_log_values.update(secrets_in(self.params))
+        found = problems(self.params, self._check_rules, self.argument_spec)
+        if found:
+            self.fail_json(msg="invalid input, nothing was changed: %s" % "; ".join(found))
+
+    def _load_params(self):
+        super()._load_params()
+        _defuse_infinite_ints(self.params, self.argument_spec)
+
+    def _log_invocation(self):
+        # Runs inside AnsibleModule.__init__: URL userinfo and DSN passwords must be known before logging.
+        self.no_log_values.update(secrets_in(self.params))
+        super()._log_invocation()
+
+    def masked_params(self):
+        """The module arguments as printed in ``invocation``: URL userinfo and env secrets masked. The
+        ``no_log`` options themselves are masked by Ansible afterwards, as usual."""
+        return dict((k, mask_secrets(item)) for k, item in (getattr(self, "params", None) or {}).items())
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
+        super().exit_json(**mask_urls(kwargs))
+
+    def _name_the_option(self, msg):
+        """Ansible's own message for a dictionary option given as unparsable text names no option."""
+        if any(name in msg for name in self.argument_spec):
+            return msg
+        bad = [name for name, spec in self.argument_spec.items() if spec.get("type") == "dict"
+               and not isinstance((getattr(self, "params", None) or {}).get(name), (dict, type(None)))]
+        return "%s must be a dictionary: %s" % (" or ".join(sorted(bad)), msg) if bad else msg
+
+    def fail_json(self, msg, **kwargs):
+        if not self._type_checked:
+            msg = self._name_the_option(msg)
+        kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
+        super().fail_json(msg=mask_url(msg), **mask_urls(kwargs))
