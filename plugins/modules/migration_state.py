@@ -79,7 +79,7 @@ options:
     type: bool
     default: false
   refuse_status:
-    description: Fail, changing nothing and releasing a lock taken by this call, when the record's status is one of these.
+    description: Fail, changing nothing, when the record's status is one of these. Every refusal releases the lock of O(run_id).
     type: list
     elements: str
     default: []
@@ -315,7 +315,8 @@ def main():
         elif not check:
             lock = ms.read_lock(lock_path)
     except ms.StateError as exc:
-        if taken and not check:
+        # A refusal stops the run with nothing changed: it gives the lock back (only when it holds it).
+        if p["run_id"] and not check and result.get("lock_path"):
             release_quietly(result.get("lock_path"), p["run_id"])
         module.fail_json(msg="%s: %s" % (p["migration"], exc), **result)
     except (OSError, ms._backup.BackupFileError) as exc:

@@ -73,6 +73,7 @@ def test_step5_needs_a_verified_backup_on_this_host(capsys, base, tmp_path):
     step5 = [{"step": "step5_uninstall", "event": "started"}]
     res = run(capsys, require_verified_backup=True, marks=step5, **base)
     assert res["failed"] and "no verified backup" in res["msg"]
+    run(capsys, lock="acquire", **base)
     bak = tmp_path / "b.bak"
     bak.write_bytes(b"backup")
     run(capsys, update={"backup": {"path": str(bak), "sha256": hashlib.sha256(b"backup").hexdigest(),
@@ -80,6 +81,9 @@ def test_step5_needs_a_verified_backup_on_this_host(capsys, base, tmp_path):
     bak.write_bytes(b"other")
     res = run(capsys, require_verified_backup=True, marks=step5, **base)
     assert res["failed"] and "changed or damaged" in res["msg"]
+    # The refusal stopped the run: its lock is given back.
+    assert not os.path.exists(os.path.join(base["state_dir"], "m1.lock"))
+    run(capsys, lock="acquire", **base)
     bak.write_bytes(b"backup")
     res = run(capsys, require_verified_backup=True, marks=step5, **base)
     assert not res.get("failed") and res["old_gone"] and res["record"]["downtime"]["started"]
