@@ -8,8 +8,19 @@ Usage: tools/run-tests.py [FILTER ...]
 
 Steps: bootstrap the venv (tools/bootstrap.sh), copy the work tree to
 ``$WABIZ_TEST_ROOT/ansible_collections/wabiz/api_client`` (ansible-test wants a real copy at that
-path), then run each ``tests/suites/NN-*.sh`` in order, every one of them even after a failure, with the
+path), then run each ``tests/suites/NN-*.sh``, every one of them even after a failure, with the
 environment described in docs/development.md. Exit status 1 when any suite failed.
+
+The suites run in two lanes at once (``WABIZ_TEST_LANES=1``: one lane, in file-name order):
+
+* the **static** lane, suites ``1x`` and ``40`` (sanity, units, lint, packaging, property-based tests, the
+  API integration targets on process-mode emulators): CPU work and ansible-test, one after the other (two
+  ansible-test runs must not share the collection copy's ``tests/output`` at once);
+* the **Docker** lane, every other suite (emulator images, Docker-mode emulator, Docker modules, molecule,
+  end-to-end, multi-host): mostly waiting on containers, so it overlaps well with the static lane.
+
+Each suite's output goes to ``$WABIZ_TEST_ROOT/logs/<suite>.log`` and is printed whole when the suite ends,
+so the two lanes do not interleave line by line.
 """
 
 import os
@@ -17,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,14 +74,42 @@ def main(filters):
         print("no suite matches %s" % " ".join(filters))
         return 1
 
-    results = []
-    for suite in suites:
-        print("\n" + ("=" * 30) + " suite %s " % suite + ("=" * 30), flush=True)
+    logs = os.path.join(root, "logs")
+    os.makedirs(logs, exist_ok=True)
+    lock = threading.Lock()
+    results = {}
+
+    def run_suite(suite):
         t0 = time.monotonic()
-        rc = subprocess.call(["bash", os.path.join(suites_dir, suite)], cwd=REPO, env=env)
-        results.append((suite, rc, time.monotonic() - t0))
-        print("-- suite %s: %s in %.1fs" % (suite, "PASSED" if rc == 0 else "FAILED (exit %d)" % rc,
-                                            results[-1][2]), flush=True)
+        log = os.path.join(logs, suite[:-3] + ".log")
+        with lock:
+            print("-- suite %s: started (log %s)" % (suite, log), flush=True)
+        with open(log, "w", encoding="utf-8") as fh:
+            rc = subprocess.call(["bash", os.path.join(suites_dir, suite)], cwd=REPO, env=env,
+                                 stdout=fh, stderr=subprocess.STDOUT)
+        took = time.monotonic() - t0
+        results[suite] = (rc, took)
+        with lock, open(log, encoding="utf-8", errors="replace") as fh:
+            print("\n" + ("=" * 30) + " suite %s " % suite + ("=" * 30), flush=True)
+            sys.stdout.write(fh.read())
+            print("-- suite %s: %s in %.1fs" % (suite, "PASSED" if rc == 0 else "FAILED (exit %d)" % rc, took),
+                  flush=True)
+
+    def run_lane(lane):
+        for suite in lane:
+            run_suite(suite)
+
+    if os.environ.get("WABIZ_TEST_LANES", "2") == "1":
+        lanes = [suites]
+    else:
+        static = [s for s in suites if s[:1] == "1" or s.startswith("40-")]
+        lanes = [lane for lane in (static, [s for s in suites if s not in static]) if lane]
+    threads = [threading.Thread(target=run_lane, args=(lane,)) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = [(suite,) + results[suite] for suite in suites]
 
     print("\n" + "=" * 25 + " short test summary info " + "=" * 25)
     for suite, rc, took in results:
