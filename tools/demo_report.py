@@ -11,23 +11,17 @@ setup's health, and where the backup is. The state record holds no secret.
 import json
 import sys
 
-STEPS = [
-    ("step1_install", "1 install the new setup"),
-    ("step2_login", "2 log in to the new setup"),
-    ("step3_cleanup", "3 clean-up (two-step off, webhooks reset)"),
-    ("step4_backup", "4 back up, store, verify"),
-    ("step5_uninstall", "5 uninstall the old client"),
-    ("step6_restore", "6 restore on the new setup"),
-    ("step7_health", "7 health + test message"),
-    ("step8_two_step", "8 two-step on again"),
-    ("step9_webhooks", "9 webhooks"),
-]
+def steps_of(state):
+    """The steps in order with their labels, as the record carries them (the list lives once, in
+    plugins/module_utils/_migration_state.py, and travels with every record it writes)."""
+    plan = state.get("plan") or [{"step": name, "label": name} for name in sorted(state.get("steps", {}))]
+    return [(item["step"], "%s %s" % (item["step"][4:].split("_", 1)[0], item["label"])) for item in plan]
 
 
 def figures(state):
     steps = state.get("steps", {})
     out = {"status": state.get("status"), "steps": {}, "downtime_seconds": None}
-    for key in (step[0] for step in STEPS):
+    for key in (step[0] for step in steps_of(state)):
         if "seconds" in steps.get(key, {}):
             out["steps"][key] = float(steps[key]["seconds"])
     total = sum(out["steps"].values())
@@ -46,7 +40,7 @@ def figures(state):
 def report(state):
     f = figures(state)
     lines = ["", "Migration %s: %s" % (state.get("migration"), state.get("status")), ""]
-    for key, label in STEPS:
+    for key, label in steps_of(state):
         s = state.get("steps", {}).get(key, {})
         if "seconds" in s:
             when = "%7.2f s" % float(s["seconds"])

@@ -134,9 +134,22 @@ wa_id:
   description: The number recorded in the backup metadata.
   returned: when known
   type: str
+restored_at:
+  description: When the restore call was accepted, in seconds since the epoch.
+  returned: when the settings were restored (not in check mode)
+  type: float
+waited:
+  description: Seconds spent waiting, after the restore, until the setup was healthy.
+  returned: when the settings were restored with O(wait=true)
+  type: float
+polls:
+  description: How many times the health was read while waiting.
+  returned: when the settings were restored with O(wait=true)
+  type: int
 """
 
 import re
+import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError, WAModule
 from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
@@ -312,10 +325,12 @@ def main():
                                  "applied" % error.describe(), api_error=error.as_dict(), **unchanged)
         else:
             module.fail_api("restore", error, **unchanged)
+    result["restored_at"] = round(time.time(), 3)
 
     if p["wait"]:
         with module.api_errors("restore succeeded, but waiting for health", **result):
             ok, response, nodes, summary, last_error, polls = reader.wait(p["wait_timeout"], p["wait_interval"])
+        result.update(waited=round(time.time() - result["restored_at"], 3), polls=polls)
         if response is not None:
             result.update(health=summary, nodes=nodes)
         if not ok:

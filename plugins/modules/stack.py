@@ -56,7 +56,7 @@ options:
   state:
     description:
       - V(present) the containers exist with the desired configuration and run.
-      - V(absent) the app containers are removed (never the database container).
+      - V(absent) the app containers are removed, all at once (in parallel), never the database container.
       - V(stopped) the app containers exist but are stopped (only stops existing containers).
       - V(restarted) the existing app containers with a role in O(restart_roles) are restarted; fails when
         the stack has no app container on the Docker host.
@@ -339,6 +339,8 @@ reasons:
   type: dict
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
@@ -591,8 +593,12 @@ class StackManager:
             for r, _role in apps:
                 self.result["removed"].append(r["name"])
                 self.result["reasons"][r["name"]] = "state=absent"
-                if not self.check:
-                    d.remove_container(self.client, r["id"], p["stop_timeout"])
+            if not self.check and apps:
+                # In parallel: the old client's containers go at once (step 5 starts the downtime).
+                with ThreadPoolExecutor(max_workers=min(len(apps), 16)) as pool:
+                    for future in [pool.submit(d.remove_container, self.client, r["id"], p["stop_timeout"])
+                                   for r, _role in apps]:
+                        future.result()
             to_remove = []
             if p["remove_volumes"]:
                 for vol in app_volumes:

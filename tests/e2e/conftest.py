@@ -82,6 +82,14 @@ class Runner:
             cmd += ["--tags", ",".join(tags)]
         return cmd, os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, count, name))
 
+    def start(self, name, lab, extra=None, tags=None):
+        """Start playbooks/<name>.yml in its own process group (to interrupt it); returns (Popen, logfile)."""
+        cmd, logfile = self.command(name, lab, extra, tags)
+        with open(logfile, "w", encoding="utf-8") as fh:
+            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, env=self.env(),
+                                    cwd=lab.workdir, start_new_session=True)
+        return proc, logfile
+
     def playbook(self, name, lab, extra=None, tags=None, inventory=None, env=None, check=None):
         """Run playbooks/<name>.yml with the local inventory and the lab's extra vars; returns (rc, output)."""
         cmd, logfile = self.command(name, lab, extra, tags, inventory)

@@ -110,7 +110,7 @@ class Receiver:
                "/opt/whatsapp/bin/launch_within_docker.sh", "--state-dir", RECEIVER_STATE)
         return self
 
-    def ca_pem(self, timeout=120):
+    def ca_pem(self, timeout=180):  # generous: a loaded machine starts containers slowly
         deadline = time.monotonic() + timeout
         while True:
             proc = subprocess.run(["docker", "exec", self.name, "cat", RECEIVER_STATE + "/ca.pem"],

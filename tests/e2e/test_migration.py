@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -130,6 +131,17 @@ def assert_migrated(lab, runner, old_token, old_state_before):
     return state
 
 
+def age_record(lab, days):
+    """Move the record's migration time back by ``days`` (time passing, as decommission.yml reads it)."""
+    path = os.path.join(lab.state_dir, lab.prefix + ".json")
+    record = state_record(lab)
+    record["migrated"] = float(record["migrated"]) - days * 86400
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+    os.chmod(path + ".tmp", 0o600)
+    os.replace(path + ".tmp", path)
+
+
 def before_migration(lab):
     old_token = login(lab.old_url, labmod.OLD_ADMIN_PASSWORD)
     old_state = lab.emulator_state(lab.old_url)
@@ -163,14 +175,24 @@ def test_multiconnect_migration_then_decommission(make_lab, runner):
     with open(path, "rb") as fh, open(path + ".sha256", encoding="utf-8") as sums:
         assert hashlib.sha256(fh.read()).hexdigest() == sums.read().split()[0]
 
-    # Step 10 is refused before 14 days; nothing is removed.
+    # Step 10 is refused before 14 days; nothing is removed, and the lock is released.
     rc, out = runner.playbook("decommission", lab, check=False)
     assert "Refused" in out and "14 days" in out, tail(out)
     assert old_containers(lab) == [old_db_container(lab)]
+    assert not os.path.exists(os.path.join(lab.state_dir, lab.prefix + ".lock"))
 
-    # With the explicit override it removes the old database container, and keeps its volume
-    # unless the removal of volumes is confirmed too.
-    runner.playbook("decommission", lab, extra={"wabiz_decommission_min_days_override": 0}, check=True)
+    # A blank, non-numeric, zero or negative override is refused naming the variable, nothing removed.
+    for bad in ("", "two weeks", 0, -1):
+        rc, out = runner.playbook("decommission", lab, extra={"wabiz_decommission_min_days_override": bad},
+                                  check=False)
+        assert "wabiz_decommission_min_days_override" in out, tail(out)
+        assert old_containers(lab) == [old_db_container(lab)]
+        assert state_record(lab)["status"] == "migrated"
+
+    # Two days later (the record's migration time moved back), the explicit override of 1 day removes the
+    # old database container, and keeps its volume unless the removal of volumes is confirmed too.
+    age_record(lab, days=2)
+    runner.playbook("decommission", lab, extra={"wabiz_decommission_min_days_override": 1}, check=True)
     assert old_containers(lab) == []
     assert "%s_mysqlData" % lab.old_project in volumes()
     assert state_record(lab)["status"] == "decommissioned"
@@ -283,11 +305,25 @@ def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(m
     rc, out = runner.playbook("migrate", lab, check=False)
     assert "Step 6" in out and "failed=1" in out, tail(out)
     state = state_record(lab)
-    assert "finished" in state["steps"]["step5_uninstall"] and "finished" not in state["steps"]["step6_restore"]
+    assert "finished" in state["steps"]["step5_uninstall"] and "finished" not in state["steps"].get("step6_restore", {})
     # The old database is intact (container running, data there), only the client is gone.
     assert old_containers(lab) == [old_db_container(lab)]
     assert old_db_keys(lab) == old_keys
 
+    # A rollback that is killed half-way (the record says rolling_back) ...
+    proc, logfile = runner.start("rollback", lab)
+    deadline = time.monotonic() + 600
+    while state_record(lab)["status"] != "rolling_back" and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert state_record(lab)["status"] == "rolling_back", tail(open(logfile).read())
+    # ... blocks a new migrate run (which takes over the dead run's lock, refuses, releases it) ...
+    rc, out = runner.playbook("migrate", lab, check=False)
+    assert "its process is gone" in out and "rolling_back" in out and "rollback.yml again" in out, tail(out)
+    assert old_db_keys(lab) == old_keys
+    # ... and the rollback, run again twice in a row, succeeds both times.
+    runner.playbook("rollback", lab, check=True)
     runner.playbook("rollback", lab, check=True)
     back = lab.emulator_state(lab.old_url)
     assert back["setup_id"] == old_state["setup_id"]

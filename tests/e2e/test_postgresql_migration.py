@@ -11,7 +11,7 @@ import sys
 
 import lab as labmod
 from conftest import assert_no_secrets, state_record, tail, tool
-from test_migration import MESSAGE_TO, before_migration, docker_names, health, login, old_containers, summarize, volumes
+from test_migration import MESSAGE_TO, age_record, before_migration, docker_names, health, login, old_containers, summarize, volumes
 
 
 def stack_info(runner, lab, name):
@@ -78,9 +78,10 @@ def test_postgresql_migration_from_an_external_server_then_decommission(make_lab
     assert lab.old_pg_volume in volumes()
     assert health(lab.new_url, old_token)[0] == 401
 
-    # Step 10 (override of the 14 days for the test): the external server is named with what to drop, and
-    # nothing is dropped there.
-    rc, out = runner.playbook("decommission", lab, extra={"wabiz_decommission_min_days_override": 0}, check=True)
+    # Step 10 (two days later, with the 14 days overridden to 1): the external server is named with what to
+    # drop, and nothing is dropped there. An override of 0 is refused as an input.
+    age_record(lab, days=2)
+    rc, out = runner.playbook("decommission", lab, extra={"wabiz_decommission_min_days_override": 1}, check=True)
     assert "Nothing was dropped there" in out and address in out and "PGSQL" in out, tail(out)
     assert docker_names("name=^%s$" % lab.old_pg, "status=running") == [lab.old_pg]
     assert old_pg_rows(lab) == (keys_before, users_before)

@@ -22,9 +22,9 @@ fi
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# Shard a: the multiconnect migration, the interrupted re-run and the PostgreSQL migration (single instance,
-# about a minute); shard b: AWX runner, restore failure + rollback (multiconnect), count mismatch.
-shard_a="multiconnect_migration or interrupted or postgresql"
+# Shard a: the multiconnect migration, the interrupted re-run, the PostgreSQL migration and two fail-safe
+# tests; shard b: AWX runner, restore failure + rollback (multiconnect), count mismatch, the other fail-safe tests.
+shard_a="multiconnect_migration or interrupted or postgresql or step5_refuses or bad_inputs"
 "${PYTEST[@]}" -k "$shard_a" "$@" > "$dir/a.log" 2>&1 &
 pid_a=$!
 "${PYTEST[@]}" -k "not ($shard_a)" "$@" > "$dir/b.log" 2>&1 &

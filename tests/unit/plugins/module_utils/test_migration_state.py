@@ -1,0 +1,165 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the migration state record and lock (plugins/module_utils/_migration_state.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _migration_state as ms
+
+ME = {"holder": "playbooks/migrate.yml", "run_id": "run1", "host": "ctl", "pid": 4242}
+
+
+def test_steps_are_the_guide_steps_in_order():
+    assert ms.STEP_NAMES == ("step1_install", "step2_login", "step3_cleanup", "step4_backup", "step5_uninstall",
+                             "step6_restore", "step7_health", "step8_two_step", "step9_webhooks")
+
+
+def test_paths_refuse_a_name_that_could_leave_the_directory():
+    assert ms.paths("/d", "prod-1.x")[0] == "/d/prod-1.x.json"
+    for bad in ("", "../x", "a/b", " x"):
+        with pytest.raises(ms.StateError, match="wabiz_migration_name"):
+            ms.paths("/d", bad)
+
+
+def test_load_new_and_broken_records(tmp_path):
+    path = str(tmp_path / "m.json")
+    record, existed = ms.load(path, "m", 100.0)
+    assert not existed and record["status"] == "new" and record["steps"] == {}
+    with open(path, "w") as fh:
+        fh.write("{not json")
+    with pytest.raises(ms.StateError, match="not valid JSON"):
+        ms.load(path, "m", 100.0)
+
+
+def test_write_is_atomic_0600_and_carries_the_plan(tmp_path):
+    path = str(tmp_path / "m.json")
+    ms.write(path, {"migration": "m", "steps": {}})
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [p["step"] for p in json.load(open(path))["plan"]] == list(ms.STEP_NAMES)
+    assert os.listdir(str(tmp_path)) == ["m.json"]
+
+
+def test_ensure_dir_is_0700(tmp_path):
+    d = str(tmp_path / "state")
+    assert ms.ensure_dir(d) and stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    assert not ms.ensure_dir(d)
+
+
+def test_one_finish_per_step_times_it_from_the_previous_mark_of_the_run():
+    record = ms.new_record("m", 0.0)
+    ms.begin_run(record, "r1", 10.0)
+    ms.mark(record, "step1_install", "finished", 40.0, "r1")
+    ms.mark(record, "step2_login", "finished", 45.5, "r1")
+    view = ms.view(record)
+    assert view["timings"] == {"step1_install": 30.0, "step2_login": 5.5}
+    assert view["done"] == ["step1_install", "step2_login"] and view["todo"][0] == "step3_cleanup"
+    assert record["status"] == "in_progress"
+
+
+def test_step5_start_starts_the_downtime_once_and_the_end_measures_it():
+    record = ms.new_record("m", 0.0)
+    ms.begin_run(record, "r1", 0.0)
+    ms.mark(record, "step5_uninstall", "started", 100.0, "r1")
+    assert ms.view(record)["old_gone"] is True
+    ms.begin_run(record, "r2", 150.0)  # an interrupted run, then a re-run
+    ms.mark(record, "step5_uninstall", "started", 160.0, "r2")
+    assert record["downtime"]["started"] == 100.0 and record["steps"]["step5_uninstall"]["runs"] == 2
+    ms.end_downtime(record, 165.25)
+    assert record["downtime"]["seconds"] == 65.25
+
+
+def test_a_finish_of_a_step_started_by_an_earlier_run_restarts_its_clock():
+    record = ms.new_record("m", 0.0)
+    ms.begin_run(record, "r1", 0.0)
+    ms.mark(record, "step6_restore", "started", 5.0, "r1")
+    ms.begin_run(record, "r2", 100.0)
+    ms.mark(record, "step6_restore", "finished", 103.0, "r2")
+    assert record["steps"]["step6_restore"]["seconds"] == 3.0
+
+
+def test_unknown_step_and_end_without_start_are_refused():
+    record = ms.new_record("m", 0.0)
+    with pytest.raises(ms.StateError, match="unknown step"):
+        ms.mark(record, "step11", "started", 1.0)
+    with pytest.raises(ms.StateError, match="step 5 never started"):
+        ms.end_downtime(record, 1.0)
+
+
+def test_merge_is_recursive_and_does_not_alias():
+    base = {"a": {"b": 1, "c": [1]}, "d": 1}
+    out = ms.merge(base, {"a": {"b": 2}, "e": {"f": 1}})
+    assert out == {"a": {"b": 2, "c": [1]}, "d": 1, "e": {"f": 1}}
+    out["a"]["c"].append(2)
+    assert base["a"]["c"] == [1]
+
+
+def test_verified_backup_reads_the_checksum_back(tmp_path):
+    path = tmp_path / "b.bak"
+    path.write_bytes(b"data")
+    digest = hashlib.sha256(b"data").hexdigest()
+    with pytest.raises(ms.StateError, match="no verified backup"):
+        ms.verified_backup({"backup": {"path": str(path), "sha256": digest}})
+    good = {"backup": {"path": str(path), "sha256": digest, "verified": True}}
+    assert ms.verified_backup(good)["sha256"] == digest
+    path.write_bytes(b"tampered")
+    with pytest.raises(ms.StateError, match="changed or damaged"):
+        ms.verified_backup(good)
+    path.unlink()
+    with pytest.raises(ms.StateError, match="cannot be read"):
+        ms.verified_backup(good)
+
+
+def test_lock_is_exclusive_and_names_holder_and_how_to_clear_it(tmp_path):
+    path = str(tmp_path / "m.lock")
+    lock, changed, note = ms.acquire(path, ME, 1000.0, alive=lambda pid: True, hostname="ctl")
+    assert changed and note is None and lock["started_at"].startswith("1970-01-01T00:16:40")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    # The same run keeps it; another run is refused, naming the holder, the start and the way out.
+    assert ms.acquire(path, ME, 1001.0, alive=lambda pid: True, hostname="ctl")[1] is False
+    other = dict(ME, run_id="run2", pid=5)
+    with pytest.raises(ms.StateError) as exc:
+        ms.acquire(path, other, 1002.0, alive=lambda pid: True, hostname="ctl")
+    text = str(exc.value)
+    assert "playbooks/migrate.yml" in text and "run1" in text and "1970-01-01T00:16:40" in text
+    assert "wabiz_lock_break=true" in text
+    assert json.load(open(path))["run_id"] == "run1"
+    # Deliberately broken: taken over, with a note naming the earlier holder.
+    lock, changed, note = ms.acquire(path, other, 1003.0, break_lock=True, alive=lambda pid: True, hostname="ctl")
+    assert changed and "run1" in note and json.load(open(path))["run_id"] == "run2"
+    with pytest.raises(ms.StateError, match="not released"):
+        ms.release(path, "run1")
+    assert ms.release(path, "run2") and not os.path.exists(path)
+    assert ms.release(path, "run2") is False
+
+
+def test_a_lock_is_known_stale_only_on_its_own_host_with_its_process_gone(tmp_path):
+    path = str(tmp_path / "m.lock")
+    ms.acquire(path, ME, 1.0, alive=lambda pid: True, hostname="ctl")
+    other = dict(ME, run_id="run2")
+    with pytest.raises(ms.StateError):  # other host: cannot tell
+        ms.acquire(path, other, 2.0, alive=lambda pid: False, hostname="backup")
+    lock, changed, note = ms.acquire(path, other, 3.0, alive=lambda pid: False, hostname="ctl")
+    assert "its process is gone" in note and lock["run_id"] == "run2"
+
+
+def test_check_mode_takes_no_lock(tmp_path):
+    path = str(tmp_path / "m.lock")
+    lock, changed, note = ms.acquire(path, ME, 1.0, check=True)
+    assert changed and not os.path.exists(path)
+
+
+def test_holds_refuses_a_run_whose_lock_was_taken(tmp_path):
+    path = str(tmp_path / "m.lock")
+    with pytest.raises(ms.StateError, match="does not hold"):
+        ms.holds(path, "run1")
+    ms.acquire(path, ME, 1.0)
+    ms.holds(path, "run1")
+    with pytest.raises(ms.StateError, match="another run took it"):
+        ms.holds(path, "run2")
