@@ -26,6 +26,7 @@ import socket
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _backup
+from ansible_collections.wabiz.api_client.plugins.module_utils._validate import mask_value
 
 FORMAT = 1
 STEPS = (
@@ -167,10 +168,21 @@ def view(record):
     }
 
 
+def masked(value):
+    """``value`` with credentials inside strings (URL userinfo, ``password=`` pairs) masked: the record is
+    written to disk and read by reports, so a webhook URL or DSN with credentials never reaches it."""
+    if isinstance(value, dict):
+        return dict((k, masked(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return mask_value(value)
+
+
 def write(path, record):
     # The order and labels of the steps travel with the record, for reports that read only the file.
     record["plan"] = [{"step": name, "label": label} for name, label in STEPS]
-    _backup.write_atomic(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("utf-8"), 0o600)
+    _backup.write_atomic(path, (json.dumps(masked(record), indent=2, sort_keys=True) + "\n").encode("utf-8"),
+                         0o600)
 
 
 def ensure_dir(directory):

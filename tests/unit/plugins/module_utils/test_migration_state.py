@@ -163,3 +163,13 @@ def test_holds_refuses_a_run_whose_lock_was_taken(tmp_path):
     ms.holds(path, "run1")
     with pytest.raises(ms.StateError, match="another run took it"):
         ms.holds(path, "run2")
+
+
+def test_write_masks_credentials_inside_strings(tmp_path):
+    path = str(tmp_path / "m.json")
+    ms.write(path, {"status": "new", "webhook": {"url": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
+                    "db": {"dsn": "mysql://root@db/x?password=Db-Secret-7"}})
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    assert "hook-Secret-9" not in text and "Db-Secret-7" not in text and "hook-user" not in text
+    assert "hooks.example.com/in" in json.loads(text)["webhook"]["url"]
