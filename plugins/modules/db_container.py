@@ -67,8 +67,8 @@ options:
   allow_emulator_images:
     description:
       - Run an image labelled C(biz.wabiz.emulator=true) (the project's stand-ins C(mysql:8.0.33), Debian's
-        MariaDB, and C(wabiz-emulator/postgres:13), Debian's PostgreSQL, built by C(tests/emulator)). V(false) refuses it before anything changes; only test and demo
-        inventories set it.
+        MariaDB, and C(wabiz-emulator/postgres:13), Debian's PostgreSQL, built by C(tests/emulator)).
+        V(false) refuses it before anything changes; only test and demo inventories set it.
     type: bool
     default: false
   root_password:
