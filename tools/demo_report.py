@@ -11,6 +11,7 @@ setup's health, and where the backup is. The state record holds no secret.
 import json
 import sys
 
+
 def steps_of(state):
     """The steps in order with their labels, as the record carries them (the list lives once, in
     plugins/module_utils/_migration_state.py, and travels with every record it writes)."""

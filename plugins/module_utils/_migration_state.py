@@ -264,8 +264,8 @@ def acquire(path, me, now, break_lock=False, check=False, alive=process_alive, h
         if current.get("run_id") and current.get("run_id") == me.get("run_id"):
             return current, False, None
         if break_lock or is_stale(current, hostname, alive):
-            note = "took over the lock of %s (%s)" % (describe(current, path),
-                                                       "wabiz_lock_break=true" if break_lock else "its process is gone")
+            why = "wabiz_lock_break=true" if break_lock else "its process is gone"
+            note = "took over the lock of %s (%s)" % (describe(current, path), why)
             if not check:
                 try:
                     os.unlink(path)

@@ -128,7 +128,7 @@ class Bench:
             self.down(lab)
 
     def fleet(self, n):
-        labs = [self.lab("single") for _ in range(n + 1)]
+        labs = [self.lab("single") for _index in range(n + 1)]
         try:
             threads = [threading.Thread(target=lab.up, kwargs={"prove_old_webhook": False}) for lab in labs]
             for t in threads:
