@@ -172,6 +172,9 @@ class MultiHostLab:
         group_vars = {
             "wabiz_migration_name": name or self.prefix,
             "wabiz_state_dir": self.state_dir,
+            # The lab installs the project's emulator images: the preflight and the stack module refuse
+            # them unless the inventory says so (issue 14), as inventories/local and tests/e2e/lab.py do.
+            "wabiz_allow_emulator_images": True,
             "wabiz_masters": counts["masters"],
             "wabiz_coreapps": counts["coreapps"],
             "wabiz_shards": counts["shards"],
