@@ -82,7 +82,11 @@ def playbook(collections_root, lab):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_NOCOLOR="1",
                    ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback"),
-                   ANSIBLE_CALLBACKS_ENABLED="wabiz_tasklog", WABIZ_TASK_LOG=tasklog, **lab.topo.ansible_env())
+                   ANSIBLE_CALLBACKS_ENABLED="wabiz_tasklog", WABIZ_TASK_LOG=tasklog,
+                   # One host at a time: the lab's Docker engines share this one kernel's iptables chains, and two
+                   # engines creating networks at the same moment race on them ("unable to remove jump to
+                   # DOCKER-ISOLATION-STAGE-1"), which separate machines never do.
+                   ANSIBLE_FORKS="1", **lab.topo.ansible_env())
         env.pop("DOCKER_HOST", None)
         cmd = [tool("ansible-playbook"), "-i", inventory, os.path.join(collection_dir(), "playbooks", name + ".yml")]
         logfile = os.path.join(logdir, tag + ".log")
