@@ -86,3 +86,35 @@ options:
     elements: str
     default: [docker.whatsapp.biz/web]
 """
+
+    #: The counts checked against the documented topology rules (``_stack_model.topology_errors``).
+    TOPOLOGY = r"""
+options:
+  topology:
+    description:
+      - The counts of the whole setup (summed over every Docker host it spans), checked against the documented
+        rules before the engine is contacted; the module fails naming each broken rule and changes nothing.
+      - "The rules: O(topology.shards) is one of 1, 2, 4, 8, 16, 32; at least 1 CoreApp and 1 Webapp; at least as
+        many CoreApps as shards; a setup without a Master is a single instance (exactly 1 CoreApp and 1 shard)."
+      - The roles and playbooks of this collection check their counts through this option.
+    type: dict
+    suboptions:
+      masters:
+        description: Masters of the whole setup.
+        type: int
+        required: true
+      coreapps:
+        description: CoreApps of the whole setup.
+        type: int
+        required: true
+      webapps:
+        description: Webapps of the whole setup; not checked when not set.
+        type: int
+      shards:
+        description: Shards of the setup; not checked when not set.
+        type: int
+      hosts:
+        description: Number of Docker hosts the counts are summed over (named in the message).
+        type: int
+        default: 1
+"""

@@ -172,21 +172,24 @@ volume_removed:
   type: bool
 """
 
-from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker_engine as engine
+from ansible_collections.wabiz.api_client.plugins.module_utils import _probes
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m
 
 #: Per engine: defaults of image, port and command, the data directory, the superuser password variable.
 ENGINES = {
     "MYSQL": dict(image="mysql:8.0.33", port=3306, command=["--default-authentication-plugin=mysql_native_password"],
-                  data_dir=d.DB_DATA_DIRS["MYSQL"], password_env="MYSQL_ROOT_PASSWORD"),
+                  data_dir=m.DB_DATA_DIRS["MYSQL"], password_env="MYSQL_ROOT_PASSWORD"),
     "PGSQL": dict(image="postgres:13", port=5432, command=[],
-                  data_dir=d.DB_DATA_DIRS["PGSQL"], password_env="POSTGRES_PASSWORD"),
+                  data_dir=m.DB_DATA_DIRS["PGSQL"], password_env="POSTGRES_PASSWORD"),
 }
 
 
 def spec_from(p):
-    engine = ENGINES[p["engine"]]
-    env = {engine["password_env"]: p["root_password"]}
+    """The container spec of the database server (see ``_docker_engine.create_container``)."""
+    engine_defaults = ENGINES[p["engine"]]
+    env = {engine_defaults["password_env"]: p["root_password"]}
     if p["engine"] == "PGSQL":
         if p["user"]:
             env["POSTGRES_USER"] = p["user"]
@@ -197,36 +200,72 @@ def spec_from(p):
         if p["password"]:
             env["MYSQL_PASSWORD"] = p["password"]
     env.update(dict((k, str(v)) for k, v in (p["env"] or {}).items()))
-    labels = {d.LABEL_ROLE: "db", d.LABEL_MANAGED: d.MANAGED_BY}
+    labels = {m.LABEL_ROLE: "db", m.LABEL_MANAGED: m.MANAGED_BY}
     if p["stack"]:
-        labels[d.LABEL_STACK] = p["stack"]
+        labels[m.LABEL_STACK] = p["stack"]
     spec = dict(
         name=p["name"], role="db", image=p["image"], command=list(p["command"] or []), hostname=p["name"],
         env=env, network=p["network"], aliases=[p["name"]],
-        mounts=[dict(source=p["volume"], target=engine["data_dir"])],
+        mounts=[dict(source=p["volume"], target=engine_defaults["data_dir"])],
         ports={"%d/tcp" % p["port"]: p["published_port"]} if p["published_port"] else {},
         restart_policy="unless-stopped", labels=labels,
     )
-    spec["config_hash"] = d.config_hash(spec)
-    spec["labels"][d.LABEL_CONFIG] = spec["config_hash"]
+    spec["config_hash"] = m.config_hash(spec)
+    spec["labels"][m.LABEL_CONFIG] = spec["config_hash"]
     return spec
 
 
-def view(record):
-    if not record:
-        return {}
-    return dict(name=record["name"], id=record["id"], image=record["image"], engine=d.db_engine_of(record),
-                state=record["state"],
-                running=record["running"],
-                ip_addresses=sorted(n["ip_address"] for n in record["networks"].values() if n["ip_address"]),
-                volumes=sorted(m["name"] or m["source"] for m in record["mounts"]))
+def absent(module, current):
+    p, result = module.params, module.result
+    if current:
+        result["removed"] = result["changed"] = True
+        if not module.check_mode:
+            engine.remove_container(module.client, current["id"])
+    if p["remove_volume"] and not p["volume"].startswith("/") and engine.volume_exists(module.client, p["volume"]):
+        result["volume_removed"] = result["changed"] = True
+        if not module.check_mode:
+            module.client.remove_volume(p["volume"])
+    module.exit(container={})
 
 
-def find(client, name):
-    try:
-        return d.summarize_container(client.inspect_container(name))
-    except d.NotFound:
-        return None
+def present(module, current):
+    p, result, client = module.params, module.result, module.client
+    if current and (current.get("labels") or {}).get(m.LABEL_MANAGED) != m.MANAGED_BY:
+        module.fail("A container named %s exists and was not created by this module; it is left alone." % p["name"])
+    desired = spec_from(p)
+    # Images first: nothing changes when the image is missing and not pulled, or is the test emulator.
+    result["changed"] = engine.ensure_images(client, [p["image"]], p["image_source"], (), p["allow_emulator_images"],
+                                             module.check_mode, sources=("present", "pull"))[2]
+    labels = {m.LABEL_MANAGED: m.MANAGED_BY}
+    if p["stack"]:
+        labels[m.LABEL_STACK] = p["stack"]
+    if engine.ensure_network(client, p["network"], labels, module.check_mode):
+        result["changed"] = True
+    if engine.ensure_volume(client, p["volume"], labels, module.check_mode):
+        result["changed"] = True
+    if not current or current["labels"].get(m.LABEL_CONFIG) != desired["config_hash"]:
+        result["created"] = result["changed"] = True
+        if not module.check_mode:
+            if current:
+                engine.remove_container(client, current["id"])
+            engine.create_container(client, desired)
+    elif not current["running"]:
+        result["changed"] = True
+        if not module.check_mode:
+            client.start(current["id"])
+    if module.check_mode:
+        module.exit(container=m.database_view(current))
+    if p["wait"]:
+        error = engine.wait_running(client, [p["name"]], p["wait_timeout"], settle=1.0)
+        if error:
+            module.fail(error)
+        ips = m.database_view(engine.find_container(client, p["name"]))["ip_addresses"]
+        host = ips[0] if ips else "127.0.0.1"
+        port = p["port"] if ips else p["published_port"]
+        if not port or not _probes.wait_db(host, port, p["engine"], p["wait_timeout"]):
+            module.fail("The database in %s does not answer on %s:%s within %ss"
+                        % (p["name"], host, port, p["wait_timeout"]))
+    module.exit(container=m.database_view(engine.find_container(client, p["name"])))
 
 
 #: What the options must be beyond their Ansible type; checked before the engine is contacted.
@@ -234,9 +273,9 @@ RULES = {
     "name": [_validate.docker_name()],
     "stack": [_validate.single_line()],
     "image": [_validate.single_line()],
-    "root_password": [_validate.single_line()],
+    "root_password": [_validate.single_line(), m.db_password()],
     "user": [_validate.single_line()],
-    "password": [_validate.single_line()],
+    "password": [_validate.single_line(), m.db_password()],
     "network": [_validate.docker_name()],
     "volume": [_validate.single_line()],
     "published_port": [_validate.int_range(1, 65535)],
@@ -247,8 +286,7 @@ RULES = {
 
 
 def main():
-    spec = dict(d.DOCKER_ARGUMENT_SPEC)
-    spec.update(
+    spec = dict(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         stack=dict(type="str"),
@@ -269,100 +307,20 @@ def main():
         wait_timeout=dict(type="int", default=120),
         remove_volume=dict(type="bool", default=False),
     )
-    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True,
-                                     required_if=[("state", "present", ["root_password"])])
+    module = _docker.DockerModule(argument_spec=spec, rules=RULES, supports_check_mode=True,
+                                  required_if=[("state", "present", ["root_password"])])
     p = module.params
     p["engine"] = p["engine"].upper()
-    defaults = ENGINES[p["engine"]]
     for key in ("image", "port", "command"):
         if p[key] is None:
-            p[key] = defaults[key]
-    client = d.get_client(module)
-    result = dict(changed=False, created=False, removed=False, volume_removed=False)
-    current = find(client, p["name"])
-    if not p["volume"] and p["state"] == "absent" and current:
-        p["volume"] = d.db_data_volume(current)
-    p["volume"] = p["volume"] or "%s-data" % p["name"]
-    try:
-        if p["state"] == "absent":
-            if current:
-                result["removed"] = result["changed"] = True
-                if not module.check_mode:
-                    d.remove_container(client, current["id"])
-            if p["remove_volume"] and not p["volume"].startswith("/"):
-                try:
-                    client.inspect_volume(p["volume"])
-                    result["volume_removed"] = result["changed"] = True
-                    if not module.check_mode:
-                        client.remove_volume(p["volume"])
-                except d.NotFound:
-                    pass
-            result["container"] = {}
-            module.exit_json(**result)
-
-        for field in ("root_password", "password"):
-            bad = d.forbidden_db_password_chars(p[field])
-            if bad:
-                module.fail_json(msg="%s contains characters the WhatsApp Business API client does not accept in a "
-                                 "database password (%s): choose one without any of %s. Nothing was changed."
-                                 % (field, " ".join(bad), d.DB_PASSWORD_FORBIDDEN))
-        if current and (current.get("labels") or {}).get(d.LABEL_MANAGED) != d.MANAGED_BY:
-            module.fail_json(msg="A container named %s exists and was not created by this module; it is left alone."
-                             % p["name"])
-        desired = spec_from(p)
-        refusal = None if p["allow_emulator_images"] else d.emulator_refusal(
-            [p["image"]] if d.image_facts(client, p["image"])["emulator"] else [])
-        if refusal:
-            module.fail_json(msg=refusal, **result)
-        if not d.image_id(client, p["image"]):
-            if p["image_source"] == "present":
-                module.fail_json(msg="Image %s is not on the Docker host. Load it first (docker load -i <tarball>) or "
-                                 "set image_source=pull. Nothing was changed." % p["image"])
-            result["changed"] = True
-            if not module.check_mode:
-                try:
-                    d.pull_image(client, p["image"])
-                except d.DockerException as exc:
-                    module.fail_json(msg="Cannot pull image %s: %s. Load it with docker load. Nothing else was changed."
-                                     % (p["image"], exc))
-        labels = {d.LABEL_MANAGED: d.MANAGED_BY}
-        if p["stack"]:
-            labels[d.LABEL_STACK] = p["stack"]
-        if d.ensure_network(client, p["network"], labels, module.check_mode):
-            result["changed"] = True
-        if d.ensure_volume(client, p["volume"], labels, module.check_mode):
-            result["changed"] = True
-        if current and (current["labels"].get(d.LABEL_CONFIG) != desired["config_hash"]):
-            result["created"] = result["changed"] = True
-            if not module.check_mode:
-                d.remove_container(client, current["id"])
-                d.create_container(client, desired)
-        elif not current:
-            result["created"] = result["changed"] = True
-            if not module.check_mode:
-                d.create_container(client, desired)
-        elif not current["running"]:
-            result["changed"] = True
-            if not module.check_mode:
-                client.start(current["id"])
-        if module.check_mode:
-            result["container"] = view(current)
-            module.exit_json(**result)
-        if p["wait"]:
-            error = d.wait_running(client, [p["name"]], p["wait_timeout"], settle=1.0)
-            if error:
-                module.fail_json(msg=error, **result)
-            record = find(client, p["name"])
-            ips = view(record)["ip_addresses"]
-            host = ips[0] if ips else "127.0.0.1"
-            port = p["port"] if ips else p["published_port"]
-            if not port or not d.wait_db(host, port, p["engine"], p["wait_timeout"]):
-                module.fail_json(msg="The database in %s does not answer on %s:%s within %ss"
-                                 % (p["name"], host, port, p["wait_timeout"]), **result)
-        result["container"] = view(find(client, p["name"]))
-    except d.DockerException as exc:
-        module.fail_json(msg="Docker engine error: %s" % exc, **result)
-    module.exit_json(**result)
+            p[key] = ENGINES[p["engine"]][key]
+    module.result.update(created=False, removed=False, volume_removed=False)
+    with module.docker_errors("running database container %s" % p["name"]):
+        current = engine.find_container(module.client, p["name"])
+        if not p["volume"] and p["state"] == "absent" and current:
+            p["volume"] = m.db_data_volume(current)
+        p["volume"] = p["volume"] or "%s-data" % p["name"]
+        (absent if p["state"] == "absent" else present)(module, current)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - wabiz.api_client._docker
   - wabiz.api_client._docker.discovery
+  - wabiz.api_client._docker.topology
 attributes:
   check_mode:
     support: full
@@ -84,8 +85,10 @@ options:
     default: 1
   validate_topology:
     description:
-      - Refuse counts that break the documented rules (at least one CoreApp and one Webapp; without a
-        Master exactly one CoreApp). Turn off to run a partial stack on one host of a multi-host setup.
+      - Refuse counts that break the documented rules (see O(topology)): those of O(topology) when set, else
+        this host's O(masters), O(coreapps) and O(webapps).
+      - On one host of a multi-host setup, give the whole setup's counts in O(topology) rather than turning
+        this off.
     type: bool
     default: true
   version:
@@ -146,7 +149,7 @@ options:
         type: str
         default: root
       password:
-        description: C(WA_DB_PASSWORD). Must not contain any of C(?{}&~!()^=).
+        description: C(WA_DB_PASSWORD). Must not contain any of C(?{}&~!()^=) (the client does not accept them).
         type: str
         required: true
       name_prefix:
@@ -339,342 +342,9 @@ reasons:
   type: dict
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
-
-
-class StackManager:
-    """Plans and applies one stack; all engine calls go through ``_docker``."""
-
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.p = module.params
-        self.check = module.check_mode
-        self.result = dict(changed=False, containers=[], created=[], recreated=[], started=[], stopped=[], restarted=[],
-                           removed=[], removed_volumes=[], kept=dict(containers=[], databases=[], volumes=[]),
-                           reasons={})
-        self.before = []
-        self.after = []
-
-    # -- helpers -------------------------------------------------------------------------------
-    def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **dict(self.result, **kwargs))
-
-    def records(self):
-        return d.list_records(self.client)
-
-    def stack_app(self, records):
-        return d.app_containers_of(records, self.p["name"], self.p["coreapp_images"], self.p["web_images"])
-
-    def stack_info(self, records):
-        for st in d.discover_stacks(records, self.p["coreapp_images"], self.p["web_images"]):
-            if st["name"] == self.p["name"]:
-                return st
-        return None
-
-    def report_kept_databases(self, databases):
-        """Re-read the database containers (never touched) and report their state now."""
-        kept = []
-        for db in databases or []:
-            try:
-                record = d.summarize_container(self.client.inspect_container(db["id"]))
-            except d.NotFound:
-                record = dict(db, state="missing", running=False, networks={}, mounts=db.get("mounts") or [])
-            kept.append(dict(name=record["name"], state=record["state"], running=record["running"],
-                             image=record.get("image"), engine=d.db_engine_of(record),
-                             ip_addresses=sorted(n["ip_address"] for n in record["networks"].values()
-                                                 if n.get("ip_address")),
-                             volumes=sorted(m["name"] for m in record["mounts"] if m.get("name"))))
-        self.result["kept"]["databases"] = kept
-
-    # -- images --------------------------------------------------------------------------------
-    def images(self):
-        p = self.p
-        coreapp_image, web_image = p["coreapp_image"], p["web_image"]
-        if p["version"]:
-            version = p["version"] if p["version"].startswith("v") else "v" + p["version"]
-            coreapp_image = coreapp_image or "docker.whatsapp.biz/coreapp:%s" % version
-            web_image = web_image or "docker.whatsapp.biz/web:%s" % version
-        if not coreapp_image or not web_image:
-            self.fail("state=present needs version, or both coreapp_image and web_image")
-        return coreapp_image, web_image
-
-    def ensure_images(self, names):
-        """Check first, then obtain missing images per image_source; fails before any change."""
-        status = {}
-        ids = {}
-        missing = []
-        emulator = []
-        for image in names:
-            facts = d.image_facts(self.client, image)
-            if facts["id"]:
-                status[image], ids[image] = "present", facts["id"]
-                if facts["emulator"]:
-                    emulator.append(image)
-            else:
-                missing.append(image)
-        self.refuse_emulator(emulator)
-        if not missing:
-            return status, ids
-        source = self.p["image_source"]
-        if source == "present":
-            self.fail("Image(s) not on the Docker host: %s. Load them first (docker load -i <tarball>), or set "
-                      "image_source=archive with image_archive, or image_source=pull when a registry is reachable. "
-                      "Nothing was changed." % ", ".join(missing), missing_images=missing)
-        if source == "archive":
-            archives = self.p["image_archive"]
-            if not archives:
-                self.fail("Image(s) not on the Docker host: %s, and image_source=archive needs image_archive. "
-                          "Nothing was changed." % ", ".join(missing), missing_images=missing)
-            for path in archives:
-                try:
-                    with open(path, "rb") as fh:
-                        if not self.check:
-                            d.load_archive(self.client, fh)
-                except (IOError, OSError) as exc:
-                    self.fail("Cannot read image archive %s: %s. Nothing was changed." % (path, exc))
-                except d.DockerException as exc:
-                    self.fail("docker load of %s failed: %s. No container was changed." % (path, exc))
-            for image in missing:
-                if self.check:
-                    status[image] = "would load"
-                    continue
-                facts = d.image_facts(self.client, image)
-                if not facts["id"]:
-                    self.fail("Image %s is still missing after loading %s: the archive does not contain it. "
-                              "Nothing else was changed." % (image, ", ".join(archives)), missing_images=[image])
-                status[image], ids[image] = "loaded", facts["id"]
-                if facts["emulator"]:
-                    emulator.append(image)
-            self.result["changed"] = True
-            self.refuse_emulator(emulator, loaded=True)
-            return status, ids
-        # pull
-        for image in missing:
-            if self.check:
-                status[image] = "would pull"
-                continue
-            try:
-                d.pull_image(self.client, image)
-            except d.DockerException as exc:
-                self.fail("Cannot pull image %s: %s. Load it with docker load, or use image_source=archive. "
-                          "Nothing else was changed." % (image, exc), missing_images=[image])
-            facts = d.image_facts(self.client, image)
-            status[image], ids[image] = "pulled", facts["id"]
-            if facts["emulator"]:
-                emulator.append(image)
-        self.result["changed"] = True
-        self.refuse_emulator(emulator, loaded=True)
-        return status, ids
-
-    def refuse_emulator(self, images, loaded=False):
-        """Fail before any container changes when an image to install is the project's test emulator and
-        allow_emulator_images is not set."""
-        msg = None if self.p["allow_emulator_images"] else d.emulator_refusal(images)
-        if msg:
-            if loaded:
-                msg = msg.replace("Nothing was changed.", "No container was changed (the images loaded stay).")
-            self.fail(msg, emulator_images=sorted(images))
-
-    # -- states --------------------------------------------------------------------------------
-    def present(self):
-        p = self.p
-        if p["db"] is None:
-            self.fail("state=present needs db (at least hostname and password)")
-        for key in ("masters", "coreapps", "webapps"):
-            if p[key] < 0:
-                self.fail("%s must not be negative" % key)
-        if p["validate_topology"]:
-            errors = d.topology_errors(p["masters"], p["coreapps"], p["webapps"])
-            if errors:
-                self.fail("Refusing the topology %d Master(s), %d CoreApp(s), %d Webapp(s): %s. Nothing was changed."
-                          % (p["masters"], p["coreapps"], p["webapps"], "; ".join(errors)))
-        if p["wait_for_api"] and not p["web_port"]:
-            self.fail("wait_for_api needs web_port")
-        password = (p["db"] or {}).get("password") or ""
-        bad = d.forbidden_db_password_chars(password)
-        if bad:
-            self.fail("db.password contains characters the client does not accept in a database password (%s): "
-                      "choose one without any of %s. Nothing was changed." % (" ".join(bad), d.DB_PASSWORD_FORBIDDEN))
-        coreapp_image, web_image = self.images()
-        params = dict(p, coreapp_image=coreapp_image, web_image=web_image)
-        desired = d.desired_specs(params)
-
-        records = self.records()
-        by_name = dict((r["name"], r) for r in records)
-        for spec in desired:
-            other = by_name.get(spec["name"])
-            if other and (other.get("labels") or {}).get(d.LABEL_STACK) != p["name"]:
-                self.fail("A container named %s exists but does not belong to stack %s (no label %s=%s); "
-                          "rename or remove it, or choose another stack name. Nothing was changed."
-                          % (spec["name"], p["name"], d.LABEL_STACK, p["name"]))
-        actual = [r for r, role in self.stack_app(records)
-                  if (r.get("labels") or {}).get(d.LABEL_STACK) == p["name"]]
-        self.before = [dict(name=r["name"], **d.record_view(r)) for r in actual]
-
-        # Images first: nothing changes when one is missing.
-        status, ids = self.ensure_images(sorted(set([coreapp_image, web_image])))
-        self.result["images"] = status
-
-        plan = d.plan(desired, actual, ids)
-        self.result["reasons"] = plan["reasons"]
-        labels = {d.LABEL_STACK: p["name"], d.LABEL_MANAGED: d.MANAGED_BY}
-        if d.ensure_network(self.client, p["network"], labels, self.check):
-            self.result["changed"] = True
-            self.result["created_network"] = p["network"]
-        if p["media_volume"] and d.ensure_volume(self.client, p["media_volume"], labels, self.check):
-            self.result["changed"] = True
-            self.result["created_volume"] = p["media_volume"]
-
-        touched = []
-        try:
-            for r in plan["remove"]:
-                self.result["removed"].append(r["name"])
-                if not self.check:
-                    d.remove_container(self.client, r["id"], p["stop_timeout"])
-            for spec, r in plan["recreate"]:
-                self.result["recreated"].append(spec["name"])
-                if not self.check:
-                    d.remove_container(self.client, r["id"], p["stop_timeout"])
-                    d.create_container(self.client, spec)
-                touched.append(spec["name"])
-            for spec in plan["create"]:
-                self.result["created"].append(spec["name"])
-                if not self.check:
-                    d.create_container(self.client, spec)
-                touched.append(spec["name"])
-            for spec, r in plan["start"]:
-                self.result["started"].append(spec["name"])
-                if not self.check:
-                    self.client.start(r["id"])
-                touched.append(spec["name"])
-        except d.DockerException as exc:
-            self.fail("Docker engine error while changing stack %s: %s" % (p["name"], exc))
-        self.result["kept"]["containers"] = [s["name"] for s, _r in plan["keep"]]
-        if touched or plan["remove"]:
-            self.result["changed"] = True
-
-        self.after = [dict(name=s["name"], **d.spec_view(s)) for s in desired]
-        if not self.check:
-            if p["wait"] and touched:
-                # Every container, not only the touched ones: a recreated Master may take a CoreApp down.
-                error = d.wait_running(self.client, [s["name"] for s in desired], p["wait_timeout"])
-                if error:
-                    self.fail(error)
-            if p["wait_for_api"]:
-                if not d.wait_https(p["wait_host"], p["web_port"], p["wait_timeout"]):
-                    self.fail("The Webapp does not answer HTTPS at %s:%s within %ss"
-                              % (p["wait_host"], p["web_port"], p["wait_timeout"]))
-            records = self.records()
-            self.result["containers"] = [self.container_view(r, role) for r, role in self.stack_app(records)]
-        else:
-            self.result["containers"] = [dict(name=s["name"], role=s["role"], image=s["image"],
-                                              config=s["config_hash"][:12]) for s in desired]
-
-    def container_view(self, record, role):
-        return dict(name=record["name"], id=record["id"], role=role, image=record["image"], state=record["state"],
-                    running=record["running"],
-                    config=((record.get("labels") or {}).get(d.LABEL_CONFIG) or "")[:12])
-
-    def absent(self):
-        p = self.p
-        records = self.records()
-        apps = self.stack_app(records)
-        st = self.stack_info(records)
-        self.before = [dict(name=r["name"], **d.record_view(r, role)) for r, role in apps]
-        app_ids = set(r["id"] for r, _role in apps)
-        app_volumes = sorted(set(m["name"] for r, _role in apps for m in r["mounts"]
-                                 if m.get("type") == "volume" and m.get("name")))
-        db_volumes = set(m["name"] for db in (st or {}).get("databases") or [] for m in db["mounts"] if m.get("name"))
-        try:
-            for r, _role in apps:
-                self.result["removed"].append(r["name"])
-                self.result["reasons"][r["name"]] = "state=absent"
-            if not self.check and apps:
-                # In parallel: the old client's containers go at once (step 5 starts the downtime).
-                with ThreadPoolExecutor(max_workers=min(len(apps), 16)) as pool:
-                    for future in [pool.submit(d.remove_container, self.client, r["id"], p["stop_timeout"])
-                                   for r, _role in apps]:
-                        future.result()
-            to_remove = []
-            if p["remove_volumes"]:
-                for vol in app_volumes:
-                    used_elsewhere = any(vol == m.get("name") for r in records if r["id"] not in app_ids
-                                         for m in r["mounts"])
-                    if vol not in db_volumes and not used_elsewhere:
-                        to_remove.append(vol)
-            for vol in to_remove:
-                self.result["removed_volumes"].append(vol)
-                if not self.check:
-                    self.client.remove_volume(vol)
-        except d.DockerException as exc:
-            self.fail("Docker engine error while removing stack %s: %s" % (p["name"], exc))
-        self.result["changed"] = bool(self.result["removed"] or self.result["removed_volumes"])
-        self.report_kept_databases((st or {}).get("databases"))
-        kept_volumes = (set(app_volumes) - set(self.result["removed_volumes"])) | db_volumes
-        self.result["kept"]["volumes"] = sorted(kept_volumes)
-        self.after = []
-
-    def stopped(self):
-        p = self.p
-        records = self.records()
-        apps = self.stack_app(records)
-        self.before = [dict(name=r["name"], **d.record_view(r, role)) for r, role in apps]
-        try:
-            for r, _role in apps:
-                if r["running"] or r["state"] == "restarting":
-                    self.result["stopped"].append(r["name"])
-                    if not self.check:
-                        self.client.stop(r["id"], timeout=p["stop_timeout"])
-                else:
-                    self.result["kept"]["containers"].append(r["name"])
-        except d.DockerException as exc:
-            self.fail("Docker engine error while stopping stack %s: %s" % (p["name"], exc))
-        self.result["changed"] = bool(self.result["stopped"])
-        self.after = [dict(b, state="exited") for b in self.before]
-        self.report_kept_databases((self.stack_info(records) or {}).get("databases"))
-        self.result["containers"] = [self.container_view(r, role) for r, role in self.stack_app(self.records())]
-
-    def restarted(self):
-        p = self.p
-        records = self.records()
-        everything = self.stack_app(records)
-        if not everything:
-            self.fail("Stack %s has no app container on this Docker host; nothing to restart. Check name (see "
-                      "wabiz.api_client.stack_info) and the Docker host." % p["name"])
-        # A host of a multi-host stack may hold none of the roles asked for (only Webapps, say): nothing to do.
-        apps = [(r, role) for r, role in everything if role in p["restart_roles"]]
-        self.before = [dict(name=r["name"], **d.record_view(r, role)) for r, role in apps]
-        try:
-            for r, _role in apps:
-                self.result["restarted"].append(r["name"])
-                if not self.check:
-                    self.client.restart(r["id"], timeout=p["stop_timeout"])
-        except d.DockerException as exc:
-            self.fail("Docker engine error while restarting stack %s: %s" % (p["name"], exc))
-        self.result["changed"] = bool(apps)
-        self.after = [dict(b, state="running") for b in self.before]
-        if not self.check and p["wait"] and apps:
-            error = d.wait_running(self.client, self.result["restarted"], p["wait_timeout"])
-            if error:
-                self.fail(error)
-        now = self.stack_app(self.records())
-        if not self.check:
-            started_before = dict((r["name"], r.get("started_at")) for r, _role in apps)
-            not_restarted = [r["name"] for r, _role in now
-                             if r["name"] in started_before and started_before[r["name"]] == r.get("started_at")]
-            if not_restarted:
-                self.fail("The engine did not restart %s" % ", ".join(not_restarted))
-        self.result["containers"] = [self.container_view(r, role) for r, role in now]
-
-    def run(self):
-        getattr(self, self.p["state"])()
-        if self.module._diff:
-            self.result["diff"] = dict(before=dict(containers=self.before), after=dict(containers=self.after))
-        self.module.exit_json(**self.result)
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m
+from ansible_collections.wabiz.api_client.plugins.module_utils._stack import StackManager
 
 
 #: What the options must be beyond their Ansible type; checked before the engine is contacted.
@@ -695,26 +365,28 @@ RULES = {
     "db.hostname": [_validate.single_line()],
     "db.port": [_validate.int_range(1, 65535)],
     "db.username": [_validate.single_line()],
-    "db.password": [_validate.single_line()],
+    "db.password": [_validate.single_line(), m.db_password()],
     "db.name_prefix": [_validate.single_line()],
     "db.connection_idle_timeout": [_validate.int_range(0, 2147483647)],
     "api_key": [_validate.header_safe()],
     "env": [_validate.env_mapping()],
     "coreapp_env": [_validate.env_mapping()],
     "web_env": [_validate.env_mapping()],
+    "topology.hosts": [_validate.int_range(1, 1000)],
 }
 
 
 def main():
-    spec = dict(d.DOCKER_ARGUMENT_SPEC)
+    spec = dict(m.DISCOVERY_ARGUMENT_SPEC)
     spec.update(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent", "stopped", "restarted"]),
-        restart_roles=dict(type="list", elements="str", default=list(d.APP_ROLES), choices=list(d.APP_ROLES)),
+        restart_roles=dict(type="list", elements="str", default=list(m.APP_ROLES), choices=list(m.APP_ROLES)),
         masters=dict(type="int", default=0),
         coreapps=dict(type="int", default=1),
         webapps=dict(type="int", default=1),
         validate_topology=dict(type="bool", default=True),
+        topology=m.TOPOLOGY_SPEC,
         version=dict(type="str"),
         coreapp_image=dict(type="str"),
         web_image=dict(type="str"),
@@ -744,12 +416,8 @@ def main():
         wait_timeout=dict(type="int", default=180),
         remove_volumes=dict(type="bool", default=False),
         stop_timeout=dict(type="int", default=10),
-        coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
-        web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
     )
-    module = _validate.CheckedModule(argument_spec=spec, rules=dict(d.DOCKER_RULES, **RULES), supports_check_mode=True)
-    client = d.get_client(module)
-    StackManager(module, client).run()
+    StackManager(_docker.DockerModule(argument_spec=spec, rules=RULES, supports_check_mode=True)).run()
 
 
 if __name__ == "__main__":

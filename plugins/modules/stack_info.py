@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - wabiz.api_client._docker
   - wabiz.api_client._docker.discovery
+  - wabiz.api_client._docker.topology
 attributes:
   check_mode:
     support: full
@@ -79,6 +80,11 @@ EXAMPLES = r"""
       - registry.example.com/whatsapp/web
     query: "stacks[].{name: name, coreapps: counts.coreapps}"
   register: counts
+
+- name: Check a new setup's counts against the documented rules (fails naming each broken rule)
+  wabiz.api_client.stack_info:
+    name: wa-new
+    topology: {masters: 2, coreapps: 3, webapps: 1, shards: 2}
 
 - name: Check that the new setup's images are on the host
   wabiz.api_client.stack_info:
@@ -197,8 +203,9 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker_engine as engine
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m
 
 JMESPATH_IMPORT_ERROR = None
 try:
@@ -207,45 +214,48 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     jmespath = None
     JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
+RULES = {"topology.hosts": [_validate.int_range(1, 1000)]}
+
 
 def main():
-    spec = dict(d.DOCKER_ARGUMENT_SPEC)
+    spec = dict(m.DISCOVERY_ARGUMENT_SPEC)
     spec.update(
         name=dict(type="str"),
         images=dict(type="list", elements="str", default=[]),
         query=dict(type="str"),
-        coreapp_images=dict(type="list", elements="str", default=list(d.DEFAULT_COREAPP_IMAGES)),
-        web_images=dict(type="list", elements="str", default=list(d.DEFAULT_WEB_IMAGES)),
+        topology=m.TOPOLOGY_SPEC,
     )
-    module = _validate.CheckedModule(argument_spec=spec, rules=d.DOCKER_RULES, supports_check_mode=True)
-    if module.params["query"] and jmespath is None:
-        module.fail_json(msg=missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
+    module = _docker.DockerModule(argument_spec=spec, rules=RULES, supports_check_mode=True)
+    p = module.params
+    if p["query"] and jmespath is None:
+        module.fail(missing_required_lib("jmespath"), exception=JMESPATH_IMPORT_ERROR)
     query = None
-    if module.params["query"]:
+    if p["query"]:
         try:
-            query = jmespath.compile(module.params["query"])
+            query = jmespath.compile(p["query"])
         except (jmespath.exceptions.JMESPathError, ValueError, TypeError, RecursionError) as exc:
-            module.fail_json(msg="query must be a valid JMESPath expression: %s" % exc)
-    client = d.get_client(module)
-    try:
-        stacks = d.discover_stacks(d.list_records(client), module.params["coreapp_images"],
-                                   module.params["web_images"])
+            module.fail("query must be a valid JMESPath expression: %s" % exc)
+    if p["topology"]:
+        t = p["topology"]
+        refusal = m.topology_refusal(t["masters"], t["coreapps"], t["webapps"], t["shards"], t["hosts"])
+        if refusal:
+            module.fail(refusal)
+    with module.docker_errors("reading the stacks"):
+        stacks = m.discover_stacks(engine.list_records(module.client), p["coreapp_images"], p["web_images"])
         images = []
-        for image in module.params["images"]:
-            facts = d.image_facts(client, image)
+        for image in p["images"]:
+            facts = engine.image_facts(module.client, image)
             images.append(dict(name=image, present=facts["id"] is not None, id=facts["id"],
                                emulator=facts["emulator"]))
-    except d.DockerException as exc:
-        module.fail_json(msg="Docker engine error: %s" % exc)
-    if module.params["name"]:
-        stacks = [s for s in stacks if module.params["name"] in (s["name"], s["compose_project"])]
-    result = dict(changed=False, stacks=stacks, images=images)
+    if p["name"]:
+        stacks = [s for s in stacks if p["name"] in (s["name"], s["compose_project"])]
+    result = dict(stacks=stacks, images=images)
     if query is not None:
         try:
             result["query_result"] = query.search(dict(stacks=stacks, images=images))
         except jmespath.exceptions.JMESPathError as exc:
-            module.fail_json(msg="Invalid query %r: %s" % (module.params["query"], exc))
-    module.exit_json(**result)
+            module.fail("Invalid query %r: %s" % (p["query"], exc))
+    module.exit(**result)
 
 
 if __name__ == "__main__":

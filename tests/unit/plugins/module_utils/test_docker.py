@@ -10,6 +10,9 @@ import hashlib
 import pytest
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as model
+from ansible_collections.wabiz.api_client.plugins.module_utils import _docker_engine as engine
+from ansible_collections.wabiz.api_client.plugins.module_utils import _probes as probes
 
 CORE = "docker.whatsapp.biz/coreapp:v2.61.2"
 WEB = "docker.whatsapp.biz/web:v2.61.2"
@@ -37,9 +40,9 @@ def inspect(name, image, env=(), labels=None, networks=None, mounts=(), ports=No
 
 def compose(project, service, image, env=(), mounts=(), ports=None, aliases=None):
     net = "%s_default" % project
-    return d.summarize_container(inspect(
+    return model.summarize_container(inspect(
         "%s_%s_1" % (project, service), image, env=env, mounts=mounts, ports=ports,
-        labels={d.COMPOSE_PROJECT: project, d.COMPOSE_SERVICE: service},
+        labels={model.COMPOSE_PROJECT: project, model.COMPOSE_SERVICE: service},
         networks={net: aliases if aliases is not None else [service]}))
 
 
@@ -67,43 +70,43 @@ def official_multiconnect(project="old"):
     ("docker.whatsapp.biz/web:latest@sha256:abc", "docker.whatsapp.biz/web", "latest"),
 ])
 def test_image_names(image, repo, version):
-    assert d.image_repo(image) == repo
-    assert d.image_version(image) == version
+    assert model.image_repo(image) == repo
+    assert model.image_version(image) == version
 
 
 def test_repo_matches_ignores_tags_and_docker_io():
-    assert d.repo_matches("docker.whatsapp.biz/coreapp:v2.61.2", ["docker.whatsapp.biz/coreapp"])
-    assert d.repo_matches("docker.io/library/mysql:8", ["mysql:5.7"])
-    assert not d.repo_matches("docker.whatsapp.biz/coreapp-tools:v1", ["docker.whatsapp.biz/coreapp"])
+    assert model.repo_matches("docker.whatsapp.biz/coreapp:v2.61.2", ["docker.whatsapp.biz/coreapp"])
+    assert model.repo_matches("docker.io/library/mysql:8", ["mysql:5.7"])
+    assert not model.repo_matches("docker.whatsapp.biz/coreapp-tools:v1", ["docker.whatsapp.biz/coreapp"])
 
 
 def test_secrets_are_masked():
-    env = d.redact_env({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
+    env = model.redact_env({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
                         "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
-    assert env == {"WA_DB_PASSWORD": d.SECRET_MASK, "WA_API_KEY": d.SECRET_MASK, "WA_SECRET": d.SECRET_MASK,
-                   "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": d.SECRET_MASK, "EMPTY_PASSWORD": ""}
+    assert env == {"WA_DB_PASSWORD": model.SECRET_MASK, "WA_API_KEY": model.SECRET_MASK, "WA_SECRET": model.SECRET_MASK,
+                   "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": model.SECRET_MASK, "EMPTY_PASSWORD": ""}
 
 
 # -- classification ---------------------------------------------------------------------------------
 
 def test_master_is_coreapp_image_with_master_env():
-    master = d.summarize_container(inspect("m", CORE, env=["WA_MASTER_NODE=1"]))
-    core = d.summarize_container(inspect("c", CORE, env=["WA_MASTER_NODE=0"]))
-    web = d.summarize_container(inspect("w", WEB))
-    other = d.summarize_container(inspect("x", "nginx:1"))
-    assert [d.classify(r) for r in (master, core, web, other)] == ["master", "coreapp", "web", None]
+    master = model.summarize_container(inspect("m", CORE, env=["WA_MASTER_NODE=1"]))
+    core = model.summarize_container(inspect("c", CORE, env=["WA_MASTER_NODE=0"]))
+    web = model.summarize_container(inspect("w", WEB))
+    other = model.summarize_container(inspect("x", "nginx:1"))
+    assert [model.classify(r) for r in (master, core, web, other)] == ["master", "coreapp", "web", None]
 
 
 def test_private_mirror_names_and_labels():
-    mirror = d.summarize_container(inspect("c", "registry.example.com/wa/coreapp:v2.61.2"))
-    assert d.classify(mirror) is None
-    assert d.classify(mirror, coreapp_images=["registry.example.com/wa/coreapp"]) == "coreapp"
-    labelled = d.summarize_container(inspect("w", "anything:1", labels={d.LABEL_ROLE: "web"}))
-    assert d.classify(labelled) == "web"
+    mirror = model.summarize_container(inspect("c", "registry.example.com/wa/coreapp:v2.61.2"))
+    assert model.classify(mirror) is None
+    assert model.classify(mirror, coreapp_images=["registry.example.com/wa/coreapp"]) == "coreapp"
+    labelled = model.summarize_container(inspect("w", "anything:1", labels={model.LABEL_ROLE: "web"}))
+    assert model.classify(labelled) == "web"
 
 
 def test_summary_keeps_ports_mounts_networks():
-    r = d.summarize_container(inspect("w", WEB, networks={"net1": ["waweb"]}, mounts=[("media", d.MEDIA_PATH)],
+    r = model.summarize_container(inspect("w", WEB, networks={"net1": ["waweb"]}, mounts=[("media", model.MEDIA_PATH)],
                                       ports={"443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9090"}]}))
     assert r["ports"] == {"443/tcp": [{"host_ip": "0.0.0.0", "host_port": 9090}]}
     assert r["mounts"][0]["name"] == "media"
@@ -114,7 +117,7 @@ def test_summary_keeps_ports_mounts_networks():
 # -- discovery ----------------------------------------------------------------------------------------
 
 def test_official_multiconnect_compose_stack():
-    stacks = d.discover_stacks(official_multiconnect("old"))
+    stacks = model.discover_stacks(official_multiconnect("old"))
     assert len(stacks) == 1
     st = stacks[0]
     assert st["name"] == "old" and st["compose_project"] == "old" and st["managed"] is False
@@ -132,14 +135,14 @@ def test_official_multiconnect_compose_stack():
 
 
 def test_compose_db_stays_with_its_project_after_the_apps_are_gone():
-    records = [r for r in official_multiconnect("old") if r["labels"][d.COMPOSE_SERVICE] == "db"]
-    stacks = d.discover_stacks(records)
+    records = [r for r in official_multiconnect("old") if r["labels"][model.COMPOSE_SERVICE] == "db"]
+    stacks = model.discover_stacks(records)
     assert [(s["name"], s["counts"]["databases"], s["counts"]["coreapps"]) for s in stacks] == [("old", 1, 0)]
 
 
 def test_two_stacks_are_kept_apart():
     records = official_multiconnect("old") + official_multiconnect("other")
-    stacks = d.discover_stacks(records)
+    stacks = model.discover_stacks(records)
     assert [s["name"] for s in stacks] == ["old", "other"]
     assert all(s["counts"]["databases"] == 1 for s in stacks)
     assert stacks[0]["databases"][0]["name"] == "old_db_1"
@@ -147,13 +150,13 @@ def test_two_stacks_are_kept_apart():
 
 def test_hand_made_stack_is_grouped_by_network_and_finds_its_db_by_hostname():
     env = ["WA_DB_HOSTNAME=mydb", "WA_DB_PASSWORD=pw"]
-    records = [d.summarize_container(x) for x in (
+    records = [model.summarize_container(x) for x in (
         inspect("mydb", "mariadb:10", networks={"wanet": []}),
         inspect("core", CORE, env=env, networks={"wanet": []}),
         inspect("web", WEB, env=env, networks={"wanet": []}),
         inspect("unrelated-db", "mysql:8", networks={"othernet": []}),
     )]
-    stacks = d.discover_stacks(records)
+    stacks = model.discover_stacks(records)
     assert len(stacks) == 1
     assert stacks[0]["name"] == "wanet"
     assert stacks[0]["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 1}
@@ -168,9 +171,9 @@ def test_single_instance_on_an_external_postgresql_server_reached_by_address():
     env = PG_ENV + ["WA_DB_HOSTNAME=10.20.0.7"]
     records = [compose("pgold", "wacore", CORE, env=env), compose("pgold", "waweb", WEB, env=env),
                # A PostgreSQL container elsewhere on the host that the stack does not use.
-               d.summarize_container(inspect("other-pg", "postgres:13", networks={"othernet": []},
+               model.summarize_container(inspect("other-pg", "postgres:13", networks={"othernet": []},
                                              mounts=[("other-pg-data", "/var/lib/postgresql/data")]))]
-    stacks = d.discover_stacks(records)
+    stacks = model.discover_stacks(records)
     assert [s["name"] for s in stacks] == ["pgold"]
     st = stacks[0]
     assert st["counts"] == {"masters": 0, "coreapps": 1, "webapps": 1, "databases": 0}
@@ -180,17 +183,17 @@ def test_single_instance_on_an_external_postgresql_server_reached_by_address():
 
 
 def test_postgresql_container_of_a_managed_stack_and_after_its_apps_are_gone():
-    labels = {d.LABEL_STACK: "pgnew", d.LABEL_ROLE: "db"}
+    labels = {model.LABEL_STACK: "pgnew", model.LABEL_ROLE: "db"}
     pg = inspect("pgnew-db", "wabiz-emulator/postgres:13", labels=labels, networks={"pgnew": ["pgnew-db"]},
                  mounts=[("pgnew-db-data", "/var/lib/postgresql/data")])
     core = inspect("pgnew-wacore1", CORE, env=PG_ENV + ["WA_DB_HOSTNAME=pgnew-db"],
-                   labels={d.LABEL_STACK: "pgnew", d.LABEL_ROLE: "coreapp"}, networks={"pgnew": []})
-    st = d.discover_stacks([d.summarize_container(pg), d.summarize_container(core)])[0]
+                   labels={model.LABEL_STACK: "pgnew", model.LABEL_ROLE: "coreapp"}, networks={"pgnew": []})
+    st = model.discover_stacks([model.summarize_container(pg), model.summarize_container(core)])[0]
     assert (st["db"]["engine"], st["db"]["container"], st["db"]["external"], st["db"]["volume"]) == (
         "PGSQL", "pgnew-db", False, "pgnew-db-data")
     assert (st["databases"][0]["engine"], st["databases"][0]["data_volume"]) == ("PGSQL", "pgnew-db-data")
     # After the uninstall only the database is left: the engine comes from the container itself.
-    st = d.discover_stacks([d.summarize_container(pg)])[0]
+    st = model.discover_stacks([model.summarize_container(pg)])[0]
     assert (st["db"]["engine"], st["db"]["container"], st["db"]["external"]) == ("PGSQL", "pgnew-db", False)
 
 
@@ -202,13 +205,13 @@ def test_postgresql_container_of_a_managed_stack_and_after_its_apps_are_gone():
     ("mycorp/database:1", [], None),
 ])
 def test_db_engine_of_a_container(image, mounts, engine):
-    assert d.db_engine_of(d.summarize_container(inspect("x", image, mounts=mounts))) == engine
+    assert model.db_engine_of(model.summarize_container(inspect("x", image, mounts=mounts))) == engine
 
 
 def test_forbidden_db_password_characters():
-    assert d.forbidden_db_password_chars("Good-Passw0rd") == []
-    assert d.forbidden_db_password_chars("a=b!c=") == ["!", "="]
-    assert d.forbidden_db_password_chars(None) == []
+    assert model.forbidden_db_password_chars("Good-Passw0rd") == []
+    assert model.forbidden_db_password_chars("a=b!c=") == ["!", "="]
+    assert model.forbidden_db_password_chars(None) == []
 
 
 def test_database_protocol_probes_tell_the_engines_apart():
@@ -238,26 +241,26 @@ def test_database_protocol_probes_tell_the_engines_apart():
         return srv.getsockname()[1]
 
     pg = serve(b"N", None)
-    assert d.pgsql_answers("127.0.0.1", pg, timeout=2) is True
-    assert d.mysql_answers("127.0.0.1", pg, timeout=0.5) is False
+    assert probes.pgsql_answers("127.0.0.1", pg, timeout=2) is True
+    assert probes.mysql_answers("127.0.0.1", pg, timeout=0.5) is False
     my = serve(None, b"\x4a\x00\x00\x00\x0a5.5.5-10.11")
-    assert d.mysql_answers("127.0.0.1", my, timeout=2) is True
-    assert d.pgsql_answers("127.0.0.1", my, timeout=0.5) is False
+    assert probes.mysql_answers("127.0.0.1", my, timeout=2) is True
+    assert probes.pgsql_answers("127.0.0.1", my, timeout=0.5) is False
 
 
 def test_managed_stack_by_labels():
     spec_params = dict(name="wa-new", masters=1, coreapps=1, webapps=1, coreapp_image=CORE, web_image=WEB,
                        db=dict(hostname="wa-new-db", password="pw"), network="wa-new")
     records = []
-    for s in d.desired_specs(spec_params):
-        records.append(d.summarize_container(inspect(s["name"], s["image"], env=["%s=%s" % kv for kv in s["env"].items()],
+    for s in model.desired_specs(spec_params):
+        records.append(model.summarize_container(inspect(s["name"], s["image"], env=["%s=%s" % kv for kv in s["env"].items()],
                                                      labels=s["labels"], networks={"wa-new": [s["name"]]})))
-    records.append(d.summarize_container(inspect("wa-new-db", "mysql:8.0.33", networks={"wa-new": ["wa-new-db"]},
-                                                 labels={d.LABEL_ROLE: "db", d.LABEL_STACK: "wa-new"})))
-    stacks = d.discover_stacks(records)
+    records.append(model.summarize_container(inspect("wa-new-db", "mysql:8.0.33", networks={"wa-new": ["wa-new-db"]},
+                                                 labels={model.LABEL_ROLE: "db", model.LABEL_STACK: "wa-new"})))
+    stacks = model.discover_stacks(records)
     assert [(s["name"], s["managed"], s["counts"]) for s in stacks] == [
         ("wa-new", True, {"masters": 1, "coreapps": 1, "webapps": 1, "databases": 1})]
-    apps = d.app_containers_of(records, "wa-new")
+    apps = model.app_containers_of(records, "wa-new")
     assert [(r["name"], role) for r, role in apps] == [
         ("wa-new-master1", "master"), ("wa-new-wacore1", "coreapp"), ("wa-new-waweb1", "web")]
 
@@ -276,7 +279,7 @@ def test_managed_stack_by_labels():
     (1, 0, 1, None, False),
 ])
 def test_topology_rules(masters, coreapps, webapps, shards, ok):
-    assert (d.topology_errors(masters, coreapps, webapps, shards) == []) is ok
+    assert (model.topology_errors(masters, coreapps, webapps, shards) == []) is ok
 
 
 # -- desired specs and plan --------------------------------------------------------------------------------
@@ -290,57 +293,57 @@ def params(**kw):
 
 
 def test_desired_specs_follow_the_official_layout():
-    specs = d.desired_specs(params())
+    specs = model.desired_specs(params())
     names = [s["name"] for s in specs]
     assert names == ["s-master1", "s-master2", "s-wacore1", "s-wacore2", "s-wacore3", "s-waweb1"]
     m1, c1, w1 = specs[0], specs[2], specs[5]
     assert m1["env"]["WA_MASTER_NODE"] == "1" and "WA_MASTER_NODE" not in c1["env"]
     assert all(s["env"]["WA_APP_MULTICONNECT"] == "1" for s in specs)
     assert c1["env"]["COREAPP_HOSTNAME"] == "s-wacore1"
-    assert m1["command"] == d.COMMAND_MYSQL
+    assert m1["command"] == model.COMMAND_MYSQL
     assert w1["ports"] == {"443/tcp": 9090}
     assert all(s["mounts"] == [{"source": "s-media", "target": "/usr/local/wamedia"}] for s in specs)
     assert c1["env"]["WA_DB_HOSTNAME"] == "s-db" and c1["env"]["WA_DB_PASSWORD"] == "pw"
-    assert c1["labels"][d.LABEL_CONFIG] == c1["config_hash"]
+    assert c1["labels"][model.LABEL_CONFIG] == c1["config_hash"]
 
 
 def test_single_instance_has_no_multiconnect_and_points_web_to_the_coreapp():
     db = dict(hostname="h", password="p", engine="pgsql")
-    specs = d.desired_specs(params(masters=0, coreapps=1, api_key="k" * 16, db=db))
+    specs = model.desired_specs(params(masters=0, coreapps=1, api_key="k" * 16, db=db))
     web = specs[-1]
     assert "WA_APP_MULTICONNECT" not in web["env"]
     assert web["env"]["WACORE_HOSTNAME"] == "s-wacore1"
     assert web["env"]["WA_API_KEY"] == "k" * 16
-    assert specs[0]["command"] == d.COMMAND_PGSQL
+    assert specs[0]["command"] == model.COMMAND_PGSQL
 
 
 def test_user_env_overrides_and_changes_the_hash():
-    a = d.desired_specs(params())
-    b = d.desired_specs(params(env={"WA_EMULATOR_NETWORK_URL": "http://net:8080"}))
+    a = model.desired_specs(params())
+    b = model.desired_specs(params(env={"WA_EMULATOR_NETWORK_URL": "http://net:8080"}))
     assert all(x["config_hash"] != y["config_hash"] for x, y in zip(a, b))
-    c = d.desired_specs(params(web_env={"X": "1"}))
+    c = model.desired_specs(params(web_env={"X": "1"}))
     assert [x["config_hash"] == y["config_hash"] for x, y in zip(a, c)] == [True] * 5 + [False]
 
 
 def records_for(specs, running=True):
     out = []
     for s in specs:
-        r = d.summarize_container(inspect(s["name"], s["image"], labels=s["labels"], running=running))
+        r = model.summarize_container(inspect(s["name"], s["image"], labels=s["labels"], running=running))
         out.append(r)
     return out
 
 
 def test_plan_nothing_to_do_when_all_matches():
-    specs = d.desired_specs(params())
-    p = d.plan(specs, records_for(specs))
+    specs = model.desired_specs(params())
+    p = model.plan(specs, records_for(specs))
     assert (p["create"], p["recreate"], p["start"], p["remove"]) == ([], [], [], [])
     assert len(p["keep"]) == 6
 
 
 def test_plan_recreates_only_what_changed_and_removes_surplus():
-    old = d.desired_specs(params(coreapps=4))
-    new = d.desired_specs(params(web_image="docker.whatsapp.biz/web:v2.62.5"))
-    p = d.plan(new, records_for(old))
+    old = model.desired_specs(params(coreapps=4))
+    new = model.desired_specs(params(web_image="docker.whatsapp.biz/web:v2.62.5"))
+    p = model.plan(new, records_for(old))
     assert [s["name"] for s, _r in p["recreate"]] == ["s-waweb1"]
     assert [r["name"] for r in p["remove"]] == ["s-wacore4"]
     assert p["reasons"]["s-wacore4"] == "surplus"
@@ -348,27 +351,27 @@ def test_plan_recreates_only_what_changed_and_removes_surplus():
 
 
 def test_plan_creates_missing_and_starts_stopped():
-    specs = d.desired_specs(params())
+    specs = model.desired_specs(params())
     actual = records_for(specs[:3], running=False)
-    p = d.plan(specs, actual)
+    p = model.plan(specs, actual)
     assert [s["name"] for s in p["create"]] == ["s-wacore2", "s-wacore3", "s-waweb1"]
     assert [s["name"] for s, _r in p["start"]] == ["s-master1", "s-master2", "s-wacore1"]
 
 
 def test_plan_recreates_when_the_tag_points_to_a_new_image():
-    specs = d.desired_specs(params())
+    specs = model.desired_specs(params())
     actual = records_for(specs)
-    p = d.plan(specs, actual, image_ids={CORE: "sha256:new"})
+    p = model.plan(specs, actual, image_ids={CORE: "sha256:new"})
     assert [s["name"] for s, _r in p["recreate"]] == ["s-master1", "s-master2", "s-wacore1", "s-wacore2", "s-wacore3"]
     assert "updated" in p["reasons"]["s-master1"]
 
 
 def test_views_hide_secrets():
-    spec = d.desired_specs(params(api_key="k" * 16))[-1]
-    assert "pw" not in repr(d.spec_view(spec)) and "k" * 16 not in repr(d.spec_view(spec))
+    spec = model.desired_specs(params(api_key="k" * 16))[-1]
+    assert "pw" not in repr(model.spec_view(spec)) and "k" * 16 not in repr(model.spec_view(spec))
     record = records_for([spec])[0]
     record["env"] = dict(spec["env"])
-    assert "pw" not in repr(d.record_view(record))
+    assert "pw" not in repr(model.record_view(record))
 
 
 def test_connection_params_use_docker_cert_path(tmp_path):
@@ -408,7 +411,7 @@ def test_load_archive_reads_the_engine_stream_to_its_end(tmp_path):
     archive.write_bytes(b"tar")
     client = _StreamingClient([{"stream": "Loaded image: a:1\n"}, {"stream": "Loaded image: b:1\n"}])
     with open(str(archive), "rb") as fh:
-        d.load_archive(client, fh)
+        engine.load_archive(client, fh)
     assert client.read == 2
 
 
@@ -417,16 +420,16 @@ def test_load_archive_raises_the_engines_error_line(tmp_path):
     archive.write_bytes(b"tar")
     client = _StreamingClient([{"errorDetail": {"message": "unexpected EOF"}, "error": "unexpected EOF"}])
     with open(str(archive), "rb") as fh, pytest.raises(d.DockerException, match="unexpected EOF"):
-        d.load_archive(client, fh)
+        engine.load_archive(client, fh)
 
 
 def test_pull_image_streams_and_raises_on_error_lines():
     client = _StreamingClient([{"status": "Pulling"}, {"errorDetail": {"message": "manifest unknown"}}])
     with pytest.raises(d.DockerException, match="manifest unknown"):
-        d.pull_image(client, "registry:5000/ns/web:v2.61.2")
+        engine.pull_image(client, "registry:5000/ns/web:v2.61.2")
     assert client.pulled == ("registry:5000/ns/web", "v2.61.2")
     ok = _StreamingClient([{"status": "Pulling"}, {"status": "Downloaded newer image"}])
-    d.pull_image(ok, "mysql")
+    engine.pull_image(ok, "mysql")
     assert ok.pulled == ("mysql", "latest") and ok.read == 2
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _backup, _docker, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _backup, _docker, _stack_model, _validate
 from ansible_collections.wabiz.api_client.plugins.modules import (
     app_settings, health_info, message, settings_backup, settings_restore, stack, two_step, webhook_ca)
 
@@ -244,7 +244,7 @@ def test_backup_metadata_file_keeps_no_url_userinfo(capsys, server, tmp_path, mo
     ("WA_DB_HOSTNAME", "db", "db"),
 ])
 def test_container_environment_masked_by_name_and_by_value(name, value, shown):
-    record = _docker.public_record(dict(name="c", env={name: value}, labels={}, image="x"))
+    record = _stack_model.public_record(dict(name="c", env={name: value}, labels={}, image="x"))
     assert record["env"][name] == shown
     assert "Db-Pass-1" not in json.dumps(_validate.mask_secrets({"containers": [{"env": {name: value}}]}))
 

@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as model
 from ansible_collections.wabiz.api_client.plugins.modules import stack
 
 MUTATING = {"create_container", "start", "stop", "remove_container", "create_network", "create_volume",
@@ -50,7 +51,7 @@ class FakeClient:
     def inspect_image(self, name):
         if name not in self.images:
             raise d.ImageNotFound("no such image")
-        labels = {d.LABEL_EMULATOR: "true"} if name in self.emulator else {"org.opencontainers.image.title": name}
+        labels = {model.LABEL_EMULATOR: "true"} if name in self.emulator else {"org.opencontainers.image.title": name}
         return {"Id": "sha256:" + name, "Config": {"Labels": labels}}
 
     def networks(self, names=None):  # pylint: disable=unused-argument
@@ -138,10 +139,10 @@ def test_absent_never_touches_the_database(capsys, monkeypatch):
                 "State": {"Status": "running", "Running": True},
                 "NetworkSettings": {"Networks": {"old_default": {"IPAddress": "10.0.0.2", "Aliases": [name]}}},
                 "Mounts": [{"Type": "volume", "Name": "old_data", "Destination": "/var/lib/mysql"}]}
-    compose = {d.COMPOSE_PROJECT: "old"}
-    db = container("db", "mysql:8.0.33", labels=dict(compose, **{d.COMPOSE_SERVICE: "db"}))
+    compose = {model.COMPOSE_PROJECT: "old"}
+    db = container("db", "mysql:8.0.33", labels=dict(compose, **{model.COMPOSE_SERVICE: "db"}))
     core = container("wacore1", "docker.whatsapp.biz/coreapp:v2.61.2", env=["WA_DB_HOSTNAME=db"],
-                     labels=dict(compose, **{d.COMPOSE_SERVICE: "wacore1"}))
+                     labels=dict(compose, **{model.COMPOSE_SERVICE: "wacore1"}))
     client = FakeClient(containers=[db, core])
     removed = []
     client.remove_container = lambda cid, force=False: removed.append(cid)
@@ -154,7 +155,7 @@ def test_absent_never_touches_the_database(capsys, monkeypatch):
 
 def _compose_stack():
     def container(name, image, env=()):
-        labels = {d.COMPOSE_PROJECT: "new", d.COMPOSE_SERVICE: name}
+        labels = {model.COMPOSE_PROJECT: "new", model.COMPOSE_SERVICE: name}
         return {"Id": (name * 20)[:64], "Name": "/" + name, "Image": "sha256:" + name,
                 "Config": {"Image": image, "Env": list(env), "Labels": labels},
                 "State": {"Status": "running", "Running": True, "StartedAt": "2026-11-25T10:00:00Z"},

@@ -1,0 +1,280 @@
+# Copyright (c) 2026, wabiz.api_client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Calls to the Docker engine (thin wrappers around the SDK's low-level client), used by the Docker modules
+through ``_docker.DockerModule`` and by ``_stack.StackManager``.
+
+PRIVATE to this collection: no compatibility promise to other collections.
+
+It owns, in one place: reading container records, getting images (present, pull, load an archive; the
+emulator refusal), networks and volumes, creating, removing and waiting for containers. An engine error is
+a ``DockerException``; a refusal is a ``_docker.DockerFailure``; ``DockerModule.docker_errors()`` turns
+both into one clear failure.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m
+from ansible_collections.wabiz.api_client.plugins.module_utils._docker import (
+    APIError, DockerException, DockerFailure, ImageNotFound, NotFound, engine_step)
+
+_DEFAULT_NETWORKS = ("bridge", "host", "none")
+
+
+def list_records(client, filters=None):
+    """Records of every container (running or not) matching ``filters``."""
+    records = []
+    for c in client.containers(all=True, filters=filters or {}):
+        record = find_container(client, c["Id"])
+        if record:  # else removed meanwhile
+            records.append(record)
+    return records
+
+
+def find_container(client, name_or_id):
+    """The record of one container (see ``_stack_model.summarize_container``), or None when there is none."""
+    try:
+        return m.summarize_container(client.inspect_container(name_or_id))
+    except NotFound:
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------------------------------
+
+def image_facts(client, image):
+    """``{id, emulator}`` of a local image: id None when it is not on the host; emulator True when it
+    carries the label ``biz.wabiz.emulator=true`` (the project's test emulator, not Meta's software)."""
+    try:
+        attrs = client.inspect_image(image)
+    except (ImageNotFound, NotFound):
+        return dict(id=None, emulator=False)
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return dict(id=attrs["Id"], emulator=m.truthy(labels.get(m.LABEL_EMULATOR)))
+
+
+def image_id(client, image):
+    """The id of a local image, or None when it is not on the host."""
+    return image_facts(client, image)["id"]
+
+
+def _drain(stream):
+    """Read an engine progress stream to its end; raise DockerException(engine's message) on an error line.
+
+    The SDK's ``load_image`` and streamed ``pull`` return generators: the engine finishes the work only
+    while the response is read, and reports failures as ``{"error": ...}`` lines, not as HTTP errors.
+    """
+    for line in stream or ():
+        if isinstance(line, dict) and (line.get("error") or line.get("errorDetail")):
+            detail = line.get("error") or (line.get("errorDetail") or {}).get("message")
+            raise DockerException(detail)
+
+
+def load_archive(client, fh):
+    """``docker load`` from an open binary file; returns when the engine has finished loading."""
+    _drain(client.load_image(fh))
+
+
+def pull_image(client, image):
+    """``docker pull``; returns when the engine has the image, raises DockerException otherwise."""
+    repo, tag = m.split_image(image)
+    _drain(client.pull(repo, tag=tag or "latest", stream=True, decode=True))
+
+
+def _refuse_emulator(images, allow, loaded=False):
+    msg = None if allow else m.emulator_refusal(images)
+    if msg:
+        if loaded:
+            msg = msg.replace("Nothing was changed.", "No container was changed (the images loaded stay).")
+        raise DockerFailure(msg, emulator_images=sorted(images))
+
+
+def _load_archives(client, archives, check_mode):
+    for path in archives:
+        try:
+            with open(path, "rb") as fh:
+                if not check_mode:
+                    with engine_step("docker load of %s failed: {error}. No container was changed." % path):
+                        load_archive(client, fh)
+        except (IOError, OSError) as exc:
+            raise DockerFailure("Cannot read image archive %s: %s. Nothing was changed." % (path, exc))
+
+
+def ensure_images(client, names, source="present", archives=(), allow_emulator=False, check_mode=False,
+                  sources=("present", "pull", "archive")):
+    """Every image of ``names`` on the host, checked first, then obtained per ``source`` (``present``: must be
+    there; ``pull``; ``archive``: ``docker load`` of ``archives``; ``sources``: those the module offers, named
+    in the messages). Raises DockerFailure before any container
+    changes: an image missing and not obtained, or the project's test emulator unless ``allow_emulator``.
+
+    Returns ``(status, ids, changed)``: image -> ``present``/``pulled``/``loaded`` (``would pull``/``would
+    load`` in check mode), image -> id, and whether an image was (or would be) obtained.
+    """
+    status, ids, missing, emulator = {}, {}, [], []
+    for image in names:
+        facts = image_facts(client, image)
+        if facts["id"]:
+            status[image], ids[image] = "present", facts["id"]
+            if facts["emulator"]:
+                emulator.append(image)
+        else:
+            missing.append(image)
+    _refuse_emulator(emulator, allow_emulator)
+    if not missing:
+        return status, ids, False
+    if source == "present":
+        raise DockerFailure("Image(s) not on the Docker host: %s. Load them first (docker load -i <tarball>)%s%s. "
+                            "Nothing was changed." % (
+                                ", ".join(missing),
+                                ", or set image_source=archive with image_archive" if "archive" in sources else "",
+                                ", or set image_source=pull when a registry is reachable" if "pull" in sources else ""),
+                            missing_images=missing)
+    if source == "archive":
+        if not archives:
+            raise DockerFailure("Image(s) not on the Docker host: %s, and image_source=archive needs image_archive. "
+                                "Nothing was changed." % ", ".join(missing), missing_images=missing)
+        _load_archives(client, archives, check_mode)
+    for image in missing:
+        if check_mode:
+            status[image] = "would load" if source == "archive" else "would pull"
+            continue
+        if source == "pull":
+            with engine_step("Cannot pull image %s: {error}. Load it with docker load%s. Nothing else was changed."
+                             % (image, ", or use image_source=archive" if "archive" in sources else ""),
+                             missing_images=[image]):
+                pull_image(client, image)
+        facts = image_facts(client, image)
+        if not facts["id"]:
+            raise DockerFailure("Image %s is still missing after loading %s: the archive does not contain it. "
+                                "Nothing else was changed." % (image, ", ".join(archives)), missing_images=[image])
+        status[image], ids[image] = "loaded" if source == "archive" else "pulled", facts["id"]
+        if facts["emulator"]:
+            emulator.append(image)
+    _refuse_emulator(emulator, allow_emulator, loaded=True)
+    return status, ids, True
+
+
+# --------------------------------------------------------------------------------------------------
+# Networks, volumes, containers
+# --------------------------------------------------------------------------------------------------
+
+def ensure_network(client, name, labels=None, check_mode=False):
+    """Create a user-defined bridge network when missing; True when it was (or would be) created."""
+    if not name or name in _DEFAULT_NETWORKS:
+        return False
+    if client.networks(names=[name]) and any(n["Name"] == name for n in client.networks(names=[name])):
+        return False
+    if not check_mode:
+        client.create_network(name, driver="bridge", labels=labels or {}, check_duplicate=True)
+    return True
+
+
+def volume_exists(client, name):
+    try:
+        client.inspect_volume(name)
+        return True
+    except NotFound:
+        return False
+
+
+def ensure_volume(client, name, labels=None, check_mode=False):
+    """Create a named volume when missing; True when it was (or would be) created."""
+    if not name or name.startswith("/") or volume_exists(client, name):
+        return False
+    if not check_mode:
+        client.create_volume(name=name, labels=labels or {})
+    return True
+
+
+def create_container(client, spec):
+    """Create and start a container from a spec (see :func:`desired_specs`); returns its id."""
+    binds = []
+    for m in spec.get("mounts") or []:
+        binds.append("%s:%s%s" % (m["source"], m["target"], ":ro" if m.get("read_only") else ""))
+    port_bindings = {}
+    exposed = []
+    for cport, hport in (spec.get("ports") or {}).items():
+        number, _sep, proto = cport.partition("/")
+        key = (int(number), proto or "tcp")
+        exposed.append(key if key[1] != "tcp" else key[0])
+        port_bindings[key[0] if key[1] == "tcp" else "%d/%s" % key] = hport
+    host_config = client.create_host_config(
+        binds=binds or None,
+        port_bindings=port_bindings or None,
+        restart_policy={"Name": spec.get("restart_policy") or "no"},
+        network_mode=spec.get("network") or None,
+    )
+    networking_config = None
+    if spec.get("network"):
+        networking_config = client.create_networking_config({
+            spec["network"]: client.create_endpoint_config(aliases=spec.get("aliases") or None)})
+    container = client.create_container(
+        image=spec["image"],
+        command=spec.get("command") or None,
+        name=spec["name"],
+        hostname=spec.get("hostname"),
+        environment=["%s=%s" % kv for kv in sorted((spec.get("env") or {}).items())],
+        labels=spec.get("labels") or {},
+        ports=exposed or None,
+        host_config=host_config,
+        networking_config=networking_config,
+    )
+    client.start(container["Id"])
+    return container["Id"]
+
+
+def remove_container(client, name_or_id, stop_timeout=10):
+    try:
+        client.stop(name_or_id, timeout=stop_timeout)
+    except NotFound:
+        return
+    except APIError:
+        pass
+    try:
+        client.remove_container(name_or_id, force=True)
+    except NotFound:
+        pass
+
+
+def container_logs(client, name_or_id, lines=20):
+    try:
+        text = client.logs(name_or_id, tail=lines)
+        return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    except Exception:  # pylint: disable=broad-except
+        return ""
+
+
+def wait_running(client, names, timeout, settle=2.0, sleep=time.sleep, now=time.monotonic):
+    """Wait until every named container runs and has kept running for ``settle`` seconds.
+
+    Returns None, or an error text naming the container that exited (with its last log lines).
+    """
+    deadline = now() + timeout
+    stable_since = None
+    while True:
+        problems = []
+        for name in names:
+            try:
+                state = client.inspect_container(name)["State"]
+            except NotFound:
+                problems.append((name, "missing", True))
+                continue
+            if state.get("Status") in ("exited", "dead"):
+                problems.append((name, "exited with code %s" % state.get("ExitCode"), True))
+            elif not state.get("Running") or state.get("Restarting"):
+                problems.append((name, state.get("Status"), state.get("Restarting")))
+        if not problems:
+            if stable_since is None:
+                stable_since = now()
+            if now() - stable_since >= settle:
+                return None
+        else:
+            stable_since = None
+        if now() >= deadline:
+            name, what, _fatal = problems[0] if problems else (names[0], "unstable", True)
+            logs = container_logs(client, name)
+            return "container %s is not running after %ss (%s)%s" % (
+                name, timeout, what, ("; last log lines:\n" + logs) if logs else "")
+        sleep(0.5)
