@@ -90,9 +90,9 @@ class StackManager:
     # -- states --------------------------------------------------------------------------------
     def present(self):
         p = self.p
+        self.check_topology()
         if p["db"] is None:
             self.fail("state=present needs db (at least hostname and password)")
-        self.check_topology()
         if p["wait_for_api"] and not p["web_port"]:
             self.fail("wait_for_api needs web_port")
         coreapp_image, web_image = self.images()
@@ -205,6 +205,38 @@ class StackManager:
         kept_volumes = (set(app_volumes) - set(self.result["removed_volumes"])) | db_volumes
         self.result["kept"]["volumes"] = sorted(kept_volumes)
         self.after = []
+        if p["verify_databases"] and not self.check:
+            self.verify_databases()
+
+    def verify_databases(self):
+        """After the removal: every kept database container runs and answers its database protocol (at its
+        address, on ``verify_db.port`` or the engine's default port), and so does ``verify_db.hostname``
+        (an external server) when set; fails naming those that do not, within ``wait_timeout`` seconds."""
+        p = self.p
+        given = p["verify_db"] or {}
+        problems = []
+        for db in self.result["kept"]["databases"]:
+            engine_name = db["engine"] or "MYSQL"
+            port = given.get("port") or m.DB_DEFAULT_PORTS[engine_name]
+            address = (db["ip_addresses"] or [None])[0]
+            db["answers"] = bool(db["running"] and address and _probes.wait_db(address, port, engine_name,
+                                                                                   p["wait_timeout"]))
+            if not db["answers"]:
+                problems.append("database container %s (%s) does not answer on port %s" % (
+                    db["name"], db["state"] if not db["running"] else address or "no address", port))
+        if given.get("hostname"):
+            engine_name = (given.get("engine") or "MYSQL").upper()
+            external = dict(hostname=given["hostname"], engine=engine_name,
+                            port=given.get("port") or m.DB_DEFAULT_PORTS[engine_name])
+            external["answers"] = _probes.wait_db(external["hostname"], external["port"], engine_name,
+                                                  p["wait_timeout"])
+            self.result["kept"]["external_database"] = external
+            if not external["answers"]:
+                problems.append("the database server %s:%s does not answer" % (external["hostname"], external["port"]))
+        if problems:
+            self.fail("Stack %s: the app containers are removed, but %s. Start the database before going on: the "
+                      "old data lives there (a restore on the new setup does not need it)."
+                      % (p["name"], "; ".join(problems)))
 
     def stopped(self):
         p = self.p

@@ -34,6 +34,8 @@ DEFAULT_WEB_IMAGES = ["docker.whatsapp.biz/web"]
 DB_IMAGE_NAMES = ("mysql", "mariadb", "postgres", "postgresql")
 #: WA_DB_ENGINE of the database server an image runs (last path component of its repository).
 DB_IMAGE_ENGINES = {"mysql": "MYSQL", "mariadb": "MYSQL", "postgres": "PGSQL", "postgresql": "PGSQL"}
+#: The port a database server listens on by default, per WA_DB_ENGINE.
+DB_DEFAULT_PORTS = {"MYSQL": 3306, "PGSQL": 5432}
 #: Data directory of the official database images, per WA_DB_ENGINE.
 DB_DATA_DIRS = {"MYSQL": "/var/lib/mysql", "PGSQL": "/var/lib/postgresql/data"}
 #: Meta's documentation: the client cannot use a database password with any of these characters.

@@ -179,9 +179,9 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_mod
 
 #: Per engine: defaults of image, port and command, the data directory, the superuser password variable.
 ENGINES = {
-    "MYSQL": dict(image="mysql:8.0.33", port=3306, command=["--default-authentication-plugin=mysql_native_password"],
+    "MYSQL": dict(image="mysql:8.0.33", port=m.DB_DEFAULT_PORTS["MYSQL"], command=["--default-authentication-plugin=mysql_native_password"],
                   data_dir=m.DB_DATA_DIRS["MYSQL"], password_env="MYSQL_ROOT_PASSWORD"),
-    "PGSQL": dict(image="postgres:13", port=5432, command=[],
+    "PGSQL": dict(image="postgres:13", port=m.DB_DEFAULT_PORTS["PGSQL"], command=[],
                   data_dir=m.DB_DATA_DIRS["PGSQL"], password_env="POSTGRES_PASSWORD"),
 }
 

@@ -202,7 +202,7 @@ options:
     type: str
     default: 127.0.0.1
   wait_timeout:
-    description: Seconds to wait for O(wait) and O(wait_for_api).
+    description: Seconds to wait for O(wait), O(wait_for_api) and O(verify_databases).
     type: int
     default: 180
   remove_volumes:
@@ -211,6 +211,30 @@ options:
         (the media volume) when no remaining container uses them. Database volumes are never removed.
     type: bool
     default: false
+  verify_databases:
+    description:
+      - With O(state=absent) only, after the removal check that every database container of the stack (what
+        RV(kept.databases) lists) runs and answers its database protocol (MySQL greeting, PostgreSQL SSL
+        request) at its address on the port of O(verify_db), and that the external database server of
+        O(verify_db.hostname) answers too; waits up to O(wait_timeout) seconds, then fails naming each database
+        that does not answer (the app containers are gone by then).
+    type: bool
+    default: false
+  verify_db:
+    description: What O(verify_databases) checks besides the database containers.
+    type: dict
+    suboptions:
+      port:
+        description: Port of the databases; V(0) or not set is 3306 (MySQL) or 5432 (PostgreSQL), by each database's engine.
+        type: int
+      hostname:
+        description: An external database server (not a container on this Docker host) to check too; none when empty.
+        type: str
+      engine:
+        description: Engine of O(verify_db.hostname), for its protocol and default port.
+        type: str
+        choices: [MYSQL, PGSQL, mysql, pgsql]
+        default: MYSQL
   stop_timeout:
     description: Seconds a container gets to stop before it is killed.
     type: int
@@ -321,8 +345,9 @@ removed:
 kept:
   description:
     - What was left in place. C(containers) unchanged app containers; C(databases) the database containers of the
-      stack with their state, running flag, addresses and engine (V(MYSQL) or V(PGSQL); never touched); C(volumes)
-      the volumes kept.
+      stack with their state, running flag, addresses, volumes and engine (V(MYSQL) or V(PGSQL); never touched),
+      and with O(verify_databases) whether each answers (C(answers)); C(volumes) the volumes kept.
+    - C(external_database) (with O(verify_db.hostname)) the external server checked, with C(answers).
   returned: always
   type: dict
   sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, engine: MYSQL,
@@ -373,6 +398,8 @@ RULES = {
     "coreapp_env": [_validate.env_mapping()],
     "web_env": [_validate.env_mapping()],
     "topology.hosts": [_validate.int_range(1, 1000)],
+    "verify_db.port": [_validate.int_range(0, 65535)],
+    "verify_db.hostname": [_validate.single_line()],
 }
 
 
@@ -415,6 +442,12 @@ def main():
         wait_host=dict(type="str", default="127.0.0.1"),
         wait_timeout=dict(type="int", default=180),
         remove_volumes=dict(type="bool", default=False),
+        verify_databases=dict(type="bool", default=False),
+        verify_db=dict(type="dict", options=dict(
+            port=dict(type="int"),
+            hostname=dict(type="str"),
+            engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
+        )),
         stop_timeout=dict(type="int", default=10),
     )
     StackManager(_docker.DockerModule(argument_spec=spec, rules=RULES, supports_check_mode=True)).run()

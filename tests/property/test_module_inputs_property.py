@@ -167,6 +167,19 @@ bad_data = st.one_of(st.just(""), st.text(alphabet=" \n\t", max_size=5), st.text
 
 # module -> (base arguments that pass validation, option -> strategy of invalid values)
 VALID_BACKUP_DATA = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
+#: Counts that break the documented topology rules (``_stack_model.topology_errors``), and malformed ones.
+bad_topology = st.one_of(
+    st.fixed_dictionaries({"masters": st.just(0), "coreapps": st.integers(2, 50)}),
+    st.fixed_dictionaries({"masters": st.integers(1, 5), "coreapps": st.integers(1, 50),
+                           "shards": st.sampled_from([0, 3, 5, 64, -1])}),
+    st.fixed_dictionaries({"masters": st.integers(1, 5), "coreapps": st.just(1), "shards": st.sampled_from([2, 4])}),
+    st.fixed_dictionaries({"masters": st.integers(0, 5), "coreapps": st.just(0)}),
+    st.fixed_dictionaries({"masters": st.just(1), "coreapps": st.just(2), "webapps": st.integers(-3, 0)}),
+    st.fixed_dictionaries({"masters": st.just(1), "coreapps": st.just(2), "hosts": int_out_of(1, 1000)}),
+    st.fixed_dictionaries({"masters": st.just(-1), "coreapps": st.just(1)}),
+    st.fixed_dictionaries({"coreapps": st.just(1)}),
+    st.text(min_size=1))
+
 MODULES = dict(
     account_info=(account_info, dict(api_url=URL, api_token="tok"), dict(COMMON_API)),
     health_info=(health_info, dict(api_url=URL, api_token="tok"), dict(
@@ -206,7 +219,7 @@ MODULES = dict(
         wait_timeout=int_out_of(0, 86400), wait_interval=float_out_of(3600),
         src=st.sampled_from([FILES["missing"], FILES["directory"], FILES["binary"], FILES["empty"]] + BAD_BACKUPS))),
     stack_info=(stack_info, dict(), dict(
-        COMMON_DOCKER, query=st.sampled_from(["[[", "stacks[?", "`", "foo("]))),
+        COMMON_DOCKER, query=st.sampled_from(["[[", "stacks[?", "`", "foo("]), topology=bad_topology)),
     stack=(stack, dict(name="wabiz-prop"), dict(
         COMMON_DOCKER, name=st.sampled_from(["", "-x", "a b", "a/b", "\u00e9", "x" * 200]),
         masters=int_out_of(0, 100), coreapps=int_out_of(0, 100), webapps=int_out_of(0, 100),
@@ -217,11 +230,16 @@ MODULES = dict(
                       st.fixed_dictionaries({"A=B": st.text()}), st.fixed_dictionaries({"X": st.just("a\x00b")})),
         db=st.one_of(st.fixed_dictionaries({"hostname": st.just("db"), "password": st.just("Pw-1"),
                                             "port": int_out_of(1, 65535)}),
-                     st.fixed_dictionaries({"hostname": st.just("db")}), st.text(min_size=1)))),
+                     st.fixed_dictionaries({"hostname": st.just("db"), "password": st.sampled_from(
+                         ["a?b", "{x}", "p&q", "~1", "wow!", "(x)", "a^b", "k=v"])}),
+                     st.fixed_dictionaries({"hostname": st.just("db")}), st.text(min_size=1)),
+        topology=bad_topology,
+        verify_db=st.fixed_dictionaries({"port": int_out_of(0, 65535)}))),
     db_container=(db_container, dict(name="wabiz-prop-db", root_password="Root-Pass-1"), dict(
         COMMON_DOCKER, name=st.sampled_from(["", "-x", "a b", "a/b"]),
         published_port=int_out_of(1, 65535), port=int_out_of(1, 65535), wait_timeout=int_out_of(0, 86400),
-        root_password=with_newline,
+        root_password=st.one_of(with_newline, st.sampled_from(["Root?1", "Root=1", "Root!1"])),
+        password=st.sampled_from(["User&1", "User~1"]),
         env=st.fixed_dictionaries({"X": st.lists(st.integers())}))),
 )
 

@@ -455,11 +455,23 @@ def test_uninstall_keeps_db_data_and_volumes(play, multi):
     assert sorted(result["removed"]) == sorted(
         ["%s-master%d" % (name, i) for i in (1, 2)] + ["%s-wacore%d" % (name, i) for i in (1, 2, 3)] + ["%s-waweb1" % name])
     assert [d["name"] for d in result["kept"]["databases"]] == [db]
+    # The module checked the kept database itself (the role's verify_databases): it runs and speaks MySQL.
+    assert result["kept"]["databases"][0]["answers"] is True and result["kept"]["databases"][0]["running"]
     assert {n: s for n, (_i, s) in containers(name).items()} == {db: "running"}
     assert sql(db, "SELECT v FROM wabiz_it.t") == "written-before-uninstall"
     assert snapshot(name)[1] == vols_before and "%s-db-data" % name in vols_before and "%s-media" % name in vols_before
     again = play(role("stack_uninstall", stack_uninstall_name=name))
     assert not again.failed and again.changed == 0, again
+    # A stopped database fails the check, naming it; nothing else is touched.
+    docker("stop", db)
+    try:
+        stopped = play(role("stack_uninstall", stack_uninstall_name=name, stack_uninstall_db_wait_timeout=2))
+        assert stopped.failed, stopped
+        task, msg = stopped.failure()
+        assert "Remove the Master, CoreApp and Webapp containers" in task and db in msg and "does not answer" in msg
+        assert containers(name)[db][1] == "exited"
+    finally:
+        docker("start", db)
 
 
 # -- Meta's official multiconnect compose layout -----------------------------------------------------------------------
