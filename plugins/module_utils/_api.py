@@ -452,7 +452,7 @@ def scrub(value, secrets):
     return value
 
 
-class WAModule:
+class WAModule(_validate.ModuleWrapper):
     """The wrapper every API module uses instead of a bare ``AnsibleModule``.
 
     It adds the shared connection options, builds one client per run, keeps tokens obtained by
@@ -472,22 +472,6 @@ class WAModule:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
         self.expose_token = False
-
-    # AnsibleModule passthroughs used by modules
-    @property
-    def params(self):
-        return self.module.params
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    @property
-    def diff_mode(self):
-        return self.module._diff
-
-    def warn(self, msg):
-        self.module.warn(msg)
 
     def exit_json(self, **result):
         self._protect_token()

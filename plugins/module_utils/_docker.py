@@ -206,7 +206,7 @@ def engine_step(template, **extra):
         raise DockerFailure(template.format(error=exc), **extra) from exc
 
 
-class DockerModule:
+class DockerModule(_validate.ModuleWrapper):
     """The wrapper every Docker module uses instead of a bare ``AnsibleModule``.
 
     It adds the shared connection options and their rules (checked before the engine is contacted), builds
@@ -222,21 +222,6 @@ class DockerModule:
         self.module = _validate.CheckedModule(argument_spec=spec, rules=all_rules, **kwargs)
         self._client = None
         self.result = dict(changed=False)
-
-    @property
-    def params(self):
-        return self.module.params
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    @property
-    def diff_mode(self):
-        return self.module._diff
-
-    def warn(self, msg):
-        self.module.warn(msg)
 
     @property
     def client(self):

@@ -539,15 +539,8 @@ def desired_specs(p):
     def spec(role, index, image, env, ports=None):
         cname = container_name(name, role, index)
         s = dict(
-            name=cname,
-            role=role,
-            index=index,
-            image=image,
-            command=list(command),
-            hostname=cname,
-            env=env,
-            network=p.get("network"),
-            aliases=[cname],
+            name=cname, role=role, index=index, image=image, command=list(command), hostname=cname, env=env,
+            network=p.get("network"), aliases=[cname],
             mounts=[dict(source=p["media_volume"], target=MEDIA_PATH)] if p.get("media_volume") else [],
             ports=ports or {},
             restart_policy=p.get("restart_policy") or "unless-stopped",

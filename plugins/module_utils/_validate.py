@@ -413,3 +413,25 @@ class CheckedModule(AnsibleModule):
             msg = self._name_the_option(msg)
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
         super().fail_json(msg=mask_url(msg), **mask_urls(kwargs))
+
+
+class ModuleWrapper:
+    """What a module wrapper (``_api.WAModule``, ``_docker.DockerModule``) passes through to its
+    :class:`CheckedModule` (``self.module``)."""
+
+    module = None
+
+    @property
+    def params(self):
+        return self.module.params
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff
+
+    def warn(self, msg):
+        self.module.warn(msg)
