@@ -415,7 +415,7 @@ def topology_errors(masters, coreapps, webapps=None, shards=None):
         errors.append("counts must not be negative")
         return errors
     if shards is not None and shards not in VALID_SHARDS:
-        errors.append("shards must be one of 1, 2, 4, 8, 16, 32 (got %s)" % shards)
+        errors.append("shards must be one of %s (got %s)" % (", ".join(str(n) for n in VALID_SHARDS), shards))
     if coreapps < 1:
         errors.append("at least 1 CoreApp is required (got %d)" % coreapps)
     if webapps is not None and webapps < 1:
