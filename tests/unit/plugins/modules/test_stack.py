@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
+from ansible_collections.wabiz.api_client.plugins.module_utils import _probes
 from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as model
 from ansible_collections.wabiz.api_client.plugins.modules import stack
 
@@ -153,6 +154,45 @@ def test_absent_never_touches_the_database(capsys, monkeypatch):
     assert result["removed_volumes"] == [] and "old_data" in result["kept"]["volumes"]
 
 
+@pytest.mark.parametrize("answers", [True, False])
+def test_absent_verifies_the_kept_database_with_its_protocol(capsys, monkeypatch, answers):
+    """verify_databases: the module probes each kept database (its address, the engine's default port) and fails
+    naming the one that does not answer; the app containers are removed either way."""
+    stack_db = _compose_stack()
+    client = FakeClient(containers=[stack_db["db"], stack_db["wacore1"]])
+    client.remove_container = lambda cid, force=False: None
+    client.stop = lambda cid, timeout=None: None
+    probed = []
+    monkeypatch.setattr(_probes, "wait_db", lambda host, port, engine, timeout: probed.append(
+        (host, port, engine, timeout)) or answers)
+    result, _out = run(capsys, monkeypatch, client, name="new", state="absent", verify_databases=True, wait_timeout=7)
+    assert probed == [("10.0.0.2", 3306, "MYSQL", 7)]
+    assert result["removed"] == ["wacore1"] and result["kept"]["databases"][0]["answers"] is answers
+    assert bool(result.get("failed")) is not answers
+    if not answers:
+        assert "database container db" in result["msg"] and "does not answer on port 3306" in result["msg"]
+
+
+@pytest.mark.parametrize("topology, words", [
+    (dict(masters=0, coreapps=2, webapps=1, hosts=2), "0 Master(s), 2 CoreApp(s), 1 Webapp(s) (total over 2 Docker"),
+    (dict(masters=2, coreapps=3, shards=4), "4 shard(s) need at least 4 CoreApp(s)"),
+    (dict(masters=2, coreapps=3, shards=3), "shards must be one of 1, 2, 4, 8, 16, 32 (got 3)"),
+])
+def test_topology_option_checks_the_whole_setup_before_the_engine(capsys, monkeypatch, topology, words):
+    """A host's own share (1 CoreApp here) may be valid alone; the rules apply to the whole setup's counts."""
+    client = FakeClient()
+    result, _out = run(capsys, monkeypatch, client, masters=0, coreapps=1, topology=topology)
+    assert result["failed"] and result["msg"].startswith("Refusing the topology") and words in result["msg"]
+    assert "Nothing was changed" in result["msg"] and client.calls == []
+
+
+def test_a_share_of_a_valid_setup_passes_the_topology_check(capsys, monkeypatch):
+    client = FakeClient()
+    result, _out = run(capsys, monkeypatch, client, masters=0, coreapps=1, _ansible_check_mode=True,
+                       topology=dict(masters=2, coreapps=3, webapps=1, shards=2, hosts=2))
+    assert not result.get("failed") and len(result["created"]) == 2 and client.calls == []
+
+
 def _compose_stack():
     def container(name, image, env=()):
         labels = {model.COMPOSE_PROJECT: "new", model.COMPOSE_SERVICE: name}
@@ -186,3 +226,15 @@ def test_restarted_on_a_host_without_the_roles_changes_nothing(capsys, monkeypat
     client = FakeClient(containers=[only_web[0]])
     result, _out = run(capsys, monkeypatch, client, name="new", state="restarted")
     assert result["failed"] and "has no app container" in result["msg"] and client.calls == []
+
+
+def test_an_engine_error_is_one_clean_failure(capsys, monkeypatch):
+    """DockerModule.docker_errors(): an engine error anywhere in a state is a failure naming what was being done."""
+    client = FakeClient()
+
+    def broken(all=False, filters=None):  # pylint: disable=redefined-builtin,unused-argument
+        raise d.APIError("500 Server Error: engine on fire")
+    client.containers = broken
+    result, out = run(capsys, monkeypatch, client, state="stopped")
+    assert result["failed"] and result["msg"] == "Docker engine error while reading stack wa-new: 500 Server Error: engine on fire"
+    assert "Traceback" not in out and client.calls == []
