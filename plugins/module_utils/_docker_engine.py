@@ -189,10 +189,10 @@ def ensure_volume(client, name, labels=None, check_mode=False):
 
 
 def create_container(client, spec):
-    """Create and start a container from a spec (see :func:`desired_specs`); returns its id."""
+    """Create and start a container from a spec (see ``_stack_model.desired_specs``); returns its id."""
     binds = []
-    for m in spec.get("mounts") or []:
-        binds.append("%s:%s%s" % (m["source"], m["target"], ":ro" if m.get("read_only") else ""))
+    for mount in spec.get("mounts") or []:
+        binds.append("%s:%s%s" % (mount["source"], mount["target"], ":ro" if mount.get("read_only") else ""))
     port_bindings = {}
     exposed = []
     for cport, hport in (spec.get("ports") or {}).items():

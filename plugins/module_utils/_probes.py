@@ -40,7 +40,6 @@ def https_answers(host, port, path="/v1/health", timeout=5.0):
         return False
 
 
-
 def wait_https(host, port, timeout, sleep=time.sleep, now=time.monotonic):
     """Wait until :func:`https_answers`; True when it did within ``timeout`` seconds."""
     return poll(lambda: https_answers(host, port), timeout, sleep=sleep, now=now)

@@ -219,8 +219,8 @@ class StackManager:
             engine_name = db["engine"] or "MYSQL"
             port = given.get("port") or m.DB_DEFAULT_PORTS[engine_name]
             address = (db["ip_addresses"] or [None])[0]
-            db["answers"] = bool(db["running"] and address and _probes.wait_db(address, port, engine_name,
-                                                                                   p["wait_timeout"]))
+            db["answers"] = bool(db["running"] and address
+                                 and _probes.wait_db(address, port, engine_name, p["wait_timeout"]))
             if not db["answers"]:
                 problems.append("database container %s (%s) does not answer on port %s" % (
                     db["name"], db["state"] if not db["running"] else address or "no address", port))

@@ -129,7 +129,6 @@ def truthy(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-
 # --------------------------------------------------------------------------------------------------
 # Pure helpers: container records and classification
 # --------------------------------------------------------------------------------------------------
@@ -630,7 +629,6 @@ def record_view(record, role=None):
                 config=((record.get("labels") or {}).get(LABEL_CONFIG) or "")[:12],
                 env=redact_env(record.get("env")), state=record.get("state"),
                 network=(user_networks(record) or [None])[0])
-
 
 
 #: The options naming the image repositories recognised as CoreApps and Webapps (``stack``, ``stack_info``;

@@ -85,7 +85,7 @@ options:
     default: 1
   validate_topology:
     description:
-      - Refuse counts that break the documented rules (see O(topology)): those of O(topology) when set, else
+      - Refuse counts that break the documented rules (see O(topology)), those of O(topology) when set, else
         this host's O(masters), O(coreapps) and O(webapps).
       - On one host of a multi-host setup, give the whole setup's counts in O(topology) rather than turning
         this off.

@@ -82,7 +82,7 @@ def test_repo_matches_ignores_tags_and_docker_io():
 
 def test_secrets_are_masked():
     env = model.redact_env({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
-                        "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
+                            "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
     assert env == {"WA_DB_PASSWORD": model.SECRET_MASK, "WA_API_KEY": model.SECRET_MASK, "WA_SECRET": model.SECRET_MASK,
                    "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": model.SECRET_MASK, "EMPTY_PASSWORD": ""}
 
@@ -107,7 +107,7 @@ def test_private_mirror_names_and_labels():
 
 def test_summary_keeps_ports_mounts_networks():
     r = model.summarize_container(inspect("w", WEB, networks={"net1": ["waweb"]}, mounts=[("media", model.MEDIA_PATH)],
-                                      ports={"443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9090"}]}))
+                                          ports={"443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9090"}]}))
     assert r["ports"] == {"443/tcp": [{"host_ip": "0.0.0.0", "host_port": 9090}]}
     assert r["mounts"][0]["name"] == "media"
     assert r["networks"]["net1"]["aliases"] == ["waweb"]
@@ -172,7 +172,7 @@ def test_single_instance_on_an_external_postgresql_server_reached_by_address():
     records = [compose("pgold", "wacore", CORE, env=env), compose("pgold", "waweb", WEB, env=env),
                # A PostgreSQL container elsewhere on the host that the stack does not use.
                model.summarize_container(inspect("other-pg", "postgres:13", networks={"othernet": []},
-                                             mounts=[("other-pg-data", "/var/lib/postgresql/data")]))]
+                                                 mounts=[("other-pg-data", "/var/lib/postgresql/data")]))]
     stacks = model.discover_stacks(records)
     assert [s["name"] for s in stacks] == ["pgold"]
     st = stacks[0]
@@ -254,9 +254,9 @@ def test_managed_stack_by_labels():
     records = []
     for s in model.desired_specs(spec_params):
         records.append(model.summarize_container(inspect(s["name"], s["image"], env=["%s=%s" % kv for kv in s["env"].items()],
-                                                     labels=s["labels"], networks={"wa-new": [s["name"]]})))
+                                                         labels=s["labels"], networks={"wa-new": [s["name"]]})))
     records.append(model.summarize_container(inspect("wa-new-db", "mysql:8.0.33", networks={"wa-new": ["wa-new-db"]},
-                                                 labels={model.LABEL_ROLE: "db", model.LABEL_STACK: "wa-new"})))
+                                                     labels={model.LABEL_ROLE: "db", model.LABEL_STACK: "wa-new"})))
     stacks = model.discover_stacks(records)
     assert [(s["name"], s["managed"], s["counts"]) for s in stacks] == [
         ("wa-new", True, {"masters": 1, "coreapps": 1, "webapps": 1, "databases": 1})]
