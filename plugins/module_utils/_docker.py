@@ -35,7 +35,8 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 DOCKER_IMPORT_ERROR = None
 try:
     import docker
-    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+    # APIError, ImageNotFound and NotFound are for _docker_engine: the SDK is imported (guarded) here only.
+    from docker.errors import APIError, DockerException, ImageNotFound, NotFound  # pylint: disable=unused-import
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     docker = None
     DOCKER_IMPORT_ERROR = traceback.format_exc()
