@@ -213,8 +213,8 @@ options:
     default: false
   verify_databases:
     description:
-      - With O(state=absent) only, after the removal check that every database container of the stack (what
-        RV(kept.databases) lists) runs and answers its database protocol (MySQL greeting, PostgreSQL SSL
+      - With O(state=absent) only, after the removal check that every database container of the stack (the
+        C(databases) of RV(kept)) runs and answers its database protocol (MySQL greeting, PostgreSQL SSL
         request) at its address on the port of O(verify_db), and that the external database server of
         O(verify_db.hostname) answers too; waits up to O(wait_timeout) seconds, then fails naming each database
         that does not answer (the app containers are gone by then).
