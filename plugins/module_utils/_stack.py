@@ -205,7 +205,7 @@ class StackManager:
         kept_volumes = (set(app_volumes) - set(self.result["removed_volumes"])) | db_volumes
         self.result["kept"]["volumes"] = sorted(kept_volumes)
         self.after = []
-        if p["verify_databases"] and not self.check:
+        if p["verify_databases"]:  # read-only: in check mode too
             self.verify_databases()
 
     def verify_databases(self):

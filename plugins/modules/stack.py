@@ -217,7 +217,7 @@ options:
         C(databases) of RV(kept)) runs and answers its database protocol (MySQL greeting, PostgreSQL SSL
         request) at its address on the port of O(verify_db), and that the external database server of
         O(verify_db.hostname) answers too; waits up to O(wait_timeout) seconds, then fails naming each database
-        that does not answer (the app containers are gone by then).
+        that does not answer (the app containers are gone by then). Read-only: also in check mode.
     type: bool
     default: false
   verify_db:
