@@ -10,6 +10,7 @@ through the module's ``DockerModule`` (one result, one error translation).
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker_engine as engine
@@ -185,6 +186,7 @@ class StackManager:
                 self.result["reasons"][r["name"]] = "state=absent"
             if not self.check and apps:
                 # In parallel: the old client's containers go at once (step 5 starts the downtime).
+                self.result["removal_started"] = round(time.time(), 3)
                 with ThreadPoolExecutor(max_workers=min(len(apps), 16)) as pool:
                     for future in [pool.submit(engine.remove_container, self.client, r["id"], p["stop_timeout"])
                                    for r, _role in apps]:

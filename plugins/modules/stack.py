@@ -352,6 +352,13 @@ kept:
   type: dict
   sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, engine: MYSQL,
            ip_addresses: [172.18.0.2]}], volumes: [wa-db-data]}
+removal_started:
+  description:
+    - When the first app container was told to stop, in seconds since the epoch (the moment the old client
+      stops serving: the migration records it as the start of the downtime).
+  returned: when O(state=absent) removed at least one container, except in check mode
+  type: float
+  sample: 1795919679.927
 removed_volumes:
   description: Volumes removed with O(remove_volumes=true).
   returned: always
