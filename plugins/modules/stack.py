@@ -217,7 +217,7 @@ options:
         C(databases) of RV(kept)) runs and answers its database protocol (MySQL greeting, PostgreSQL SSL
         request) at its address on the port of O(verify_db), and that the external database server of
         O(verify_db.hostname) answers too; waits up to O(wait_timeout) seconds, then fails naming each database
-        that does not answer (the app containers are gone by then). Read-only: also in check mode.
+        that does not answer (the app containers are gone by then). Read-only, so also in check mode.
     type: bool
     default: false
   verify_db:
@@ -355,7 +355,7 @@ kept:
 removal_started:
   description:
     - When the first app container was told to stop, in seconds since the epoch (the moment the old client
-      stops serving: the migration records it as the start of the downtime).
+      stops serving; the migration records it as the start of the downtime).
   returned: when O(state=absent) removed at least one container, except in check mode
   type: float
   sample: 1795919679.927
