@@ -80,7 +80,7 @@ application_settings:
     - The application settings as C(GET /v1/settings/application) answers them (C(settings.application) of the
       answer; Meta's reference "Application Settings"), for example C(webhooks), C(callback_persist), C(media).
     - The userinfo of a URL in them is masked (C(https://********@host)).
-    - Null when they cannot be read (only O(api_key), or the read failed: see the warning).
+    - Null when they cannot be read (only O(api_key), or the read failed, with a warning).
   returned: success
   type: dict
   sample:
