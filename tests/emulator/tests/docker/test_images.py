@@ -157,7 +157,6 @@ def test_mysql_standin_refuses_to_initialise_without_password(engine, run_id):  
         docker("rm", "-f", "-v", name, check=False)
 
 
-
 #: The two database stand-ins' shared entry-point code (images/dbcommon/entrypoint-common.sh): the *_FILE form
 #: of the password variable and /docker-entrypoint-initdb.d (*.sql, *.sql.gz, *.sh run in name order, the rest
 #: ignored), as the official mysql and postgres images document them.
@@ -204,6 +203,7 @@ def test_db_standins_take_password_files_and_run_init_scripts(engine, run_id, tm
         assert "wabiz-init-shell-ran-42" in logs
     finally:
         docker("rm", "-f", "-v", name, check=False)
+
 
 BUILD = os.path.join(EMULATOR_DIR, "images", "build.py")
 
