@@ -6,15 +6,12 @@ project's docs); tests/emulator/README.md records each emulator convention where
 import base64
 import datetime
 import json
-import logging
 import re
 import secrets
 import time
 
 from . import appsettings, certs, secrets_util
 from .store import VALID_SHARDS, pin_hash
-
-LOG = logging.getLogger("wa_emulator.web")
 
 TITLES = {
     1000: "Generic error", 1001: "Message too long", 1002: "Invalid recipient type", 1004: "Resource already exists", 1005: "Access denied",
