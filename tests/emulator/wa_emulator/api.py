@@ -1,7 +1,7 @@
 """The Webapp's REST API (``/v1/...``, ``/metrics``): routes, authentication, the client's answers and errors.
 
-Judged only against Meta's reference and the facts page (/work/shared/wa-api-facts.md mirrors it in the
-project's docs); tests/emulator/README.md records each emulator convention where the reference is silent.
+Judged only against Meta's reference; tests/emulator/README.md records each emulator convention where the
+reference is silent.
 """
 import base64
 import datetime
