@@ -441,8 +441,11 @@ APP_SETTINGS_PATH = "/v1/settings/application"
 
 
 def application_settings(answer):
-    """The ``settings.application`` object of a ``GET /v1/settings/application`` answer (``{}`` when absent)."""
-    return (((answer or {}).get("settings") or {}).get("application") or {})
+    """The ``settings.application`` object of a ``GET /v1/settings/application`` answer (``{}`` when absent or
+    not an object)."""
+    settings = answer.get("settings") if isinstance(answer, dict) else None
+    application = settings.get("application") if isinstance(settings, dict) else None
+    return application if isinstance(application, dict) else {}
 
 
 class WAModule:

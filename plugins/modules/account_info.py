@@ -152,7 +152,9 @@ def main():
     settings = application_settings(app) if app is not None else None
     webhook_url = None
     if settings is not None:
-        webhook_url = (settings.get("webhooks") or {}).get("url") or ""
+        webhooks = settings.get("webhooks")
+        webhook_url = webhooks.get("url") if isinstance(webhooks, dict) else None
+        webhook_url = webhook_url if isinstance(webhook_url, str) else ""
     version = None
     for answer in (response, app):
         if isinstance(answer, dict) and isinstance(answer.get("meta"), dict):

@@ -75,7 +75,9 @@ def test_returns_the_application_settings_and_the_webhook_url(capsys, server):
     assert [c for c in server["calls"] if c[1] == "/v1/settings/application"] == [("GET", "/v1/settings/application")]
 
 
-@pytest.mark.parametrize("answer", [settings_with_url(""), {"settings": {"application": {"wa_id": "16315551019"}}}])
+@pytest.mark.parametrize("answer", [settings_with_url(""), settings_with_url(None),
+                                    {"settings": {"application": {"wa_id": "16315551019"}}},
+                                    {"settings": {"application": {"webhooks": "not an object"}}}])
 def test_no_webhook_set_is_an_empty_url(capsys, server, answer):
     server["answers"]["/v1/settings/application"] = answer
     result = run(capsys)
