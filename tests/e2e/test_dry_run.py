@@ -14,7 +14,7 @@ import subprocess
 
 import lab as labmod
 from conftest import tail
-from test_migration import MESSAGE_TO, login
+from test_migration import MESSAGE_TO, login, old_containers
 
 PLAN_START = "Dry run of migration %s"
 
@@ -41,10 +41,11 @@ def snapshot(lab, old_token):
     status, settings = labmod.Lab.api("GET", lab.old_url, "/v1/settings/application", token=old_token)
     assert status == 200, (status, settings)
     old = lab.emulator_state(lab.old_url)
+    names = [n for n in docker_lines("ps", "-a", "--format", "{{.Names}}") if n.startswith(mine)]
     return {
-        "containers": [line for line in docker_lines("ps", "-a", "--no-trunc", "--format",
-                                                     "{{.ID}} {{.Names}} {{.State}} {{.Image}}")
-                       if line.split()[1].startswith(mine)],
+        # The image by ID (another suite may re-tag the emulator images meanwhile); StartedAt: not restarted.
+        "containers": docker_lines("container", "inspect", "--format",
+                                   "{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.Image}}", *names),
         "volumes": [v for v in docker_lines("volume", "ls", "-q") if v.startswith(mine)],
         "networks": [n for n in docker_lines("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}")
                      if n.split()[1].startswith(mine)],
@@ -67,8 +68,7 @@ def test_check_is_a_dry_run_that_changes_nothing_and_progress_shows_on_long_wait
     old_token = login(lab.old_url, labmod.OLD_ADMIN_PASSWORD)
     before = snapshot(lab, old_token)
     assert before["state_dir"] is None  # a new migration: no record, no lock yet
-    old_apps = sorted(n for n in (line.split()[1] for line in before["containers"])
-                      if n.startswith(lab.old_project) and not n.endswith("_db_1"))
+    old_apps = [n for n in old_containers(lab) if n != "%s_db_1" % lab.old_project]
     assert len(old_apps) == 2, before["containers"]
 
     for options in (["--check"], ["--check", "--diff"]):
