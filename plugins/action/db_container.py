@@ -17,5 +17,6 @@ class ActionModule(ProgressAction):
         return super().waits(args)
 
     def awaited(self, args):
-        return "database container %s (%s) to run and answer on its port" % (
-            args.get("name", "?"), args.get("engine", "MYSQL"))
+        pull = "pulling its image, " if args.get("image_source") == "pull" else ""
+        return "database container %s (%s: %sits container running and answering on its port)" % (
+            args.get("name", "?"), args.get("engine", "MYSQL"), pull)
