@@ -193,6 +193,15 @@ def describe_not_ready(summary):
     return "; ".join(parts) if parts else "all nodes where they should be"
 
 
+def wait_failed(msg, summary, last_error):
+    """``msg`` (what timed out) followed by what is not ready and the last error of the wait, if known."""
+    if summary is not None:
+        msg += "; not ready: %s" % describe_not_ready(summary)
+    if last_error is not None:
+        msg += "; last error: %s" % last_error.describe()
+    return msg
+
+
 def compile_condition(expression):
     """Compile a JMESPath condition; raises ``ValueError`` with a clear text when it is invalid."""
     if jmespath is None:

@@ -144,6 +144,17 @@ def mark(record, step, event, at, run_id=None):
         run["last"] = round(max(float(run.get("last", at)), at), 3)
 
 
+def start_downtime(record, at, run_id):
+    """The downtime starts when the old client's first container was told to stop (``at``), a moment after
+    step 5's start mark: moved there when step 5 started in this run, kept from an earlier attempt else."""
+    down = record.get("downtime") or {}
+    step5 = (record.get("steps") or {}).get(DOWNTIME_STEP, {})
+    if (not down.get("started") or not run_id or step5.get("run") != run_id
+            or float(step5.get("started", -1)) != float(down["started"]) or at < float(down["started"])):
+        return
+    down.update({"started": round(at, 3), "started_at": iso(at)})
+
+
 def end_downtime(record, at):
     down = record.setdefault("downtime", {})
     if not down.get("started"):

@@ -155,6 +155,16 @@ def one_of(*allowed):
     return rule
 
 
+def health_wait_rules():
+    """The rules of the health-wait options (wait_timeout, wait_interval, expected_shards) of every module
+    that waits for a healthy setup."""
+    return dict(
+        wait_timeout=[int_range(0, 86400)],
+        wait_interval=[number_range(0, 3600, low_open=True)],
+        expected_shards=[one_of(*VALID_SHARDS)],
+    )
+
+
 def _fmt(number):
     return ("%d" % number) if float(number).is_integer() else ("%s" % number)
 

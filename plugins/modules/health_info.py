@@ -173,11 +173,7 @@ from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAMod
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
-RULES = dict(
-    wait_timeout=[_validate.int_range(0, 86400)],
-    wait_interval=[_validate.number_range(0, 3600, low_open=True)],
-    expected_shards=[_validate.one_of(*_validate.VALID_SHARDS)],
-)
+RULES = _validate.health_wait_rules()
 
 
 def main():
@@ -221,11 +217,7 @@ def main():
             msg = "timed out after %ss waiting for %s" % (p["wait_timeout"], what)
         else:
             msg = "%s does not hold" % what
-        if summary is not None:
-            msg += "; not ready: %s" % _health.describe_not_ready(summary)
-        if last_error is not None:
-            msg += "; last error: %s" % last_error.describe()
-        module.fail_json(msg=msg, **result)
+        module.fail_json(msg=_health.wait_failed(msg, summary, last_error), **result)
     module.exit_json(**result)
 
 

@@ -129,6 +129,12 @@ options:
     description: New status of the migration once no step is left to do (after O(marks)).
     type: str
     choices: [new, in_progress, rolling_back, rolled_back, migrated, decommissioned]
+  downtime_started:
+    description:
+      - When the old client's first container was told to stop (RV(wabiz.api_client.stack#module:removal_started)),
+        in seconds since the epoch. The downtime then starts there instead of at step 5's start mark, when step 5
+        started in this run (O(run_id)) and not before its mark; an earlier attempt's start is kept.
+    type: float
   downtime_ended:
     description: End of the downtime (first successful test message), in seconds since the epoch.
     type: float
@@ -252,6 +258,7 @@ def main():
             )),
             update=dict(type="dict", default={}),
             status=dict(type="str", choices=list(ms.STATUSES)),
+            downtime_started=dict(type="float"),
             downtime_ended=dict(type="float"),
             status_when_done=dict(type="str", choices=list(ms.STATUSES)),
         ),
@@ -296,6 +303,8 @@ def main():
         record = ms.merge(record, p["update"])
         if p["status"]:
             record["status"] = p["status"]
+        if p["downtime_started"] is not None:
+            ms.start_downtime(record, p["downtime_started"], p["run_id"])
         if p["downtime_ended"] is not None:
             ms.end_downtime(record, p["downtime_ended"])
         if p["status_when_done"] and not ms.view(record)["todo"]:

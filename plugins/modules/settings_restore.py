@@ -205,9 +205,8 @@ def statuses(nodes):
 
 #: What the options must be beyond their Ansible type; checked before any call.
 RULES = dict(
+    _validate.health_wait_rules(),
     backup_password=[_validate.non_empty(), _validate.single_line()],
-    wait_timeout=[_validate.int_range(0, 86400)],
-    wait_interval=[_validate.number_range(0, 3600, low_open=True)],
 )
 #: The backup data is base64 text (standard or URL-safe alphabet); shorter than this it cannot be a backup.
 MIN_DATA_LENGTH = 16
@@ -335,11 +334,7 @@ def main():
             result.update(health=summary, nodes=nodes)
         if not ok:
             msg = "restore succeeded, but the setup was not healthy after %ss" % p["wait_timeout"]
-            if summary is not None:
-                msg += "; not ready: %s" % _health.describe_not_ready(summary)
-            if last_error is not None:
-                msg += "; last error: %s" % last_error.describe()
-            module.fail_json(msg=msg, **result)
+            module.fail_json(msg=_health.wait_failed(msg, summary, last_error), **result)
     else:
         with module.api_errors("restore succeeded, but reading health", **result):
             response, nodes, summary = reader.read()

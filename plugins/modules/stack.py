@@ -324,6 +324,13 @@ kept:
   type: dict
   sample: {containers: [wa-new-wacore1], databases: [{name: wa-db, running: true, state: running, engine: MYSQL,
            ip_addresses: [172.18.0.2]}], volumes: [wa-db-data]}
+removal_started:
+  description:
+    - When the first app container was told to stop, in seconds since the epoch (the moment the old client
+      stops serving: the migration records it as the start of the downtime).
+  returned: when O(state=absent) removed at least one container, except in check mode
+  type: float
+  sample: 1795919679.927
 removed_volumes:
   description: Volumes removed with O(remove_volumes=true).
   returned: always
@@ -339,6 +346,7 @@ reasons:
   type: dict
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as d
@@ -595,6 +603,7 @@ class StackManager:
                 self.result["reasons"][r["name"]] = "state=absent"
             if not self.check and apps:
                 # In parallel: the old client's containers go at once (step 5 starts the downtime).
+                self.result["removal_started"] = round(time.time(), 3)
                 with ThreadPoolExecutor(max_workers=min(len(apps), 16)) as pool:
                     for future in [pool.submit(d.remove_container, self.client, r["id"], p["stop_timeout"])
                                    for r, _role in apps]:

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, wabiz.api_client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Progress on long waits: the one action plugin base of the modules that wait (health_info, settings_restore,
-stack, db_container).
+"""Progress on long waits: the one action plugin base of the modules that wait (health_info, message,
+settings_restore, stack, db_container).
 
 A module cannot print while it runs. The action plugin runs the module in a thread of the Ansible worker and,
 while the module has not returned, prints every ``wabiz_progress_interval`` seconds (default 10; 0 turns it off)
@@ -27,14 +27,15 @@ DEFAULT_INTERVAL = 10.0
 class ProgressAction(ActionBase):
     """Run the task's module; print a progress line every interval while it waits."""
 
-    _requires_connection = True
-    # Option defaults of the module (the module's argument spec owns them; these only size the message).
+    # The module's option that turns its wait on, and its defaults (the module's argument spec owns them; these
+    # only decide whether to print and size the message).
+    wait_option = "wait"
     default_wait = True
     default_timeout = 300
 
     def waits(self, args):
         """The seconds the module may wait (0: it does not wait)."""
-        if self._task.check_mode or not _bool(args.get("wait", self.default_wait)):
+        if self._task.check_mode or not _bool(args.get(self.wait_option, self.default_wait)):
             return 0
         try:
             return int(args.get("wait_timeout", self.default_timeout))

@@ -75,6 +75,24 @@ def test_step5_start_starts_the_downtime_once_and_the_end_measures_it():
     assert record["downtime"]["seconds"] == 65.25
 
 
+def test_the_downtime_starts_at_the_removal_of_this_runs_step5_never_before_its_mark_nor_after_an_earlier_attempt():
+    record = ms.new_record("m", 0.0)
+    ms.begin_run(record, "r1", 0.0)
+    ms.mark(record, "step5_uninstall", "started", 100.0, "r1")
+    ms.start_downtime(record, 99.0, "r1")  # before the mark: refused
+    assert record["downtime"]["started"] == 100.0
+    ms.start_downtime(record, 100.75, "other-run")  # not this run's step 5
+    assert record["downtime"]["started"] == 100.0
+    ms.start_downtime(record, 100.75, "r1")
+    ms.end_downtime(record, 104.0)
+    assert record["downtime"]["started"] == 100.75 and record["downtime"]["seconds"] == 3.25
+    # An interrupted attempt, then a re-run: the first attempt's start stays, whatever the new removal time.
+    ms.begin_run(record, "r2", 150.0)
+    ms.mark(record, "step5_uninstall", "started", 160.0, "r2")
+    ms.start_downtime(record, 160.5, "r2")
+    assert record["downtime"]["started"] == 100.75
+
+
 def test_a_finish_of_a_step_started_by_an_earlier_run_restarts_its_clock():
     record = ms.new_record("m", 0.0)
     ms.begin_run(record, "r1", 0.0)

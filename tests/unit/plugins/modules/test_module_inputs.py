@@ -176,3 +176,50 @@ def test_restore_target_verdict(nodes, wa_id, verdict, words):
     if words:
         assert words in got[1]
     assert bool(asked) == (verdict != "proceed" and "not running" not in (got[1] or ""))
+
+
+def _scripted(monkeypatch, answers):
+    """WAClient.request answering from ``answers`` (method, path) -> list of answers, in order; records calls."""
+    seen = []
+
+    def request(self, method, path, **kwargs):
+        seen.append((method, path))
+        todo = answers[(method, path)]
+        answer = todo.pop(0) if len(todo) > 1 else todo[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    monkeypatch.setattr(_api.WAClient, "request", request)
+    return seen
+
+
+def test_message_waits_until_healthy_then_sends_once(capsys, monkeypatch):
+    seen = _scripted(monkeypatch, {
+        ("GET", "/v1/health"): [{"health": {"gateway_status": "uninitialized"}},
+                                _api.WAApiError(status=503, title="Service Unavailable"),
+                                {"health": {"gateway_status": "connected"}}],
+        ("POST", "/v1/messages"): [{"messages": [{"id": "gBEunit"}]}],
+    })
+    result = run(capsys, message, dict(to="+15550001111", body="hi", wait_healthy=True, expected_shards=1,
+                                       wait_interval=0.01, wait_timeout=5))[0]
+    assert result["message_id"] == "gBEunit" and result["changed"] is True
+    assert result["polls"] == 3 and result["health"]["healthy"] is True
+    assert result["healthy_at"] <= result["sent_at"]
+    assert seen == [("GET", "/v1/health")] * 3 + [("POST", "/v1/messages")]
+
+
+def test_message_sends_nothing_when_the_setup_never_becomes_healthy(capsys, monkeypatch):
+    seen = _scripted(monkeypatch, {("GET", "/v1/health"): [{"health": {"gateway_status": "connecting"}}]})
+    result = run(capsys, message, dict(to="15550001111", body="hi", wait_healthy=True, wait_interval=0.01,
+                                       wait_timeout=0))[0]
+    assert result["failed"] and "not healthy after 0s; no message sent" in result["msg"], result["msg"]
+    assert "not ready" in result["msg"] and "message_id" not in result
+    assert ("POST", "/v1/messages") not in seen
+
+
+@pytest.mark.parametrize("args, word", [(dict(expected_shards=3), "expected_shards"),
+                                        (dict(wait_interval=0), "wait_interval"),
+                                        (dict(wait_timeout=-1), "wait_timeout")])
+def test_message_wait_options_checked_before_any_call(capsys, calls, args, word):
+    result = run(capsys, message, dict(to="15550001111", body="hi", wait_healthy=True, **args))[0]
+    assert result["failed"] and ("nothing was changed: %s must be" % word) in result["msg"] and calls == []
