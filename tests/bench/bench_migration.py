@@ -23,6 +23,7 @@ changes them, and a benchmark reports.
 """
 import argparse
 import json
+import resource
 import os
 import re
 import shutil
@@ -135,7 +136,9 @@ class Bench:
                 t.start()
             for t in threads:
                 t.join()
+            cpu0 = children_cpu()
             one = self.playbook(labs[0])
+            cpu_one = children_cpu() - cpu0
             walls = [None] * n
 
             def run(i):
@@ -152,7 +155,7 @@ class Bench:
                 raise SystemExit("a fleet migration failed")
             records = [self.record(lab) for lab in labs[1:]]
             assert all(r["status"] == "migrated" for r in records), [r["status"] for r in records]
-            return one, together, walls
+            return one, together, walls, cpu_one
         finally:
             for lab in labs:
                 self.down(lab)
@@ -163,6 +166,12 @@ class Bench:
             lab.down()
         finally:
             shutil.rmtree(lab.workdir, ignore_errors=True)
+
+
+def children_cpu():
+    """CPU seconds (user + system) of this process's finished children: ansible-playbook and its modules."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def list_tasks(colls):
@@ -226,8 +235,14 @@ def main(argv=None):
     log("bookkeeping tasks                                   %7d     %.0f %%, target <= 33 %%  %s"
         % (bookkeeping, 100.0 * bookkeeping / tasks, verdict(bookkeeping * 3 <= tasks)))
     if fleet:
-        one, together, walls = fleet
+        one, together, walls, cpu_one = fleet
+        cores = os.cpu_count() or 1
         log("fleet: one single-instance migration                %7.1f s" % one)
+        log("fleet: CPU of one migration (ansible + modules)     %7.1f s  (%.2f cores busy on average)"
+            % (cpu_one, cpu_one / one))
+        log("fleet: %d at once need at least %d x %.1f / %d cores = %.1f s of CPU time, ratio >= %.2f"
+            % (args.fleet, args.fleet, cpu_one, cores, args.fleet * cpu_one / cores,
+               max(1.0, args.fleet * cpu_one / cores / one)))
         log("fleet: %d at once (each %s s)  %7.1f s" % (args.fleet, ", ".join("%.0f" % w for w in walls), together))
         log("ratio %d at once / one                               %7.2f   target <= 1.50  %s"
             % (args.fleet, together / one, verdict(together <= 1.5 * one)))
