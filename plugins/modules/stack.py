@@ -327,7 +327,7 @@ kept:
 removal_started:
   description:
     - When the first app container was told to stop, in seconds since the epoch (the moment the old client
-      stops serving: the migration records it as the start of the downtime).
+      stops serving; the migration records it as the start of the downtime).
   returned: when O(state=absent) removed at least one container, except in check mode
   type: float
   sample: 1795919679.927
