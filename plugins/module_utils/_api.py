@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.utils
-import json
 import random
 import time
 import traceback
@@ -436,20 +435,17 @@ def client_from_params(params, **kwargs):
     )
 
 
-def scrub(value, secrets):
-    """Replace every secret string inside ``value`` (str, list, dict) by a mask."""
-    secrets = [s for s in secrets if s and isinstance(s, str) and len(s) >= 3]
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, SECRET_MASK)
-        return value
-    if isinstance(value, dict):
-        return dict((k, scrub(v, secrets)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, secrets) for v in value]
-    return value
+#: Meta's reference, "Application Settings": ``GET`` answers ``{"settings": {"application": {...}}}`` (admin only);
+#: ``PATCH`` changes the fields it is given, ``DELETE`` resets them all.
+APP_SETTINGS_PATH = "/v1/settings/application"
+
+
+def application_settings(answer):
+    """The ``settings.application`` object of a ``GET /v1/settings/application`` answer (``{}`` when absent or
+    not an object)."""
+    settings = answer.get("settings") if isinstance(answer, dict) else None
+    application = settings.get("application") if isinstance(settings, dict) else None
+    return application if isinstance(application, dict) else {}
 
 
 class WAModule:
@@ -529,8 +525,3 @@ class WAModule:
             yield self.client
         except WAApiError as error:
             self.fail_api(action, error, **result)
-
-
-def to_json(value):
-    """Stable JSON text, for checksums and diffs."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -10,9 +10,10 @@ short_description: Read-only facts about a WhatsApp Business API client for a mi
 version_added: 1.0.0
 description:
   - Reads C(/v1/health), C(/v1/account/shards) and C(/v1/settings/application) and returns whether the setup
-    is registered, its number (C(wa_id)), its shard count, its version and a health summary with the topology
-    (Masters and CoreApps counted from the health roles).
-  - Use it before a migration to compare the old and the new setup.
+    is registered, its number (C(wa_id)), its shard count, its version, a health summary with the topology
+    (Masters and CoreApps counted from the health roles), and its application settings with the webhook URL.
+  - Use it before a migration to compare the old and the new setup, and before migration step 3 to keep the
+    old webhook URL (RV(webhook_url)) before the webhooks are reset.
 author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
@@ -32,7 +33,10 @@ attributes:
     platforms: posix
 options: {}
 notes:
-  - With only O(api_key), C(wa_id) and C(shards) cannot be read (the key opens C(/v1/health) only) and are null.
+  - With only O(api_key), C(wa_id), C(shards), C(application_settings) and C(webhook_url) cannot be read (the key
+    opens C(/v1/health) only) and are null.
+  - The application settings need the admin user. When they cannot be read (another error than 401), the module
+    warns and returns C(wa_id), C(application_settings) and C(webhook_url) as null.
 seealso:
   - module: wabiz.api_client.health_info
 """
@@ -49,6 +53,17 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that:
       - not wa_new.registered
+
+- name: Keep the old webhook URL before migration step 3 resets it
+  wabiz.api_client.account_info:
+    api_url: https://wa-old.example.com:9090
+    api_username: admin
+    api_password: "{{ wa_old_admin_password }}"
+  register: wa_old
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "old webhook URL: {{ wa_old.webhook_url if wa_old.webhook_url else '(none)' }}"
 """
 
 RETURN = r"""
@@ -60,6 +75,33 @@ wa_id:
   description: The registered number, from the application settings (null when unknown).
   returned: success
   type: str
+application_settings:
+  description:
+    - The application settings as C(GET /v1/settings/application) answers them (C(settings.application) of the
+      answer; Meta's reference "Application Settings"), for example C(webhooks), C(callback_persist), C(media).
+    - The userinfo of a URL in them is masked (C(https://********@host)).
+    - Null when they cannot be read (only O(api_key), or the read failed, with a warning).
+  returned: success
+  type: dict
+  sample:
+    callback_persist: true
+    callback_backoff_delay_ms: 3000
+    max_callback_backoff_delay_ms: 900000
+    heartbeat_interval: 5
+    unhealthy_interval: 30
+    media:
+      auto_download: [image, video, voice, sticker, audio, document]
+    webhooks:
+      url: https://hooks.example.com/whatsapp
+      max_concurrent_requests: 6
+    wa_id: "16315551019"
+webhook_url:
+  description:
+    - The webhook URL (C(webhooks.url) of the application settings); an empty string when no webhook is set.
+    - Null when the application settings cannot be read.
+  returned: success
+  type: str
+  sample: https://hooks.example.com/whatsapp
 shards:
   description: The shard count from C(/v1/account/shards) (null when the setup cannot tell).
   returned: success
@@ -84,10 +126,9 @@ nodes:
   elements: dict
 """
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import (
+    APP_SETTINGS_PATH, WAApiError, WAModule, application_settings)
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
-
-APP_SETTINGS_PATH = "/v1/settings/application"
 
 
 def main():
@@ -100,7 +141,6 @@ def main():
             response, nodes, summary = _health.HealthReader(client, expected_shards=shards).read()
         except _health.HealthError as exc:
             module.fail_json(msg="account info failed: %s" % exc)
-        wa_id = None
         app = None
         if with_token:
             try:
@@ -109,14 +149,20 @@ def main():
                 if error.status == 401:
                     raise
                 module.warn("cannot read the application settings: %s" % error.describe())
-            wa_id = (((app or {}).get("settings") or {}).get("application") or {}).get("wa_id") or None
+    settings = application_settings(app) if app is not None else None
+    webhook_url = None
+    if settings is not None:
+        webhooks = settings.get("webhooks")
+        webhook_url = webhooks.get("url") if isinstance(webhooks, dict) else None
+        webhook_url = webhook_url if isinstance(webhook_url, str) else ""
     version = None
     for answer in (response, app):
         if isinstance(answer, dict) and isinstance(answer.get("meta"), dict):
             version = version or answer["meta"].get("version")
     topo = dict(summary["topology"], shards=shards, multiconnect=summary["multiconnect"])
-    module.exit_json(changed=False, registered=summary["registered"], wa_id=wa_id, shards=shards, version=version,
-                     topology=topo, health=summary, nodes=nodes)
+    module.exit_json(changed=False, registered=summary["registered"], wa_id=(settings or {}).get("wa_id") or None,
+                     shards=shards, version=version, topology=topo, health=summary, nodes=nodes,
+                     application_settings=settings, webhook_url=webhook_url)
 
 
 if __name__ == "__main__":

@@ -134,9 +134,8 @@ import copy
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
 
-APP_SETTINGS_PATH = "/v1/settings/application"
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
 MAX_INT = 2147483647
 MEDIA_TYPES = ("image", "video", "voice", "sticker", "audio", "document")
@@ -393,8 +392,7 @@ def apply(current, flat):
 
 
 def read_settings(client):
-    answer = client.get(APP_SETTINGS_PATH)
-    return (((answer or {}).get("settings") or {}).get("application") or {})
+    return application_settings(client.get(APP_SETTINGS_PATH))
 
 
 def main():

@@ -135,11 +135,10 @@ data:
 import datetime
 import os
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
 from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
 
 BACKUP_PATH = "/v1/settings/backup"
-APP_SETTINGS_PATH = "/v1/settings/application"
 
 
 def version_of(*answers):
@@ -157,7 +156,7 @@ def collect_metadata(client, source_url, now=None):
     topo["multiconnect"] = _health.is_multiconnect(nodes)
     topo["shards"] = _health.shard_count(client)
     app = client.get(APP_SETTINGS_PATH)
-    settings = (((app or {}).get("settings") or {}).get("application") or {})
+    settings = application_settings(app)
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return dict(
         source_url=source_url,

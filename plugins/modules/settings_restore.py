@@ -151,11 +151,10 @@ polls:
 import re
 import time
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule, application_settings
 from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
 
 RESTORE_PATH = "/v1/settings/restore"
-APP_SETTINGS_PATH = "/v1/settings/application"
 
 
 def topology_mismatch(backup_topo, target_topo):
@@ -196,7 +195,7 @@ def current_wa_id(client):
         answer = client.get(APP_SETTINGS_PATH)
     except WAApiError:
         return None
-    return (((answer or {}).get("settings") or {}).get("application") or {}).get("wa_id")
+    return application_settings(answer).get("wa_id")
 
 
 def statuses(nodes):

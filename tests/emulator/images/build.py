@@ -11,7 +11,8 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
           ``~/.cache/wabiz-emulator`` when that is not writable), keyed by the hash of the package list.
 2. ``mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/);
    ``wabiz-emulator/postgres:13``: Debian PostgreSQL stand-in honouring the official postgres image's
-   contract (postgres/), under the emulator's own repository so it can never replace a real image.
+   contract (postgres/), under the emulator's own repository so it can never replace a real image; both
+   entry points source dbcommon/entrypoint-common.sh (``*_FILE`` variables, ``/docker-entrypoint-initdb.d``).
 3. for each version V: ``docker.whatsapp.biz/coreapp:vV`` and ``docker.whatsapp.biz/web:vV``
    (whatsapp/ + the ``wa_emulator`` package at ``/opt/whatsapp/emulator``).
 4. ``wabiz-emulator/network:latest`` and ``wabiz-emulator/webhook-receiver:latest``.
@@ -59,6 +60,8 @@ WA_REGISTRY = "docker.whatsapp.biz"
 DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
 HASH_LABEL = "biz.wabiz.emulator.hash"
 EMULATOR_LABEL = "biz.wabiz.emulator"
+#: The database stand-ins' build contexts: each gets dbcommon/ (what their entry points share) too.
+DB_CONTEXTS = ("mysql", "postgres")
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 
@@ -306,8 +309,11 @@ def ensure_base(cache, force):
 # --- derived images ------------------------------------------------------------------------------
 
 def stage_context(name, dest):
-    """Copy one build context (mysql/, postgres/ or whatsapp/ [+ the emulator package]) into dest."""
+    """Copy one build context (mysql/ or postgres/ [+ dbcommon/], or whatsapp/ [+ the emulator package])
+    into dest."""
     files = tree_files(os.path.join(HERE, name), "")
+    if name in DB_CONTEXTS:
+        files += tree_files(os.path.join(HERE, "dbcommon"), "")
     if name == "whatsapp":
         if not os.path.exists(os.path.join(PACKAGE_DIR, "__main__.py")):
             log("WARNING: %s has no __main__.py yet: the images will not run the emulator" % PACKAGE_DIR)

@@ -15,6 +15,18 @@ def snapshot(api):
     return {k: st[k] for k in UNCHANGED_KEYS}
 
 
+def connected_old(emulators, network_url=None, password=None, **seed):
+    """The old setup: an emulator logged in (first login), seeded as a registered setup, connected."""
+    old = emulators("old", network_url=network_url)
+    if password is None:
+        old.api.login()
+    else:
+        old.api.login(password)
+    old.api.seed(**seed)
+    old.api.wait_status("connected")
+    return old
+
+
 def test_backup_needs_registered_running_client(api):
     r = api.post("/v1/settings/backup", {"password": "x"})
     assert r.status == 400 and r.error_code() == 1011
@@ -49,10 +61,7 @@ def test_backup_is_encrypted_and_has_the_documented_contents(registered):
 
 
 def test_restore_wrong_password_or_corrupt_data_changes_nothing(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     data = old.api.post("/v1/settings/backup", {"password": "right-Pa55"}).json["settings"]["data"]
     new = emulators("new", network_url=old.network_url)
     new.api.login()
@@ -71,10 +80,7 @@ def test_restore_wrong_password_or_corrupt_data_changes_nothing(emulators):
 
 
 def test_migration_single_instance(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed(two_step_pin="123456", webhook_url="https://old-hooks.example.com/cb")
-    old.api.wait_status("connected")
+    old = connected_old(emulators, two_step_pin="123456", webhook_url="https://old-hooks.example.com/cb")
     assert send_text(old.api, "before").status == 201
     new = emulators("new", network_url=old.network_url, env={"WA_EMULATOR_INIT_SECONDS": "2.5"})
     new.api.login()
@@ -109,10 +115,7 @@ def test_migration_single_instance(emulators):
 
 
 def test_restore_on_registered_client_stops_it_until_restart(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     data = old.api.post("/v1/settings/backup", {"password": "pw-Pa55!"}).json["settings"]["data"]
     r = old.api.post("/v1/settings/restore", {"password": "pw-Pa55!", "data": data})
     assert r.status == 200, r
@@ -136,10 +139,7 @@ def test_restore_on_registered_client_stops_it_until_restart(emulators):
 
 
 def test_restore_needs_a_running_coreapp(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     new = emulators("new", network_url=old.network_url, env={"WA_EMULATOR_LEASE_SECONDS": "0.6"})
     new.api.login()
     assert new.api.post("/_emulator/faults", {"crash": [{"role": "coreapp"}]}).status == 200
@@ -192,10 +192,7 @@ def test_multiconnect_topology_mismatch(emulators):
 
 
 def test_rollback_old_setup_comes_back_on_its_database(emulators, network):
-    old = emulators("old", network_url=network)
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators, network_url=network)
     old_id = old.api.state()["setup_id"]
     new = emulators("new", network_url=network)
     new.api.login()
@@ -214,10 +211,7 @@ def test_rollback_old_setup_comes_back_on_its_database(emulators, network):
 
 
 def test_restore_fault_and_slow_init(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     new = emulators("new", network_url=old.network_url)
     new.api.login()
     before = snapshot(new.api)
@@ -233,10 +227,7 @@ def test_restore_fault_and_slow_init(emulators):
 
 
 def test_restore_fault_after_apply(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     new = emulators("new", network_url=old.network_url)
     new.api.login()
     new.api.post("/_emulator/faults", {"restore": {"status": 504, "code": 1014, "after_apply": True}})
@@ -247,10 +238,7 @@ def test_restore_fault_after_apply(emulators):
 
 
 def test_init_seconds_admin_setting(emulators):
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     new = emulators("new", network_url=old.network_url)
     new.api.login()
     assert new.api.post("/_emulator/config", {"init_seconds": 2.5}).json["init_seconds"] == 2.5
@@ -263,10 +251,7 @@ def test_init_seconds_admin_setting(emulators):
 
 
 def test_admin_password_unchanged_by_restore(emulators):
-    old = emulators("old")
-    old.api.login("0ld-Passw0rd!")
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators, password="0ld-Passw0rd!")
     new = emulators("new", network_url=old.network_url)
     new.api.login(ADMIN_PASSWORD)
     assert migrate(old.api, new.api).status == 200
@@ -293,10 +278,7 @@ def test_multiconnect_restore_on_registered_client_stops_every_node(emulators):
 def test_restore_answer_takes_each_documented_shape(emulators):
     """Meta's reference says the restore answers "null or {}"; its own example shows {"meta": ...}. The emulator
     answers each (POST /_emulator/config {"restore_answer": "null" | "empty" | "meta"}) so clients are tested on all."""
-    old = emulators("old")
-    old.api.login()
-    old.api.seed()
-    old.api.wait_status("connected")
+    old = connected_old(emulators)
     assert old.api.post("/_emulator/config", {"restore_answer": "xml"}).status == 400
     for answer, raw in (("null", b"null"), ("empty", b"{}"), ("meta", None)):
         new = emulators("new-" + answer, network_url=old.network_url)

@@ -67,7 +67,7 @@ def _ms_value(v):
     return int(v.strip()) if isinstance(v, str) else v
 
 
-def _url(v):
+def is_webhook_url(v):
     """"" clears it; otherwise an absolute https:// URL with a host (Meta: "Webhook URL, https")."""
     if not isinstance(v, str):
         return False
@@ -100,7 +100,7 @@ VALIDATORS = {
     "media.auto_download": (_auto_download, "a list of " + ", ".join(MEDIA_TYPES)),
     "pass_through": (lambda v: v is False, "false (pass_through cannot be re-enabled since v2.35)"),
     "sent_status": (_bool, "a boolean"),
-    "webhooks.url": (_url, "an HTTPS URL (https://host/...) or \"\" to clear it"),
+    "webhooks.url": (is_webhook_url, "an HTTPS URL (https://host/...) or \"\" to clear it"),
     "webhooks.max_concurrent_requests": (lambda v: _int(1)(v) and v in MAX_CONCURRENT_REQUESTS,
                                          "one of 6, 12, 18, 24"),
     "webhooks.message.sent": (_bool, "a boolean"),

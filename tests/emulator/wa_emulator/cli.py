@@ -58,7 +58,7 @@ def apply_env_faults(setup, env=None):
     env = os.environ if env is None else env
     raw = env.get("WA_EMULATOR_FAULTS")
     if raw:
-        from .webapp import normalise_faults
+        from .faults import normalise_faults
         setup.set_json("faults", normalise_faults(json.loads(raw)))
 
 

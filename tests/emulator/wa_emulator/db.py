@@ -140,40 +140,39 @@ class SQLiteDatabase(Database):
             self._conn.close()
 
 
-class MySQLDatabase(Database):
-    """MySQL / MariaDB through pymysql: one autocommit connection per thread, reconnecting."""
+class ServerDatabase(Database):
+    """A database server (MySQL/MariaDB, PostgreSQL): one autocommit connection per thread, reconnecting.
 
-    engine = "mysql"
+    Subclasses give ``_open()`` (a new connection to the setup's database), ``_execute(conn, text, params)``
+    -> (rows, rowcount) and ``_broken`` (the exceptions of a broken connection: the statement is tried once
+    more on a new connection).
+    """
 
-    def __init__(self, host, port, user, password, prefix="waent", connect_timeout=120):
+    _broken = ()
+
+    def __init__(self, prefix):
         super().__init__(prefix)
-        import pymysql  # only needed in Docker mode
-        self._pymysql = pymysql
-        from pymysql.constants import CLIENT
-        # FOUND_ROWS: UPDATE reports matched rows (as SQLite does), so compare-and-set works.
-        self.params = dict(host=host, port=int(port), user=user, password=password,
-                           autocommit=True, charset="utf8mb4", connect_timeout=10,
-                           client_flag=CLIENT.FOUND_ROWS)
-        self.database = prefix
         self._local = threading.local()
+
+    @staticmethod
+    def _first_connection(connect, errors, host, port, connect_timeout):
+        """``connect()`` once the server answers (it may still be starting), for ``connect_timeout`` seconds."""
         deadline = time.monotonic() + connect_timeout
         while True:
             try:
-                conn = pymysql.connect(**self.params)
-                break
-            except pymysql.err.OperationalError as exc:
+                return connect()
+            except errors as exc:
                 if time.monotonic() > deadline:
                     raise
-                LOG.warning("database %s:%s not reachable yet (%s); retrying", host, port, exc)
+                text = str(exc).strip()
+                LOG.warning("database %s:%s not reachable yet (%s); retrying", host, port,
+                            text.splitlines()[0] if text else exc)
                 time.sleep(1)
-        with conn.cursor() as cur:
-            cur.execute("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4" % self.database)
-        conn.close()
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._pymysql.connect(database=self.database, **self.params)
+            conn = self._open()
             self._local.conn = conn
         return conn
 
@@ -182,11 +181,8 @@ class MySQLDatabase(Database):
         for attempt in (1, 2):
             conn = self._conn()
             try:
-                with conn.cursor() as cur:
-                    count = cur.execute(text, params)
-                    rows = cur.fetchall()
-                return [tuple(r) for r in rows], count
-            except (self._pymysql.err.OperationalError, self._pymysql.err.InterfaceError):
+                return self._execute(conn, text, params)
+            except self._broken:
                 self._local.conn = None
                 try:
                     conn.close()
@@ -196,6 +192,44 @@ class MySQLDatabase(Database):
                     raise
         raise AssertionError("unreachable")
 
+    def close(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()
+
+
+class MySQLDatabase(ServerDatabase):
+    """MySQL / MariaDB through pymysql."""
+
+    engine = "mysql"
+
+    def __init__(self, host, port, user, password, prefix="waent", connect_timeout=120):
+        super().__init__(prefix)
+        import pymysql  # only needed in Docker mode
+        self._pymysql = pymysql
+        self._broken = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
+        from pymysql.constants import CLIENT
+        # FOUND_ROWS: UPDATE reports matched rows (as SQLite does), so compare-and-set works.
+        self.params = dict(host=host, port=int(port), user=user, password=password,
+                           autocommit=True, charset="utf8mb4", connect_timeout=10,
+                           client_flag=CLIENT.FOUND_ROWS)
+        self.database = prefix
+        conn = self._first_connection(lambda: pymysql.connect(**self.params), pymysql.err.OperationalError,
+                                      host, port, connect_timeout)
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4" % self.database)
+        conn.close()
+
+    def _open(self):
+        return self._pymysql.connect(database=self.database, **self.params)
+
+    def _execute(self, conn, text, params):
+        with conn.cursor() as cur:
+            count = cur.execute(text, params)
+            rows = cur.fetchall()
+        return [tuple(r) for r in rows], count
+
     def _upsert_clause(self, key_cols, update_cols):
         return "ON DUPLICATE KEY UPDATE %s" % ", ".join("%s = VALUES(%s)" % (c, c) for c in update_cols)
 
@@ -203,8 +237,8 @@ class MySQLDatabase(Database):
         return "INSERT IGNORE"
 
 
-class PostgreSQLDatabase(Database):
-    """PostgreSQL through psycopg2: one autocommit connection per thread, reconnecting.
+class PostgreSQLDatabase(ServerDatabase):
+    """PostgreSQL through psycopg2.
 
     The setup's database (named after the prefix) is created on the server when missing, from the
     maintenance database ``postgres``; schema creation is serialised with an advisory lock, because
@@ -220,22 +254,13 @@ class PostgreSQLDatabase(Database):
         super().__init__(prefix)
         import psycopg2  # only needed in Docker mode
         self._pg = psycopg2
+        self._broken = (psycopg2.OperationalError, psycopg2.InterfaceError)
         self.params = dict(host=host, port=int(port), user=user, password=password, connect_timeout=10,
                            application_name="wa_emulator")
         # Unquoted identifiers fold to lower case in PostgreSQL: the database name does too.
         self.database = prefix.lower()
-        self._local = threading.local()
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            try:
-                conn = psycopg2.connect(dbname=self.MAINTENANCE_DB, **self.params)
-                break
-            except psycopg2.OperationalError as exc:
-                if time.monotonic() > deadline:
-                    raise
-                LOG.warning("database %s:%s not reachable yet (%s); retrying", host, port,
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
-                time.sleep(1)
+        conn = self._first_connection(lambda: psycopg2.connect(dbname=self.MAINTENANCE_DB, **self.params),
+                                      psycopg2.OperationalError, host, port, connect_timeout)
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -260,32 +285,16 @@ class PostgreSQLDatabase(Database):
             cols = cols.replace(portable, pg_type)
         return cols
 
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._pg.connect(dbname=self.database, **self.params)
-            conn.autocommit = True
-            self._local.conn = conn
+    def _open(self):
+        conn = self._pg.connect(dbname=self.database, **self.params)
+        conn.autocommit = True
         return conn
 
-    def _run(self, text, params):
-        text = text.replace("?", "%s")
-        for attempt in (1, 2):
-            conn = self._conn()
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(text, params or None)
-                    rows = cur.fetchall() if cur.description is not None else []
-                    return [tuple(r) for r in rows], cur.rowcount
-            except (self._pg.OperationalError, self._pg.InterfaceError):
-                self._local.conn = None
-                try:
-                    conn.close()
-                except Exception:  # noqa: BLE001 - connection already broken
-                    pass
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+    def _execute(self, conn, text, params):
+        with conn.cursor() as cur:
+            cur.execute(text, params or None)
+            rows = cur.fetchall() if cur.description is not None else []
+            return [tuple(r) for r in rows], cur.rowcount
 
     def _upsert_clause(self, key_cols, update_cols):
         return "ON CONFLICT (%s) DO UPDATE SET %s" % (
@@ -296,12 +305,6 @@ class PostgreSQLDatabase(Database):
 
     def _insert_ignore_suffix(self):
         return " ON CONFLICT DO NOTHING"
-
-    def close(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            self._local.conn = None
-            conn.close()
 
 
 #: WA_DB_ENGINE -> (class, default port, default user)

@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.request
 
-from . import appsettings
+from . import appsettings, faults
 from .network import NetworkClient
 
 LOG = logging.getLogger("wa_emulator.node")
@@ -239,28 +239,18 @@ class Node(threading.Thread):
         return "disconnected"
 
     def _crash_requested(self, kv):
-        faults = kv.get("faults") or {}
-        rules = faults.get("crash") or []
-        for i, rule in enumerate(rules):
-            if rule.get("count", 1) <= 0:
-                continue
-            if rule.get("node") and rule["node"] not in (self.node_name, self.hostname):
-                continue
-            role = rule.get("role", "coreapp")
-            my_roles = {"any", self.kind}
-            if self.kind == "master":
-                my_roles.add("primary_master" if self.primary else "secondary_master")
-            if role not in my_roles:
-                continue
-            new = json.loads(json.dumps(faults))
-            new["crash"][i]["count"] = rule.get("count", 1) - 1
-            if self.db.kv_cas("faults", json.dumps(faults, sort_keys=True), json.dumps(new, sort_keys=True)):
-                LOG.error("%s: crashing (fault injection)", self.node_name)
-                self.crashed = True
-                if self.exit_on_crash:
-                    os._exit(70)
-                return True
-        return False
+        if not (kv.get("faults") or {}).get("crash"):
+            return False
+        roles = {"any", self.kind}
+        if self.kind == "master":
+            roles.add("primary_master" if self.primary else "secondary_master")
+        if faults.take_crash(self.db, self.node_name, self.hostname, roles) is None:
+            return False
+        LOG.error("%s: crashing (fault injection)", self.node_name)
+        self.crashed = True
+        if self.exit_on_crash:
+            os._exit(70)
+        return True
 
 
 class Delivery(threading.Thread):

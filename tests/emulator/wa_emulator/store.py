@@ -213,7 +213,7 @@ class Setup:
         self.set_json("encryption_keys", {"store_key": secrets_util.new_id(32),
                                           "media_key": secrets_util.new_id(32)})
         if two_step_pin:
-            self.set_json("two_step", {"enabled": True, "pin_sha256": _pin_hash(two_step_pin)})
+            self.set_json("two_step", {"enabled": True, "pin_sha256": pin_hash(two_step_pin)})
         if webhook_url is not None:
             settings = self.get_json("app_settings") or appsettings.defaults()
             settings = appsettings.merge_patch(settings, {"webhooks": {"url": webhook_url}})
@@ -270,9 +270,6 @@ class Setup:
         return self.db.query_one("SELECT COUNT(*) FROM {tokens} WHERE expires > ?", (self.now(),))[0]
 
 
-def _pin_hash(pin):
+def pin_hash(pin):
     import hashlib
     return hashlib.sha256(("wa-two-step:" + pin).encode()).hexdigest()
-
-
-pin_hash = _pin_hash

@@ -20,17 +20,9 @@ SOCKET=/run/mysqld/mysqld.sock
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) 0 [Note] [Entrypoint]: $*"; }
 error() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) 0 [ERROR] [Entrypoint]: $*" >&2; exit 1; }
 
-# file_env VAR: VAR may be given as VAR_FILE (a path whose content is the value).
-file_env() {
-  local var=$1 file_var="${1}_FILE" def=${2:-}
-  if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
-    error "both $var and $file_var are set (but are exclusive)"
-  fi
-  local val=$def
-  if [ -n "${!var:-}" ]; then val=${!var}; elif [ -n "${!file_var:-}" ]; then val=$(<"${!file_var}"); fi
-  export "$var"="$val"
-  unset "$file_var"
-}
+# file_env, run_initdb_scripts (shared with the postgres stand-in; build.py copies it in).
+# shellcheck source=../dbcommon/entrypoint-common.sh
+. /usr/local/lib/wabiz-emulator/entrypoint-common.sh
 
 # sql_str VALUE: VALUE as a single-quoted SQL string literal.
 sql_str() { local s=${1//\\/\\\\}; s=${s//\'/\\\'}; printf "'%s'" "$s"; }
@@ -38,6 +30,7 @@ sql_str() { local s=${1//\\/\\\\}; s=${s//\'/\\\'}; printf "'%s'" "$s"; }
 # shellcheck disable=SC2016  # literal back-quotes
 sql_id() { printf '`%s`' "${1//\`/\`\`}"; }
 
+# shellcheck disable=SC2120  # given arguments through run_initdb_scripts
 run_sql() { mariadb --protocol=socket --socket="$SOCKET" -uroot "$@"; }
 
 init_datadir() {
@@ -111,17 +104,7 @@ GRANT ALL ON *.* TO $(sql_str "$MYSQL_USER")@'%';"
 FLUSH PRIVILEGES;"
   run_sql <<<"$sql"
 
-  local f
-  for f in /docker-entrypoint-initdb.d/*; do
-    case "$f" in
-      *.sh) log "running $f"
-        # shellcheck disable=SC1090  # user-supplied init scripts
-        . "$f" ;;
-      *.sql) log "running $f"; run_sql --password="$MYSQL_ROOT_PASSWORD" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} <"$f" ;;
-      *.sql.gz) log "running $f"; gunzip -c "$f" | run_sql --password="$MYSQL_ROOT_PASSWORD" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
-      *) log "ignoring $f" ;;
-    esac
-  done
+  run_initdb_scripts run_sql --password="$MYSQL_ROOT_PASSWORD" ${MYSQL_DATABASE:+"$MYSQL_DATABASE"}
 
   log "Stopping temporary server"
   mariadb-admin --protocol=socket --socket="$SOCKET" -uroot --password="$MYSQL_ROOT_PASSWORD" shutdown

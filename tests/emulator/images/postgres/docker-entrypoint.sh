@@ -22,16 +22,9 @@ log() { echo "$(date -u +%Y-%m-%d\ %H:%M:%S) UTC [entrypoint] $*"; }
 error() { echo "$(date -u +%Y-%m-%d\ %H:%M:%S) UTC [entrypoint] ERROR: $*" >&2; exit 1; }
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
 
-file_env() {
-  local var=$1 file_var="${1}_FILE" def=${2:-}
-  if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
-    error "both $var and $file_var are set (but are exclusive)"
-  fi
-  local val=$def
-  if [ -n "${!var:-}" ]; then val=${!var}; elif [ -n "${!file_var:-}" ]; then val=$(<"${!file_var}"); fi
-  export "$var"="$val"
-  unset "$file_var"
-}
+# file_env, run_initdb_scripts (shared with the mysql stand-in; build.py copies it in).
+# shellcheck source=../dbcommon/entrypoint-common.sh
+. /usr/local/lib/wabiz-emulator/entrypoint-common.sh
 
 # sql_str VALUE: VALUE as a single-quoted SQL string literal.
 sql_str() { printf "'%s'" "${1//\'/\'\'}"; }
@@ -77,17 +70,7 @@ init_datadir() {
     log "creating database $POSTGRES_DB"
     as_postgres "${psql[@]}" --dbname postgres -q -c "CREATE DATABASE $(sql_id "$POSTGRES_DB")"
   fi
-  local f
-  for f in /docker-entrypoint-initdb.d/*; do
-    case "$f" in
-      *.sh) log "running $f"
-        # shellcheck disable=SC1090  # user-supplied init scripts
-        . "$f" ;;
-      *.sql) log "running $f"; as_postgres "${psql[@]}" --dbname "$POSTGRES_DB" -f "$f" ;;
-      *.sql.gz) log "running $f"; gunzip -c "$f" | as_postgres "${psql[@]}" --dbname "$POSTGRES_DB" ;;
-      *) log "ignoring $f" ;;
-    esac
-  done
+  run_initdb_scripts as_postgres "${psql[@]}" --dbname "$POSTGRES_DB"
   as_postgres pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   log "PostgreSQL init process complete; ready for start up."
 }

@@ -1,6 +1,7 @@
 # Copyright (c) 2026, wabiz.api_client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The images themselves, and the MariaDB stand-in's mysql:8.0.33 contract, on a real engine."""
+import gzip
 import json
 import os
 import subprocess
@@ -152,6 +153,54 @@ def test_mysql_standin_refuses_to_initialise_without_password(engine, run_id):  
         assert proc.returncode != 0 and "password option is not specified" in proc.stdout
         state = json.loads(docker("inspect", name))[0]["State"]
         assert state["ExitCode"] != 0
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
+
+
+#: The two database stand-ins' shared entry-point code (images/dbcommon/entrypoint-common.sh): the *_FILE form
+#: of the password variable and /docker-entrypoint-initdb.d (*.sql, *.sql.gz, *.sh run in name order, the rest
+#: ignored), as the official mysql and postgres images document them.
+DB_STANDINS = {
+    "mysql": ("mysql:8.0.33", "MYSQL_ROOT_PASSWORD_FILE", "MYSQL_DATABASE",
+              ["mariadb", "-uroot", "-pInit-Passw0rd-7", "-N", "-e"]),
+    "postgres": ("wabiz-emulator/postgres:13", "POSTGRES_PASSWORD_FILE", "POSTGRES_DB",
+                 ["env", "PGPASSWORD=Init-Passw0rd-7", "psql", "-h", "127.0.0.1", "-U", "postgres", "-At", "-c"]),
+}
+
+
+@pytest.mark.parametrize("standin", sorted(DB_STANDINS))
+def test_db_standins_take_password_files_and_run_init_scripts(engine, run_id, tmp_path, standin):  # pylint: disable=unused-argument
+    image_tag, password_file_var, database_var, client = DB_STANDINS[standin]
+    initdb = tmp_path / "initdb"
+    initdb.mkdir()
+    (initdb / "01-table.sql").write_text("CREATE TABLE kept (v VARCHAR(20)); INSERT INTO kept VALUES ('from-sql');\n")
+    with gzip.open(initdb / "02-more.sql.gz", "wt") as fh:
+        fh.write("INSERT INTO kept VALUES ('from-gz');\n")
+    (initdb / "03-note.sh").write_text("echo wabiz-init-shell-ran-$((6 * 7))\n")
+    (initdb / "04-readme.txt").write_text("not a script\n")
+    (tmp_path / "password").write_text("Init-Passw0rd-7")
+    name = "%s-init-%s" % (run_id, standin)
+    try:
+        docker("run", "-d", "--name", name, "-v", "%s:/docker-entrypoint-initdb.d:ro" % initdb,
+               "-v", "%s:/run/secrets/db-password:ro" % (tmp_path / "password"),
+               "-e", "%s=/run/secrets/db-password" % password_file_var, "-e", "%s=appdb" % database_var, image_tag)
+        # The client logs in with the password of the file: the server took it from the *_FILE variable.
+        query = "SELECT v FROM kept ORDER BY v"
+        cmd = ["docker", "exec", name] + client + [query] + (["appdb"] if standin == "mysql" else ["-d", "appdb"])
+        deadline, out = time.monotonic() + 300, ""
+        while time.monotonic() < deadline:
+            done = "ready for start up" in docker("logs", name, check=False).lower()
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            out = proc.stdout.split()
+            if done and proc.returncode == 0 and out == ["from-gz", "from-sql"]:
+                break
+            time.sleep(1)
+        assert out == ["from-gz", "from-sql"], docker("logs", name, check=False)
+        logs = docker("logs", name, check=False)
+        for script in ("01-table.sql", "02-more.sql.gz", "03-note.sh"):
+            assert "running /docker-entrypoint-initdb.d/%s" % script in logs
+        assert "ignoring /docker-entrypoint-initdb.d/04-readme.txt" in logs
+        assert "wabiz-init-shell-ran-42" in logs
     finally:
         docker("rm", "-f", "-v", name, check=False)
 

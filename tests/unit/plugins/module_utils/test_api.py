@@ -352,6 +352,10 @@ def test_token_obtained_by_login_is_masked_in_results(monkeypatch, capsys):
     assert result["echo"] == "token was " + _api.SECRET_MASK
 
 
-def test_scrub_masks_nested_secrets():
-    value = {"a": ["x %s y" % PASSWORD, {"b": TOKEN}], "c": 3}
-    assert _api.scrub(value, [PASSWORD, TOKEN, None]) == {"a": ["x ******** y", {"b": "********"}], "c": 3}
+@pytest.mark.parametrize("answer, settings", [
+    ({"settings": {"application": {"wa_id": "15550001111"}}, "meta": {}}, {"wa_id": "15550001111"}),
+    (None, {}), ({}, {}), ([], {}), ("text", {}), ({"settings": None}, {}), ({"settings": []}, {}),
+    ({"settings": {"application": "x"}}, {}),
+])
+def test_application_settings_of_an_answer(answer, settings):
+    assert _api.application_settings(answer) == settings
