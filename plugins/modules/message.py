@@ -100,7 +100,7 @@ sent_at:
   type: float
   sample: 1795919691.829
 health:
-  description: The health summary that let the message go (see M(wabiz.api_client.health_info), RV(summary)).
+  description: The health summary that let the message go (the RV(wabiz.api_client.health_info#module:summary) of M(wabiz.api_client.health_info)).
   returned: with O(wait_healthy=true)
   type: dict
 waited:
