@@ -108,6 +108,8 @@ class ApiProgressAction(ProgressAction):
             return "no health answer (%s)" % (exc.describe() if hasattr(exc, "describe") else exc)
         if args.get("condition"):  # a condition of its own: the nodes as they are now
             return "; ".join("%s (%s): %s" % (n["name"], n["role"], n["gateway_status"]) for n in nodes)
+        if summary.get("healthy") and not summary.get("not_ready"):
+            return "nothing at this read (healthy; the module's next poll ends the wait)"
         return _health.describe_not_ready(summary)
 
 
