@@ -14,7 +14,7 @@ description:
   - A message cannot be taken back; the module sends one every time it runs and is never retried once the
     request may have reached the client.
   - With O(wait_healthy=true) it first waits, polling C(GET /v1/health), until the setup is healthy (the
-    rule of M(wabiz.api_client.health_info), with O(expected_shards)), then sends; the migration's step 7
+    rule of M(wabiz.api_client.health_info), with O(expected_shards)), then sends - the migration's step 7
     ("check the health, then send a test message") in one call, so the message goes out at the first poll
     that finds the setup healthy. Nothing is sent when the wait times out.
 author:

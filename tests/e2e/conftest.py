@@ -65,8 +65,9 @@ class Runner:
         env.update(extra or {})
         return env
 
-    def command(self, name, lab, extra=None, tags=None, inventory=None):
-        """(command line, log file) to run playbooks/<name>.yml with the local inventory and the lab's extra vars."""
+    def command(self, name, lab, extra=None, tags=None, inventory=None, options=None):
+        """(command line, log file) to run playbooks/<name>.yml with the local inventory and the lab's extra vars
+        (``options``: more command-line options, e.g. ``["--check", "--diff"]``)."""
         with self.lock:
             self.count += 1
             count = self.count
@@ -80,6 +81,7 @@ class Runner:
                os.path.join(coll, "playbooks", name + ".yml"), "-e", "@" + varfile]
         if tags:
             cmd += ["--tags", ",".join(tags)]
+        cmd += list(options or [])
         return cmd, os.path.join(self.logdir, "%s-%02d-%s.log" % (lab.prefix, count, name))
 
     def start(self, name, lab, extra=None, tags=None):
@@ -90,9 +92,9 @@ class Runner:
                                     cwd=lab.workdir, start_new_session=True)
         return proc, logfile
 
-    def playbook(self, name, lab, extra=None, tags=None, inventory=None, env=None, check=None):
+    def playbook(self, name, lab, extra=None, tags=None, inventory=None, env=None, check=None, options=None):
         """Run playbooks/<name>.yml with the local inventory and the lab's extra vars; returns (rc, output)."""
-        cmd, logfile = self.command(name, lab, extra, tags, inventory)
+        cmd, logfile = self.command(name, lab, extra, tags, inventory, options)
         t0 = time.monotonic()
         with open(logfile, "w", encoding="utf-8") as fh:  # streamed, to follow a long run
             proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True,
@@ -100,7 +102,7 @@ class Runner:
         with open(logfile, encoding="utf-8") as fh:
             output = fh.read()
         seconds = time.monotonic() - t0
-        tag_text = " --tags " + ",".join(tags) if tags else ""
+        tag_text = (" --tags " + ",".join(tags) if tags else "") + "".join(" " + o for o in options or [])
         print("%s %s%s: rc=%s in %.1fs (log %s)" % (lab.prefix, name, tag_text, proc.returncode, seconds, logfile))
         assert_no_secrets(output, "output of %s" % name)
         if check is True:

@@ -23,7 +23,8 @@ fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # Shard a: the multiconnect migration, the interrupted re-run, the PostgreSQL migration and two fail-safe
-# tests; shard b: AWX runner, restore failure + rollback (multiconnect), count mismatch, the other fail-safe tests.
+# tests; shard b: AWX runner, restore failure + rollback (multiconnect), count mismatch, the other fail-safe tests,
+# the dry run (--check, --tags preflight, progress lines; tests/e2e/test_dry_run.py).
 shard_a="multiconnect_migration or interrupted or postgresql or step5_refuses or bad_inputs"
 "${PYTEST[@]}" -k "$shard_a" "$@" > "$dir/a.log" 2>&1 &
 pid_a=$!
