@@ -333,15 +333,18 @@ class WAClient:
 
     # -- requests -------------------------------------------------------------------------
     def request(self, method, path, json_body=None, data=None, content_type=None, auth="token",
-                extra_headers=None, idempotent=None, expected=(200, 201, 202, 204), allow_status=(), changes=None):
+                extra_headers=None, idempotent=None, expected=(200, 201, 202, 204), allow_status=(), changes=None,
+                retries=None):
         """Send one API call with the retry policy; returns the decoded JSON body (or ``None``).
 
         ``auth``: ``"token"`` (Bearer, logging in first if needed), ``"apikey"``, ``"any"`` (token, or
         the API key when no login is configured) or ``None``. ``allow_status``: statuses returned
         as ``None`` instead of raising (e.g. 404 for "nothing stored"). ``changes``: the call changes the
         setup (default: every method but GET, HEAD, OPTIONS); a failed change whose outcome is unknown
-        raises a :class:`WAApiError` with ``outcome_unknown``.
+        raises a :class:`WAApiError` with ``outcome_unknown``. ``retries``: this call's retries instead of the
+        client's (0 for a poll inside a wait loop, which polls again at its own interval).
         """
+        limit = self.retries if retries is None else max(0, int(retries))
         method = method.upper()
         if changes is None:
             changes = method not in READ_METHODS
@@ -386,7 +389,7 @@ class WAClient:
                     continue
                 may_retry = (idempotent or error.code in NOT_PROCESSED_WA_CODES) and error.retryable
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if not may_retry or attempt >= self.retries:
+            if not may_retry or attempt >= limit:
                 error.args = (error.describe(),)
                 raise error
             delay = retry_after if retry_after is not None else backoff_delay(

@@ -253,8 +253,8 @@ class HealthReader:
         self.clock = clock
         self.sleep = sleep
 
-    def read(self):
-        response = self.client.get(HEALTH_PATH, auth="any")
+    def read(self, retries=None):
+        response = self.client.get(HEALTH_PATH, auth="any", retries=retries)
         nodes = normalise(response)
         summary = summarise(nodes, self.expected_shards)
         return response, nodes, summary
@@ -277,7 +277,8 @@ class HealthReader:
         while True:
             polls += 1
             try:
-                response, nodes, summary = self.read()
+                # One attempt per poll: the loop polls again after ``interval``, never after the client's backoff.
+                response, nodes, summary = self.read(retries=0)
                 last_error = None
                 if self.satisfied(response, nodes, summary):
                     return True, response, nodes, summary, None, polls

@@ -193,6 +193,13 @@ def test_retries_exhausted_reports_attempts_and_last_error():
     assert "(after 4 attempts)" in str(exc.value)
 
 
+def test_a_call_can_take_fewer_retries_than_the_client():
+    c, s, sleeps = client([make_response(503)] * 4, token=TOKEN, retries=3)
+    with pytest.raises(_api.WAApiError) as exc:
+        c.get("/v1/health", retries=0)
+    assert len(s.calls) == 1 and sleeps == [] and exc.value.attempts == 1
+
+
 def test_backoff_is_exponential_with_jitter_and_capped():
     c, s, sleeps = client([make_response(503)] * 4 + [make_response(200, {})], token=TOKEN, retries=5,
                           retry_delay=1.0, max_delay=3.0)

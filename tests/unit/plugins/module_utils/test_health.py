@@ -182,8 +182,9 @@ class FakeClient:
         self.answers = list(answers)
         self.calls = []
 
-    def get(self, path, auth="token"):
+    def get(self, path, auth="token", retries=None):
         self.calls.append((path, auth))
+        self.retries = getattr(self, "retries", []) + [retries]
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -210,6 +211,8 @@ def test_wait_polls_until_healthy_and_tolerates_transient_errors():
     assert ok and polls == 4 and summary["healthy"] and last_error is None
     assert clock.now == 6
     assert all(call == ("/v1/health", "any") for call in client.calls)
+    # One attempt per poll: a transient error waits for the next poll, never for the client's own backoff.
+    assert client.retries == [0, 0, 0, 0]
 
 
 def test_wait_times_out_with_the_last_answer():

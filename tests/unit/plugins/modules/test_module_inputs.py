@@ -140,7 +140,7 @@ class FakeBackupClient:
             "/v1/settings/application": {"settings": {"application": {"wa_id": "15550001111"}}},
         }
 
-    def get(self, path, auth="token"):
+    def get(self, path, auth="token", retries=None):
         return self.answers[path]
 
 
