@@ -24,7 +24,10 @@ def test_multiconnect_health_keyed_by_node(emulators):
     assert sorted(e["role"] for e in health.values()) == [
         "coreapp", "coreapp", "coreapp", "primary_master", "secondary_master"]
     api.seed(shards=2)
-    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    # The settled picture (a spare CoreApp whose last network poll is late under load reports "connecting" a
+    # moment): 3 connected, the other two disconnected.
+    st = api.wait(lambda s: sorted(v["gateway_status"] for v in s["health"].values())
+                  == ["connected"] * 3 + ["disconnected"] * 2)
     by_role = {}
     for entry in st["health"].values():
         by_role.setdefault(entry["role"], []).append(entry["gateway_status"])
@@ -135,7 +138,10 @@ def test_shards_need_pin_with_two_step(emulators):
     assert api.post("/v1/account/shards", body).error_code() == 1008
     assert api.post("/v1/account/shards", dict(body, pin="111111")).error_code() == 1009
     assert api.post("/v1/account/shards", dict(body, pin="654321")).status == 201
-    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    # The settled picture (a spare CoreApp whose last network poll is late under load reports "connecting" a
+    # moment): 3 connected, the other two disconnected.
+    st = api.wait(lambda s: sorted(v["gateway_status"] for v in s["health"].values())
+                  == ["connected"] * 3 + ["disconnected"] * 2)
     assert st["shards"] == 2
 
 
@@ -158,7 +164,10 @@ def test_failover_election_answers_1017_then_1018_then_recovers(emulators):
     assert new_primary and new_primary != [primary]
 
     # Now a shard holder dies; the spare takes the shard over when the lease expires.
-    st = api.wait(lambda s: sum(v["gateway_status"] == "connected" for v in s["health"].values()) == 3)
+    # The settled picture (a spare CoreApp whose last network poll is late under load reports "connecting" a
+    # moment): 3 connected, the other two disconnected.
+    st = api.wait(lambda s: sorted(v["gateway_status"] for v in s["health"].values())
+                  == ["connected"] * 3 + ["disconnected"] * 2)
     busy = [n for n in st["nodes"] if n["kind"] == "coreapp" and n["shard"] == 1][0]["name"]
     assert api.post("/_emulator/faults", {"crash": [{"role": "coreapp", "node": busy}]}).status == 200
     r = api.wait_answer(lambda: send_text(api), lambda r: r.status != 201, "1018")
