@@ -52,6 +52,11 @@ if SELECTED:
     POINTS = [p for p in POINTS if any(w in p[0] for w in SELECTED)]
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGKILL": signal.SIGKILL}
 RUN_TIMEOUT = 900
+# A Ctrl-C that reaches an Ansible worker while it holds the shared result queue's lock leaves ansible-playbook
+# waiting for ever (multiprocessing; seen once, 2026-11-29, SIGINT in step 4's last task). An operator then
+# kills the run; the matrix does the same after this many seconds and says so in the row: the state it leaves
+# must still be one a re-run continues from.
+SIGINT_HANG = 90
 
 
 def read_record(lab):
@@ -94,6 +99,7 @@ class Chain:
         self.old_keys = old_db_keys(self.lab)
         self.old_volumes = {"%s_mysqlData" % self.lab.old_project, "%s_whatsappMedia" % self.lab.old_project}
         self.backup = None  # (path, sha256) of the first verified backup, once recorded
+        self.hung = False  # the last run hung after its SIGINT and was killed
 
     def run(self, point=None):
         """Run migrate.yml; interrupt it at ``point`` (None: let it finish). Returns (rc, output, fired)."""
@@ -103,6 +109,7 @@ class Chain:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True,  # pylint: disable=consider-using-with
                                     env=self.runner.env(), cwd=self.lab.workdir, start_new_session=True)
         fired = None
+        self.hung = False
         deadline = time.monotonic() + RUN_TIMEOUT
         while proc.poll() is None and time.monotonic() < deadline:
             if point and fired is None and self.reached(point, before, logfile):
@@ -111,6 +118,12 @@ class Chain:
                 fired = time.monotonic()
                 try:
                     os.killpg(proc.pid, SIGNALS[self.signame])
+                except ProcessLookupError:
+                    pass
+            if fired is not None and not self.hung and time.monotonic() - fired > SIGINT_HANG:
+                self.hung = True  # a hung Ctrl-C: killed, as an operator would
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             time.sleep(0.05)
@@ -178,7 +191,8 @@ class Chain:
                 steps = [s for s in (record.get("steps") or {}) if finished_mark(record, s)]
                 self.rows.append(dict(point=point[0], signal=self.signame, rc=rc, status=record.get("status"),
                                       finished=len(steps), old_client=len(old_containers(self.lab)) - 1,
-                                      seconds=round(time.monotonic() - t0, 1), outcome="re-run continued"))
+                                      seconds=round(time.monotonic() - t0, 1),
+                                      outcome="re-run continued" + (" (Ctrl-C hung; killed)" if self.hung else "")))
             t0 = time.monotonic()
             rc, output, _fired = self.run()
             self.check_intact()
