@@ -27,6 +27,9 @@ DEFAULT_INTERVAL = 10.0
 class ProgressAction(ActionBase):
     """Run the task's module; print a progress line every interval while it waits."""
 
+    _supports_check_mode = True
+    _supports_async = True  # an async task (poll: 0 or polled by Ansible) runs the module as usual, without lines
+
     # The module's option that turns its wait on, and its defaults (the module's argument spec owns them; these
     # only decide whether to print and size the message).
     wait_option = "wait"
@@ -52,6 +55,18 @@ class ProgressAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        try:
+            result.update(self.execute(task_vars, wrap_async))
+        finally:
+            if not wrap_async:  # as Ansible's own action plugin: an async job still needs its files
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def execute(self, task_vars, wrap_async):
+        """The module's result; progress lines while a synchronous module waits longer than the interval."""
+        if wrap_async:
+            return self._execute_module(task_vars=task_vars, wrap_async=True)
         args = self._task.args
         timeout = self.waits(args)
         try:
@@ -59,8 +74,7 @@ class ProgressAction(ActionBase):
         except (TypeError, ValueError):
             interval = DEFAULT_INTERVAL
         if not timeout or interval <= 0:
-            result.update(self._execute_module(task_vars=task_vars))
-            return result
+            return self._execute_module(task_vars=task_vars)
         box = {}
 
         def call():
@@ -88,8 +102,7 @@ class ProgressAction(ActionBase):
             display.display(line + ("; not ready yet: %s" % detail if detail else ""))
         if "error" in box:
             raise box["error"]
-        result.update(box["result"])
-        return result
+        return box["result"]
 
 
 class ApiProgressAction(ProgressAction):

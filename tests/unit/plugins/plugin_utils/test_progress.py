@@ -5,6 +5,7 @@ module's own result (or exception) unchanged. The module call is a stand-in that
 
 from __future__ import annotations
 
+import json
 import time
 from unittest import mock
 
@@ -15,17 +16,22 @@ from ansible_collections.wabiz.api_client.plugins.action.stack import ActionModu
 from ansible_collections.wabiz.api_client.plugins.action.health_info import ActionModule as HealthAction
 
 
-def action(cls, args, seconds, result=None, error=None, check_mode=False):
-    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=0)
-    plugin = cls(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+def action(cls, args, seconds, result=None, error=None, check_mode=False, async_val=0):
+    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=async_val)
+    connection = mock.MagicMock(has_native_async=False)
+    plugin = cls(task, connection, mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    plugin.calls = []
+    plugin.removed_tmp = []
 
-    def module(task_vars=None):
+    def module(task_vars=None, wrap_async=False):
+        plugin.calls.append(wrap_async)
         time.sleep(seconds)
         if error:
             raise error
         return dict(result or {"changed": True, "created": ["x"]})
 
     plugin._execute_module = module
+    plugin._remove_tmp_path = lambda path, force=False: plugin.removed_tmp.append(path)
     return plugin
 
 
@@ -64,3 +70,39 @@ def test_the_module_s_exception_is_raised_and_health_without_token_never_logs_in
         plugin.run(task_vars={"wabiz_progress_interval": 0.1, "inventory_hostname": "localhost"})
     assert lines and all("not ready yet" not in line for line in lines)
     assert lines[0].startswith("[localhost] waiting for a healthy setup at https://wa:9090: ")
+
+
+def test_an_async_task_runs_the_module_wrapped_without_lines_and_keeps_its_files(lines):
+    plugin = action(StackAction, {"name": "n", "wait_timeout": 60}, 0.3, result={"ansible_job_id": "j1", "started": 1},
+                    async_val=600)
+    assert plugin.run(task_vars={"wabiz_progress_interval": 0.05})["ansible_job_id"] == "j1"
+    assert plugin.calls == [True] and lines == [] and plugin.removed_tmp == []
+    plugin = action(StackAction, {"name": "n"}, 0, async_val=0)
+    plugin.run(task_vars={"wabiz_progress_interval": 0})
+    assert plugin.calls == [False] and len(plugin.removed_tmp) == 1
+
+
+def test_stack_done_file_is_written_on_the_controller_only_after_success(lines, tmp_path):
+    done = tmp_path / "old-client-removed-old-1"
+    plugin = action(StackAction, {"name": "n", "state": "absent", "done_file": str(done)}, 0,
+                    result={"changed": True, "removed": ["n-coreapp-1"]})
+    result = plugin.run(task_vars={"inventory_hostname": "old-1"})
+    assert result["removed"] == ["n-coreapp-1"] and not result.get("failed")
+    record = json.loads(done.read_text())
+    assert record["host"] == "old-1" and record["changed"] is True and record["at"] > 0
+    assert [p.name for p in tmp_path.iterdir()] == [done.name]  # no partial file left
+
+    for kwargs in (dict(result={"failed": True, "msg": "boom"}), dict(check_mode=True)):
+        other = tmp_path / ("never-%d" % len(list(tmp_path.iterdir())))
+        plugin = action(StackAction, {"name": "n", "state": "absent", "done_file": str(other)}, 0, **kwargs)
+        plugin.run(task_vars={"inventory_hostname": "old-1"})
+        assert not other.exists()
+
+
+def test_stack_done_file_that_cannot_be_written_fails_the_task_and_keeps_the_result(lines, tmp_path):
+    plugin = action(StackAction, {"name": "n", "state": "absent", "done_file": str(tmp_path / "no" / "dir" / "x")}, 0,
+                    result={"changed": True, "removed": ["n-web-1"]})
+    result = plugin.run(task_vars={"inventory_hostname": "old-1"})
+    assert result["failed"] and result["removed"] == ["n-web-1"]
+    assert result["msg"].startswith("the stack task succeeded, but its done_file %s" % (tmp_path / "no" / "dir" / "x"))
+    assert "could not be created on the controller" in result["msg"]
