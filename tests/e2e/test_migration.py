@@ -66,6 +66,38 @@ def summarize(body, shards):
     return labmod.dockerctl.summarize(body["health"], shards)
 
 
+class OldClientRemovals:
+    """The Docker engine's own account of step 5, watched live from before the run (the engine keeps few past
+    events): when each of the old client's containers was destroyed, by the engine's clock."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.proc = subprocess.Popen(
+            ["docker", "events", "--filter", "type=container", "--filter", "event=destroy",
+             "--filter", "label=com.docker.compose.project=%s" % lab.old_project,
+             "--format", "{{.TimeNano}} {{.Actor.Attributes.name}}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(0.5)  # subscribed before anything is removed
+
+    def times(self):
+        """``{container name: seconds since the epoch}`` of every old container destroyed so far."""
+        time.sleep(0.5)
+        self.proc.terminate()
+        out = self.proc.communicate(timeout=10)[0]
+        pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return dict((name, int(nanos) / 1e9) for nanos, name in pairs)
+
+
+def assert_restored_after_the_old_client_was_gone(lab, removals):
+    """The guide's order, seen from outside the collection: the new setup took the restore (the emulator's
+    clock) only after the engine had destroyed every Master, CoreApp and Webapp container of the old client."""
+    destroyed = removals.times()
+    restore = lab.emulator_state(lab.new_url)["last_restore"]
+    assert destroyed and old_db_container(lab) not in destroyed, destroyed
+    assert max(destroyed.values()) <= restore["at"], (destroyed, restore)
+    print("restore %.3f s after the last old container was destroyed" % (restore["at"] - max(destroyed.values())))
+
+
 # --- the proofs after a successful migration -----------------------------------------------------------
 
 def assert_migrated(lab, runner, old_token, old_state_before):
@@ -155,8 +187,10 @@ def test_multiconnect_migration_then_decommission(make_lab, runner):
     """The local demo's layout: 2 Masters, 3 CoreApps, 2 shards, registered, webhook + two-step on."""
     lab = make_lab("multiconnect", prove_old_webhook=True)
     old_token, old_state = before_migration(lab)
+    removals = OldClientRemovals(lab)
     runner.playbook("migrate", lab, check=True)
     state = assert_migrated(lab, runner, old_token, old_state)
+    assert_restored_after_the_old_client_was_gone(lab, removals)
     print("multiconnect: downtime %.2fs; steps %s" % (
         state["downtime"]["seconds"], {k: v.get("seconds") for k, v in sorted(state["steps"].items())}))
 
@@ -203,8 +237,10 @@ def test_high_availability_migration(make_lab, runner):
     other node, the primary Master included, disconnected (Meta's health reference)."""
     lab = make_lab("ha")
     old_token, old_state = before_migration(lab)
+    removals = OldClientRemovals(lab)
     runner.playbook("migrate", lab, check=True)
     state = assert_migrated(lab, runner, old_token, old_state)
+    assert_restored_after_the_old_client_was_gone(lab, removals)
     token = login(lab.new_url, labmod.NEW_ADMIN_PASSWORD)
     nodes = health(lab.new_url, token)[1]["health"]
     by_role = {}
