@@ -1,7 +1,7 @@
 # Copyright (c) 2026, wabiz.api_client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The playbooks refuse what would lose the number, a backup or the old setup (issue 14, playbook side):
-step 5 without a verified backup whatever the tags, a second run of the same migration while one runs,
+step 5 without a verified backup whatever the tags, a step after 5 selected by tags without step 5, a second run of the same migration while one runs,
 bad inputs. Each refusal is proved with nothing changed (old containers, old database rows, volumes,
 backups, the emulators' state). Real ansible-playbook runs against the emulator images; no mocks."""
 
@@ -51,6 +51,16 @@ def test_step5_refuses_without_a_verified_backup_whatever_the_tags(make_lab, run
     runner.playbook("migrate", lab, tags=STEPS_1_4, check=True)
     record = state_record(lab)
     assert record["backup"]["verified"] is True
+    # Steps 6 and 7 selected without step 5, which is not done: refused in preflight (the guide's order), the
+    # new setup is not restored while the old client serves the number, and the lock is released.
+    before = snapshot(lab)
+    rc, out = runner.playbook("migrate", lab, tags=["step6_restore", "step7_health"], check=False)
+    assert rc != 0 and "the number would go to the new setup while the old client may still serve it" in out, tail(out)
+    assert snapshot(lab) == before
+    assert lab.emulator_state(lab.new_url)["restore_count"] == 0
+    assert "step5_uninstall" not in state_record(lab)["steps"]
+    assert not os.path.exists(os.path.join(lab.state_dir, lab.prefix + ".lock"))
+
     path = record["backup"]["path"]
     with open(path, "rb") as fh:
         good = fh.read()
