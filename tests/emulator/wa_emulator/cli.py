@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import secrets
+import select
 import signal
 import sys
 import threading
@@ -67,14 +68,76 @@ def setup_logging(level=None, stream=None):
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=stream or sys.stderr)
 
 
-def wait_for_signal(stop_event):
-    def handler(signum, _frame):
-        LOG.info("signal %s: stopping", signum)
-        stop_event.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    while not stop_event.wait(0.5):
-        pass
+class StopSignals:
+    """SIGTERM / SIGINT for the main thread, safe whatever the main thread is doing.
+
+    The Python-level handler only appends to a list: it takes no lock. (A handler calling
+    ``threading.Event.set()`` deadlocks when the signal is handled while the main thread is inside
+    ``Event.wait()`` holding that Event's lock; the process then ignores every further SIGTERM until
+    Docker kills it.) The C-level wakeup fd wakes ``wait()`` at once, whichever thread the kernel
+    delivered the signal to. Until ``install()`` runs, SIGTERM keeps its default action (the process
+    ends at once), so a stop during start-up is immediate too.
+    """
+
+    def __init__(self):
+        self.received = []
+        self._read_fd = None
+
+    def install(self):
+        self._read_fd, write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(write_fd, False)
+        signal.set_wakeup_fd(write_fd)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handler)
+        return self
+
+    def _handler(self, signum, _frame):
+        self.received.append(signum)
+
+    def wait(self, timeout):
+        """True once a stop signal arrived (waits up to ``timeout`` seconds for one)."""
+        if not self.received:
+            try:
+                select.select([self._read_fd], [], [], timeout)
+                os.read(self._read_fd, 512)
+            except (BlockingIOError, InterruptedError):
+                pass
+        if self.received:
+            LOG.info("signal %s: stopping", self.received[0])
+            return True
+        return False
+
+    def wait_forever(self):
+        while not self.wait(0.5):
+            pass
+
+
+def shut_down(seconds, *actions):
+    """Run the shutdown ``actions`` in order; if they take more than ``seconds``, end the process.
+
+    A real client process ends promptly when told to: a step blocked on an unresponsive database or
+    network is abandoned (leases expire as after a crash) instead of holding the container until
+    Docker kills it.
+    """
+    def run():
+        for action in actions:
+            action()
+    worker = threading.Thread(target=run, name="shutdown", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        LOG.warning("shutdown did not finish within %.1fs; exiting anyway", seconds)
+        logging.shutdown()
+        os._exit(0)
+
+
+def register_stack_dumps():
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: thread stacks to the log
+
+
+#: Seconds a Docker-mode process spends on its clean shutdown after SIGTERM before it exits anyway.
+SHUTDOWN_GRACE = 1.5
 
 
 # --------------------------------------------------------------------------------- process mode
@@ -226,11 +289,9 @@ def run_all(args):
     if args.daemon:
         daemonize(args.state_dir)
     setup_logging(args.log_level)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: thread stacks to the log
-    stop = threading.Event()
+    register_stack_dumps()
     # Handlers first: a SIGTERM during start-up must still stop cleanly.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signals = StopSignals().install()
     pm = ProcessMode(args.state_dir, port=args.port, host=args.host, masters=args.masters,
                      coreapps=args.coreapps, network_url=args.network_url, setup_id=args.setup_id,
                      api_key=api_key_from(args.api_key or os.environ.get("WA_API_KEY")),
@@ -239,9 +300,7 @@ def run_all(args):
     if not args.daemon:
         sys.stdout.write(json.dumps(pm.info) + "\n")
         sys.stdout.flush()
-    while not stop.wait(0.05):
-        pass
-    LOG.info("stopping")
+    signals.wait_forever()
     pm.stop()
     return 0
 
@@ -249,6 +308,7 @@ def run_all(args):
 # --------------------------------------------------------------------------------- Docker mode
 def run_web(args):
     setup_logging(args.log_level)
+    register_stack_dumps()
     multiconnect = os.environ.get("WA_APP_MULTICONNECT") == "1"
     setup = Setup(dbmod.from_env()).initialise()
     apply_env_config(setup, multiconnect)
@@ -263,13 +323,14 @@ def run_web(args):
     server = Server(("0.0.0.0", port), WebHandler, server_ssl_context(tls["cert"], tls["key"]), app=app)
     server.start("webapp")
     LOG.info("Webapp listening on https://0.0.0.0:%d (CA %s, setup %s)", server.port, tls["ca"], setup.setup_id)
-    wait_for_signal(threading.Event())
-    server.stop()
+    StopSignals().install().wait_forever()
+    shut_down(SHUTDOWN_GRACE, server.stop)
     return 0
 
 
 def run_coreapp(args):
     setup_logging(args.log_level)
+    register_stack_dumps()
     if os.environ.get("WA_DB_UPGRADE") == "1":
         # The dbupgrade job: run the CoreApp image once before a version change, then exit.
         setup = Setup(dbmod.from_env()).initialise()
@@ -286,18 +347,17 @@ def run_coreapp(args):
                 multiconnect, exit_on_crash=True)
     node.start()
     LOG.info("%s %s started (setup %s)", kind, node.node_name, setup.setup_id)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    while not stop.wait(0.5):
+    signals = StopSignals().install()
+    while not signals.wait(0.5):
         if not node.is_alive():
             return 70
-    node.stop()
+    shut_down(SHUTDOWN_GRACE, node.stop)
     return 0
 
 
 def run_network(args):
     setup_logging(args.log_level)
+    register_stack_dumps()
     port = args.port if args.port is not None else 8080
     server = start_network(args.host or "0.0.0.0", port)
     LOG.info("network stand-in listening on http://%s:%d", args.host or "0.0.0.0", server.port)
@@ -305,8 +365,8 @@ def run_network(args):
         os.makedirs(args.state_dir, exist_ok=True)
         write_json(os.path.join(args.state_dir, "network.json"),
                    {"url": "http://127.0.0.1:%d" % server.port, "pid": os.getpid()})
-    wait_for_signal(threading.Event())
-    server.stop()
+    StopSignals().install().wait_forever()
+    shut_down(SHUTDOWN_GRACE, server.stop)
     return 0
 
 
@@ -317,14 +377,15 @@ def run_receiver(args):
             raise SystemExit("--daemon needs --state-dir")
         os.makedirs(args.state_dir, exist_ok=True)
         daemonize(args.state_dir, name="receiver")
+    register_stack_dumps()
     rec = WebhookReceiver(args.host or "0.0.0.0", args.port if args.port is not None else 8443,
                           args.cert, args.key, args.state_dir).start()
     info = {"url": "https://127.0.0.1:%d" % rec.port, "ca_path": rec.ca_path, "pid": os.getpid()}
     if args.state_dir:
         write_json(os.path.join(args.state_dir, "receiver.json"), info)
     LOG.info("webhook receiver: %s", json.dumps(info))
-    wait_for_signal(threading.Event())
-    rec.stop()
+    StopSignals().install().wait_forever()
+    shut_down(SHUTDOWN_GRACE, rec.stop)
     return 0
 
 
