@@ -113,6 +113,7 @@ def test_client_containers_stop_promptly_at_bad_moments(stacks):
             time.sleep(0.2)
         results[name] = timed_stop(container)
 
+    print("stop timings (seconds, exit code):", results)
     slow = {name: r for name, r in results.items() if r[0] > STOP_LIMIT or r[1] != 0}
     assert not slow, "containers that did not stop cleanly within %.0fs of SIGTERM (seconds, exit code): %s\n%s" % (
         STOP_LIMIT, slow, "\n".join("--- %s\n%s" % (c, container_log(c)[-2500:]) for c in (web, core)))
