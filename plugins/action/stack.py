@@ -39,9 +39,7 @@ class ActionModule(ProgressAction):
 
 def signal_done(path, host, changed):
     """Create ``path`` on the controller in one step (written aside, then renamed): whoever waits for it sees a
-    complete file or none. Returns why it could not, or ``None``."""
-    if not isinstance(path, str) or "\x00" in path:
-        return "must be a path on the controller (got %r)" % (path,)
+    complete file or none (the module has checked the path). Returns why it could not, or ``None``."""
     path = os.path.expanduser(path)
     partial = "%s.%d.partial" % (path, os.getpid())
     try:
