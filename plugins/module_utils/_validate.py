@@ -364,6 +364,35 @@ def _defuse_infinite_ints(params, argument_spec):
                 _defuse_infinite_ints(item, spec["options"])
 
 
+def declared_secrets(params, argument_spec):
+    """The values of the ``no_log`` options (suboptions too) as given, whatever their shape. ansible-core lists
+    them only after its type checks, and loses the whole list (TypeError) when a dictionary with suboptions is
+    given as text: a failure then printed the other secrets in the module's arguments."""
+    found = set()
+    if not isinstance(params, dict):
+        return found
+    for name, spec in (argument_spec or {}).items():
+        for key in [name] + list(spec.get("aliases") or []):
+            value = params.get(key)
+            if value is None:
+                continue
+            if spec.get("no_log"):
+                found.update(_texts(value))
+            elif spec.get("options"):
+                for item in (value if isinstance(value, list) else [value]):
+                    found.update(declared_secrets(item, spec["options"]))
+    return found
+
+
+def _texts(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple, set)):
+        return set(text for item in value for text in _texts(item))
+    text = value if isinstance(value, str) else str(value)
+    return set([text]) if text.strip() else set()
+
+
 def _defused(value):
     if isinstance(value, (list, tuple, dict)):
         # decimal.Decimal reads a sequence as (sign, digits, exponent) and may overflow.
@@ -394,6 +423,7 @@ class CheckedModule(AnsibleModule):
 
     def _load_params(self):
         super()._load_params()
+        self.no_log_values.update(declared_secrets(self.params, self.argument_spec))
         _defuse_infinite_ints(self.params, self.argument_spec)
 
     def _log_invocation(self):

@@ -238,3 +238,14 @@ def test_an_engine_error_is_one_clean_failure(capsys, monkeypatch):
     result, out = run(capsys, monkeypatch, client, state="stopped")
     assert result["failed"] and result["msg"] == "Docker engine error while reading stack wa-new: 500 Server Error: engine on fire"
     assert "Traceback" not in out and client.calls == []
+
+
+@pytest.mark.parametrize("bad", [dict(topology=5), dict(topology="masters"), dict(verify_db=[1, 2])])
+def test_a_malformed_dictionary_option_never_prints_the_secrets(capsys, monkeypatch, bad):
+    # ansible-core loses its list of no_log values when a dictionary with suboptions is given as text: the
+    # failure would then print db.password and api_key in the module's arguments.
+    client = FakeClient()
+    result, out = run(capsys, monkeypatch, client, **bad)
+    assert result["failed"] and ("topology" in result["msg"] or "verify_db" in result["msg"]), result
+    assert PASSWORD not in out and "monitoring-key-1234" not in out
+    assert client.calls == []
