@@ -116,6 +116,28 @@ options:
       - Seconds to wait for O(await_files); from 1 to 86400.
     type: int
     default: 600
+  await_run:
+    description:
+      - The C(ansible-playbook) process that armed the restore (O(await_files)). When that process has ended
+        while a file is still missing, the signal can never come, so the module stops waiting at once, sends
+        nothing and fails, instead of waiting out O(await_timeout) with the backup password in its arguments.
+      - Files that all exist are honoured first, so a run that ends right after its last signal still restores.
+      - It is only looked at on the host named O(await_run.host), where the process runs; elsewhere, or with
+        O(await_run.pid=0), the module waits for O(await_timeout) as without this option.
+      - C(playbooks/migrate.yml) passes its own run (the lock's holder).
+    type: dict
+    suboptions:
+      host:
+        description:
+          - The host name of the controller running that process (as C(hostname) prints it).
+        type: str
+        required: true
+      pid:
+        description:
+          - Its process id; 0 when unknown. The process counts as running while C(/proc/<pid>) exists and its
+            command line names Ansible.
+        type: int
+        required: true
 notes:
   - Tokens and API users are not part of a backup; log in to the new setup first (M(wabiz.api_client.login)).
   - After a restore, contacts with security notifications on see "security code changed".
@@ -144,6 +166,9 @@ EXAMPLES = r"""
     await_files:
       - /tmp/wabiz-run/old-removed-docker1
       - /tmp/wabiz-run/old-removed-docker2
+    await_run:
+      host: "{{ lookup('ansible.builtin.pipe', 'hostname') }}"
+      pid: "{{ my_ansible_playbook_pid }}"
   async: 900
   poll: 0
   register: wa_restore_armed
@@ -194,7 +219,7 @@ import re
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule, application_settings
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _migration_state, _validate
 
 RESTORE_PATH = "/v1/settings/restore"
 
@@ -249,6 +274,7 @@ RULES = dict(
     _validate.health_wait_rules(),
     backup_password=[_validate.non_empty(), _validate.single_line()],
     await_timeout=[_validate.int_range(1, 86400)],
+    **{"await_run.pid": [_validate.int_range(0, 4194304)]}
 )
 #: Seconds between two looks for the O(await_files): the restore goes out at most this long after the signal.
 AWAIT_POLL = 0.02
@@ -267,16 +293,28 @@ def data_problem(data):
     return None
 
 
-def await_signal(paths, timeout, poll=AWAIT_POLL, clock=time.monotonic, sleep=time.sleep, exists=os.path.exists):
-    """Wait until every file of ``paths`` exists: ``(missing paths, seconds waited)``; nothing is missing on success."""
+def await_signal(paths, timeout, poll=AWAIT_POLL, clock=time.monotonic, sleep=time.sleep, exists=os.path.exists,
+                 abandoned=lambda: False):
+    """Wait until every file of ``paths`` exists: ``(missing paths, seconds waited, abandoned)``; nothing is missing
+    on success. ``abandoned()`` (the run that would write the files has ended) cuts the wait short; the files are
+    looked at first, so a signal that came just before the end still counts."""
     start = clock()
     missing = list(paths)
     while True:
         missing = [path for path in missing if not exists(path)]
         waited = clock() - start
         if not missing or waited >= timeout:
-            return missing, waited
+            return missing, waited, False
+        if abandoned():
+            return missing, waited, True
         sleep(min(poll, max(timeout - waited, 0)))
+
+
+def run_ended(run):
+    """A callable telling whether the ``await_run`` process is known to have ended (only on its own host)."""
+    if not run:
+        return lambda: False
+    return lambda: bool(_migration_state.is_stale(run))
 
 
 def restore_outcome(reader, was_unregistered):
@@ -307,6 +345,8 @@ def main():
             wait_interval=dict(type="float", default=2.0),
             await_files=dict(type="list", elements="path"),
             await_timeout=dict(type="int", default=600),
+            await_run=dict(type="dict", options=dict(host=dict(type="str", required=True),
+                                                     pid=dict(type="int", required=True))),
         ),
         mutually_exclusive=[("src", "data")],
         required_one_of=[("src", "data")],
@@ -369,7 +409,12 @@ def main():
         module.exit_json(msg="would restore the settings onto %s" % p["api_url"], **result)
 
     if p["await_files"]:
-        missing, waited = await_signal(p["await_files"], p["await_timeout"])
+        missing, waited, ended = await_signal(p["await_files"], p["await_timeout"], abandoned=run_ended(p["await_run"]))
+        if ended:
+            module.fail_json(msg="restore not sent: the run that armed it (pid %s on %s) ended after %.1fs while these "
+                                 "files still did not exist: %s (the old client is not known to be gone; nothing was "
+                                 "sent to the new setup)" % (p["await_run"]["pid"], p["await_run"]["host"], waited,
+                                                             ", ".join(missing)), **unchanged)
         if missing:
             module.fail_json(msg="restore not sent: after %ss these files still do not exist: %s (the old client is "
                                  "not known to be gone; nothing was sent to the new setup)"

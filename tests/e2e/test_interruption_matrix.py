@@ -57,6 +57,11 @@ RUN_TIMEOUT = 900
 # kills the run; the matrix does the same after this many seconds and says so in the row: the state it leaves
 # must still be one a re-run continues from.
 SIGINT_HANG = 90
+# Step 6's restore is armed before step 5 as an async job that outlives its task (it left the run's process
+# group). A run interrupted before it could signal must not leave it waiting with the backup password in its
+# arguments: it ends with the run (settings_restore's await_run). Seconds it may take to notice.
+ARMED_JOB_GRACE = 5
+LAB_MARK = "WABIZ_E2E_LAB"
 
 
 def read_record(lab):
@@ -107,7 +112,8 @@ class Chain:
         before = read_record(self.lab)
         with open(logfile, "w", encoding="utf-8") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True,  # pylint: disable=consider-using-with
-                                    env=self.runner.env(), cwd=self.lab.workdir, start_new_session=True)
+                                    env=self.runner.env({LAB_MARK: self.lab.prefix}), cwd=self.lab.workdir,
+                                    start_new_session=True)
         fired = None
         self.hung = False
         deadline = time.monotonic() + RUN_TIMEOUT
@@ -138,10 +144,22 @@ class Chain:
             except ProcessLookupError:
                 break
             time.sleep(0.1)
+        if fired is not None:
+            self.assert_no_armed_job_left()
         with open(logfile, encoding="utf-8") as fh:
             output = fh.read()
         assert_no_secrets(output, "output of migrate.yml")
         return proc.returncode, output, fired
+
+    def assert_no_armed_job_left(self):
+        """No process of this lab's runs (the environment they inherit) still runs settings_restore."""
+        deadline = time.monotonic() + ARMED_JOB_GRACE
+        left = armed_jobs(self.lab.prefix)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = armed_jobs(self.lab.prefix)
+        assert not left, "%s: an armed restore outlived the interrupted run by %ss: %s" % (
+            self.signame, ARMED_JOB_GRACE, left)
 
     def reached(self, point, before, logfile):
         _label, kind, what = point
@@ -209,6 +227,26 @@ class Chain:
                                   seconds=round(time.monotonic() - t0, 1), outcome=outcome))
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread
             self.error = exc
+
+
+def armed_jobs(lab_prefix):
+    """(pid, command line) of the processes that run settings_restore for the lab: the async job inherits the
+    environment of the ansible-playbook run that started it, which names the lab (LAB_MARK)."""
+    mark = ("%s=%s" % (LAB_MARK, lab_prefix)).encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            if "settings_restore" not in cmdline:
+                continue
+            with open("/proc/%s/environ" % pid, "rb") as fh:
+                if mark not in fh.read().split(b"\0"):
+                    continue
+        except OSError:
+            continue
+        found.append((int(pid), cmdline[:160]))
+    return found
 
 
 def print_table(rows):

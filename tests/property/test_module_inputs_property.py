@@ -218,6 +218,9 @@ MODULES = dict(
         COMMON_API, backup_password=st.one_of(with_newline, st.just("")), data=bad_data, metadata=bad_metadata,
         wait_timeout=int_out_of(0, 86400), wait_interval=float_out_of(3600), await_timeout=int_out_of(1, 86400),
         await_files=st.lists(st.text(max_size=8).map(lambda t: t + "\x00"), min_size=1, max_size=3),
+        await_run=st.one_of(st.fixed_dictionaries({"host": st.text(max_size=8), "pid": int_out_of(0, 4194304)}),
+                            st.fixed_dictionaries({"pid": st.integers()}), st.text(min_size=1, max_size=8),
+                            st.fixed_dictionaries({"host": st.just("h"), "pid": st.text(min_size=1, max_size=4)})),
         src=st.sampled_from([FILES["missing"], FILES["directory"], FILES["binary"], FILES["empty"]] + BAD_BACKUPS))),
     stack_info=(stack_info, dict(), dict(
         COMMON_DOCKER, query=st.sampled_from(["[[", "stacks[?", "`", "foo("]), topology=bad_topology)),

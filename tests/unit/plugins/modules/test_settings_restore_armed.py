@@ -7,6 +7,9 @@ table of answers (units only); the e2e tests run the armed restore against the e
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -125,9 +128,91 @@ def test_await_signal_counts_the_seconds_with_its_clock():
         if now[0] >= 0.1:
             made.add("b")
 
-    missing, waited = settings_restore.await_signal(
+    missing, waited, ended = settings_restore.await_signal(
         ["a", "b"], 5, clock=lambda: now[0], sleep=sleep, exists=lambda path: path == "a" or path in made)
-    assert missing == [] and 0.1 <= waited < 0.15
-    missing, waited = settings_restore.await_signal(["c"], 1, clock=lambda: now[0], sleep=sleep,
-                                                    exists=lambda path: False)
-    assert missing == ["c"] and waited >= 1
+    assert missing == [] and 0.1 <= waited < 0.15 and not ended
+    missing, waited, ended = settings_restore.await_signal(["c"], 1, clock=lambda: now[0], sleep=sleep,
+                                                           exists=lambda path: False)
+    assert missing == ["c"] and waited >= 1 and not ended
+
+
+def test_await_signal_stops_when_the_run_ended_but_honours_files_that_came_first():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    ended_at = 0.3
+    missing, waited, ended = settings_restore.await_signal(
+        ["a"], 600, clock=lambda: now[0], sleep=sleep, exists=lambda path: False, abandoned=lambda: now[0] >= ended_at)
+    assert missing == ["a"] and ended and ended_at <= waited < ended_at + 0.05
+    # The run ended, but its last signal is there: the restore goes out.
+    missing, waited, ended = settings_restore.await_signal(
+        ["a"], 600, clock=lambda: now[0], sleep=sleep, exists=lambda path: True, abandoned=lambda: True)
+    assert missing == [] and not ended
+
+
+def fake_run(tmp_path):
+    """A process whose command line names ansible-playbook, as the run that armed the restore."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "ansible-playbook", "migrate.yml"],
+                            cwd=str(tmp_path))
+
+
+def test_the_wait_ends_with_the_run_that_armed_it_and_nothing_is_sent(capsys, server, tmp_path):
+    proc = fake_run(tmp_path)
+    killed = {}
+
+    def end_the_run():
+        time.sleep(0.4)
+        killed["at"] = time.monotonic()
+        proc.kill()
+        proc.wait()
+
+    killer = threading.Thread(target=end_the_run)
+    killer.start()
+    try:
+        result = run(capsys, await_files=[str(tmp_path / "never")], await_timeout=600,
+                     await_run=dict(host=socket.gethostname(), pid=proc.pid))
+    finally:
+        killer.join()
+    assert result["failed"] and result["changed"] is False, result
+    assert result["msg"].startswith("restore not sent: the run that armed it (pid %d on %s) ended after"
+                                    % (proc.pid, socket.gethostname()))
+    assert str(tmp_path / "never") in result["msg"] and "nothing was sent" in result["msg"]
+    assert server.posts() == [] and time.monotonic() - killed["at"] < 2
+
+
+@pytest.mark.parametrize("where", ["another host", "pid 0"])
+def test_a_run_elsewhere_or_unknown_is_not_looked_at(capsys, server, tmp_path, where):
+    dead = fake_run(tmp_path)
+    dead.kill()
+    dead.wait()
+    run_of = dict(host="not-" + socket.gethostname(), pid=dead.pid) if where == "another host" \
+        else dict(host=socket.gethostname(), pid=0)
+    started = time.monotonic()
+    result = run(capsys, await_files=[str(tmp_path / "never")], await_timeout=1, await_run=run_of)
+    assert result["failed"] and result["msg"].startswith("restore not sent: after 1s these files still do not exist")
+    assert server.posts() == [] and 1 <= time.monotonic() - started < 5
+
+
+def test_a_running_run_does_not_cut_the_wait_short(capsys, server, tmp_path):
+    proc = fake_run(tmp_path)
+    signal_file = tmp_path / "old-client-removed-a"
+    writer = threading.Timer(0.3, lambda: signal_file.write_text("{}\n"))
+    writer.start()
+    try:
+        result = run(capsys, await_files=[str(signal_file)], await_timeout=10,
+                     await_run=dict(host=socket.gethostname(), pid=proc.pid))
+    finally:
+        writer.join()
+        proc.kill()
+        proc.wait()
+    assert result["changed"] is True and not result.get("failed"), result
+    assert 0.25 <= result["awaited"] < 5 and len(server.posts()) == 1
+
+
+@pytest.mark.parametrize("value", [-1, 4194305])
+def test_await_run_pid_out_of_range_fails_before_any_call(capsys, server, tmp_path, value):
+    result = run(capsys, await_files=[str(tmp_path / "x")], await_run=dict(host="h", pid=value))
+    assert result["failed"] and "await_run.pid must be an integer from 0 to 4194304" in result["msg"], result
+    assert server.calls == []
