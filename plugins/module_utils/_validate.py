@@ -385,10 +385,14 @@ def declared_secrets(params, argument_spec):
 
 
 def _texts(value):
+    """The texts of a value as ansible-core masks them: strings and numbers, inside containers too; never a
+    boolean (it would mask every "True" in the result)."""
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple, set)):
         return set(text for item in value for text in _texts(item))
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return set()
     text = value if isinstance(value, str) else str(value)
     return set([text]) if text.strip() else set()
 
