@@ -249,6 +249,15 @@ def test_container_environment_masked_by_name_and_by_value(name, value, shown):
     assert "Db-Pass-1" not in json.dumps(_validate.mask_secrets({"containers": [{"env": {name: value}}]}))
 
 
+def test_the_declared_secrets_are_texts_and_numbers_never_booleans():
+    # CheckedModule masks these before any check: ansible-core's own list is lost on a malformed dictionary.
+    spec = dict(password=dict(type="str", no_log=True), flag=dict(type="bool", no_log=True),
+                db=dict(type="dict", options=dict(password=dict(type="str", no_log=True), port=dict(type="int"))))
+    found = _validate.declared_secrets(dict(password=12345, flag=True, db=[dict(password="Pw-1", port=1)]), spec)
+    assert found == {"12345", "Pw-1"}
+    assert _validate.declared_secrets(dict(db="not a dictionary", password=" "), spec) == set()
+
+
 def test_mask_secrets_is_what_a_state_record_should_go_through():
     record = {"webhook_url": "https://u:Hook-Pass-42@hooks.example.com", "db": {"password": "Db-Pass-1"},
               "env": {"HTTP_PROXY": "http://a:Px-Pass-1@p:3128"}, "shards": 2}

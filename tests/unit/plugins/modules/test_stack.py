@@ -249,12 +249,3 @@ def test_a_malformed_dictionary_option_never_prints_the_secrets(capsys, monkeypa
     assert result["failed"] and ("topology" in result["msg"] or "verify_db" in result["msg"]), result
     assert PASSWORD not in out and "monitoring-key-1234" not in out
     assert client.calls == []
-
-
-def test_the_secret_list_masks_texts_and_numbers_never_booleans():
-    from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
-    spec = dict(password=dict(type="str", no_log=True), flag=dict(type="bool", no_log=True),
-                db=dict(type="dict", options=dict(password=dict(type="str", no_log=True), port=dict(type="int"))))
-    found = _validate.declared_secrets(dict(password=12345, flag=True, db=[dict(password="Pw-1", port=1)]), spec)
-    assert found == {"12345", "Pw-1"}
-    assert _validate.declared_secrets(dict(db="not a dictionary", password=" "), spec) == set()
