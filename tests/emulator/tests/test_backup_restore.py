@@ -2,7 +2,7 @@ import base64
 import json
 import time
 
-from conftest import ADMIN_PASSWORD, migrate, network_call, send_text
+from conftest import ADMIN_PASSWORD, migrate, network_call, send_text, start_emulator
 
 from wa_emulator import secrets_util
 
@@ -189,6 +189,57 @@ def test_multiconnect_topology_mismatch(emulators):
                      ("primary_master", "connected"), ("secondary_master", "disconnected")]
     old.api.wait(lambda s: all(v["gateway_status"] == "disconnected" for v in s["health"].values()),
                  what="old setup kicked off")
+
+
+def _restore_watched(emu, old_api, password="backup-Pa55!"):
+    """Restore a backup of ``old_api`` on ``emu`` (in process). Returns whether it was registered before, and
+    what a node's tick could read from the moment the restore wrote the registration: ``kv_all()`` after each
+    later ``kv_set`` (the nodes read the whole kv table in one query per tick, at any moment)."""
+    setup = emu.proc.pm.setup
+    db = setup.db
+    real_set = db.kv_set
+    seen = []
+
+    def kv_set(key, value):
+        real_set(key, value)
+        if key == "registration" or seen:
+            seen.append((time.time(), setup.all_json()))
+
+    backup = old_api.post("/v1/settings/backup", {"password": password})
+    assert backup.status == 200, backup
+    was_registered = db.kv_get("registration") is not None
+    db.kv_set = kv_set
+    try:
+        r = emu.api.post("/v1/settings/restore", {"password": password, "data": backup.json["settings"]["data"]})
+    finally:
+        del db.kv_set
+    assert r.status == 200, r
+    assert seen, "the restore wrote no registration"
+    return was_registered, seen
+
+
+def test_no_node_ever_sees_a_restored_registration_before_its_initialisation(emulators, tmp_path):
+    """The restore's writes are separate statements and the nodes tick between them. A node that read the
+    restored registration before the initialisation marker claimed the number at once and, kicked off later
+    (rollback), reported "connecting" for ever instead of "disconnected" (CI, 2026-11-29)."""
+    old = connected_old(emulators)
+    new = start_emulator(tmp_path / "new-inprocess", network_url=old.network_url, inprocess=True)
+    try:
+        new.api.login()
+        was_registered, seen = _restore_watched(new, old.api)
+        assert not was_registered
+        for at, kv in seen:
+            assert float(kv.get("init_until") or 0) > at, (
+                "a node could read the restored registration while the client was not initialising: %s"
+                % sorted(kv))
+        new.api.wait_status("connected")
+        # Registered now: a second restore stops the client first, and only then changes its registration.
+        was_registered, seen = _restore_watched(new, new.api)
+        assert was_registered
+        for at, kv in seen:
+            assert kv.get("pending_init") and float(kv.get("stopped_at") or 0) <= at, sorted(kv)
+    finally:
+        new.stop()
 
 
 def test_rollback_old_setup_comes_back_on_its_database(emulators, network):

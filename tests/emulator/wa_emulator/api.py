@@ -387,17 +387,20 @@ class ApiHandlers:
             s.set_json("two_step", doc.get("two_step") or {"enabled": False})
             s.set_shards(int(bt.get("shards") or 1))
             reg = dict(doc["registration"])
-            s.set_json("registration_origin", "restore")
-            s.set_json("registration", reg)
-            s.set_json("restore_count", int(s.get_json("restore_count") or 0) + 1)
-            s.set_json("last_restore", {"at": time.time(), "was_registered": was_registered,
-                                        "backup_created": doc.get("created"), "wa_id": reg.get("wa_id")})
+            # The nodes read the kv table on every tick, between any two of these writes: the stop (registered
+            # client) or the initialisation (new client) goes first, so no node ever sees the restored
+            # registration without it (a node that did would claim the number before its initialisation).
             if was_registered:
                 s.set_json("stopped_at", time.time())
                 s.set_json("pending_init", True)
             else:
                 extra = float(s.faults().get("init_extra_seconds", 0) or 0)
                 s.set_json("init_until", time.time() + float(s.config().get("init_seconds", 3)) + extra)
+            s.set_json("registration_origin", "restore")
+            s.set_json("registration", reg)
+            s.set_json("restore_count", int(s.get_json("restore_count") or 0) + 1)
+            s.set_json("last_restore", {"at": time.time(), "was_registered": was_registered,
+                                        "backup_created": doc.get("created"), "wa_id": reg.get("wa_id")})
         if fault:
             raise ApiError(fault["status"], fault["code"], "restore failed (injected fault)")
         # Meta's reference: "null or {}" in the text, {"meta": ...} in its example; POST /_emulator/config picks one.
