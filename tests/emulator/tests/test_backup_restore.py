@@ -242,6 +242,47 @@ def test_no_node_ever_sees_a_restored_registration_before_its_initialisation(emu
         new.stop()
 
 
+def test_the_nodes_that_restart_after_a_restore_claim_only_once_initialised(tmp_path, network):
+    """Restore on a registered client, then restart: the first node to tick initialises the setup. Every
+    other node ticks between its writes; none of them may take the setup for initialised and claim the
+    number. Real nodes on one real database, ticked by hand; the second one ticks right after the first
+    one's compare-and-set (the worst moment)."""
+    from wa_emulator import db as dbmod
+    from wa_emulator.node import Node
+    from wa_emulator.store import Setup, Timing
+
+    setup = Setup(dbmod.SQLiteDatabase(str(tmp_path / "waent.sqlite3")), Timing(tick=0.1)).initialise(
+        {"WA_EMULATOR_INIT_SECONDS": "0.4"})
+    setup.seed("15550001234")
+    setup.set_json("stopped_at", time.time() - 1)
+    setup.set_json("pending_init", True)
+    coreapp = Node(setup, "coreapp", "wacore1", "c0ffee000001", network, multiconnect=True)
+    master = Node(setup, "master", "master1", "c0ffee000002", network, multiconnect=True)
+    real_cas = setup.db.kv_cas
+    between = []
+
+    def kv_cas(key, old, new):
+        done = real_cas(key, old, new)
+        if key == "pending_init" and done and not between:
+            between.append(master.tick())
+        return done
+
+    setup.db.kv_cas = kv_cas
+    try:
+        coreapp.tick()
+    finally:
+        del setup.db.kv_cas
+    assert between, "the coreapp did not initialise the setup"
+    assert float(setup.get_json("init_until") or 0) > time.time()
+    assert master.status == "uninitialized" and not master.claimed, (master.status, master.claimed)
+    assert network_call(network, "GET", "/numbers/15550001234")[0] == 404, "claimed during the initialisation"
+    deadline = time.monotonic() + 10
+    while not (master.primary and master.claimed) and time.monotonic() < deadline:
+        master.tick()
+        time.sleep(0.05)
+    assert master.claimed and setup.get_json("last_claim")["at"] >= setup.get_json("init_until")
+
+
 def test_rollback_old_setup_comes_back_on_its_database(emulators, network):
     old = connected_old(emulators, network_url=network)
     old_id = old.api.state()["setup_id"]

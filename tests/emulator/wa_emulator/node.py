@@ -123,15 +123,20 @@ class Node(threading.Thread):
         shards = kv.get("shards")
         stopped_at = kv.get("stopped_at")
         stopped = bool(stopped_at) and self.started_at <= stopped_at
-        if kv.get("pending_init") and not stopped and reg:
-            # First start after "restore on a registered client, then stop": initialise now.
+        pending = bool(kv.get("pending_init")) and not stopped and bool(reg)
+        if pending and kv["pending_init"] is True:
+            # First start after "restore on a registered client, then stop": one node initialises the setup.
+            # The marker keeps a true value (the end of the initialisation) until init_until is written, so a
+            # node ticking in between never takes itself for initialised (it would claim the number at once).
             cfg = kv.get("config") or {}
             extra = (kv.get("faults") or {}).get("init_extra_seconds", 0) or 0
-            if self.db.kv_cas("pending_init", json.dumps(kv["pending_init"]), "null"):
-                self.setup.set_json("init_until", now + float(cfg.get("init_seconds", 3)) + float(extra))
+            until = now + float(cfg.get("init_seconds", 3)) + float(extra)
+            if self.db.kv_cas("pending_init", json.dumps(True), json.dumps({"init_until": until})):
+                self.setup.set_json("init_until", until)
                 self.db.kv_delete("pending_init")
-                kv["init_until"] = now + float(cfg.get("init_seconds", 3)) + float(extra)
-        initialising = now < float(kv.get("init_until") or 0)
+                kv["init_until"] = until
+        # A node that lost the race, or read the marker of another node's initialisation, waits a tick.
+        initialising = pending or now < float(kv.get("init_until") or 0)
         if kv.get("init_until") and kv.get("init_until") != self.effective_init:
             # An initialisation (after a restore) restarts the client's services: settings are read again.
             self.load_effective_settings(kv.get("init_until"))
