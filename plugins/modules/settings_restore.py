@@ -410,15 +410,12 @@ def main():
 
     if p["await_files"]:
         missing, waited, ended = await_signal(p["await_files"], p["await_timeout"], abandoned=run_ended(p["await_run"]))
-        if ended:
-            module.fail_json(msg="restore not sent: the run that armed it (pid %s on %s) ended after %.1fs while these "
-                                 "files still did not exist: %s (the old client is not known to be gone; nothing was "
-                                 "sent to the new setup)" % (p["await_run"]["pid"], p["await_run"]["host"], waited,
-                                                             ", ".join(missing)), **unchanged)
         if missing:
-            module.fail_json(msg="restore not sent: after %ss these files still do not exist: %s (the old client is "
-                                 "not known to be gone; nothing was sent to the new setup)"
-                                 % (p["await_timeout"], ", ".join(missing)), **unchanged)
+            why = ("the run that armed it (pid %s on %s) ended after %.1fs while these files still did not exist"
+                   % (p["await_run"]["pid"], p["await_run"]["host"], waited) if ended
+                   else "after %ss these files still do not exist" % p["await_timeout"])
+            module.fail_json(msg="restore not sent: %s: %s (the old client is not known to be gone; nothing was sent "
+                                 "to the new setup)" % (why, ", ".join(missing)), **unchanged)
         result["awaited"] = round(waited, 3)
 
     try:
