@@ -251,9 +251,9 @@ def docker_name():
 
 
 def path():
-    """A path without NUL bytes (applied to every option of type ``path``)."""
+    """A path or a text without NUL bytes (applied to every option of type ``path`` or ``str``)."""
     def rule(value):
-        return None if isinstance(value, str) and "\x00" not in value else "a path without NUL characters"
+        return None if isinstance(value, str) and "\x00" not in value else "a text without NUL characters"
     return rule
 
 
@@ -306,10 +306,13 @@ def _shown(value):
 
 
 def path_rules(argument_spec, prefix=""):
-    """A NUL-free rule for every option of type ``path`` (and list of paths), suboptions included."""
+    """A NUL-free rule for every option of type ``path`` or ``str`` (and lists of them), suboptions included:
+    the collection names the option on every ansible-core (on Python 3.12+ Ansible's own syslog call fails
+    on a NUL, naming nothing)."""
     rules = {}
     for name, spec in (argument_spec or {}).items():
-        if spec.get("type") == "path" or (spec.get("type") == "list" and spec.get("elements") == "path"):
+        kind = spec.get("elements") if spec.get("type") == "list" else spec.get("type", "str")
+        if kind in ("path", "str"):
             rules[prefix + name] = [path()]
         if spec.get("options"):
             rules.update(path_rules(spec["options"], prefix + name + "."))
@@ -419,6 +422,11 @@ class CheckedModule(AnsibleModule):
             self._check_rules[name] = list(self._check_rules.get(name, [])) + list(extra)
         self._type_checked = False
         super().__init__(argument_spec=argument_spec, **kwargs)
+        self._check()  # a module-level no_log skips _log_invocation
+
+    def _check(self):
+        if self._type_checked:
+            return
         self._type_checked = True
         self.no_log_values.update(secrets_in(self.params))
         found = problems(self.params, self._check_rules, self.argument_spec)
@@ -431,8 +439,9 @@ class CheckedModule(AnsibleModule):
         _defuse_infinite_ints(self.params, self.argument_spec)
 
     def _log_invocation(self):
-        # Runs inside AnsibleModule.__init__: URL userinfo and DSN passwords must be known before logging.
-        self.no_log_values.update(secrets_in(self.params))
+        # Runs inside AnsibleModule.__init__ right after its type checks: the rules run before anything is
+        # logged (syslog refuses a NUL on Python 3.12+), and URL userinfo and DSN passwords are known by then.
+        self._check()
         super()._log_invocation()
 
     def masked_params(self):

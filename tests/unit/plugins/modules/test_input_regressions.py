@@ -10,6 +10,7 @@ import json
 import pytest
 import requests
 
+from ansible.module_utils.common.parameters import PASS_VARS
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _backup, _docker, _stack_model, _validate
 from ansible_collections.wabiz.api_client.plugins.modules import (
@@ -50,8 +51,12 @@ def server(monkeypatch):
     return fake
 
 
+#: ansible-core 2.21 returns ``invocation`` only when asked (INJECT_INVOCATION); older cores always do.
+INVOCATION = {"_ansible_inject_invocation": True} if "inject_invocation" in PASS_VARS else {}
+
+
 def run(capsys, module, args, token=True):
-    full = dict(api_url=URL, api_token=TOKEN) if token else {}
+    full = dict(api_url=URL, api_token=TOKEN, **INVOCATION) if token else dict(INVOCATION)
     full.update(args)
     with patch_module_args(dict((k, v) for k, v in full.items() if v is not None)):
         with pytest.raises(SystemExit):
