@@ -13,9 +13,10 @@ environment described in docs/development.md. Exit status 1 when any suite faile
 
 The suites run in two lanes at once (``WABIZ_TEST_LANES=1``: one lane, in file-name order):
 
-* the **static** lane, suites ``1x`` and ``40`` (sanity, units, lint, packaging, property-based tests, the
-  API integration targets on process-mode emulators): CPU work and ansible-test, one after the other (two
-  ansible-test runs must not share the collection copy's ``tests/output`` at once);
+* the **static** lane, suites ``1x`` and ``4x`` (sanity and units on every supported ansible-core, lint,
+  packaging, property-based tests, the API integration targets on process-mode emulators, the migration on
+  the newest core): CPU work and ansible-test, one after the other (two ansible-test runs must not share the
+  collection copy's ``tests/output`` at once);
 * the **Docker** lane, every other suite (emulator images, Docker-mode emulator, Docker modules, molecule,
   end-to-end, multi-host): mostly waiting on containers, so it overlaps well with the static lane.
 
@@ -32,7 +33,7 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IGNORE = shutil.ignore_patterns(".venv", ".git", ".cache", "output", "__pycache__", "*.pyc",
+IGNORE = shutil.ignore_patterns(".venv", ".venv-core-*", ".git", ".cache", "output", "__pycache__", "*.pyc",
                                 ".pytest_cache", ".ansible", "*.tar.gz")
 
 
@@ -102,7 +103,7 @@ def main(filters):
     if os.environ.get("WABIZ_TEST_LANES", "2") == "1":
         lanes = [suites]
     else:
-        static = [s for s in suites if s[:1] == "1" or s.startswith("40-")]
+        static = [s for s in suites if s[:1] in ("1", "4")]
         lanes = [lane for lane in (static, [s for s in suites if s not in static]) if lane]
     threads = [threading.Thread(target=run_lane, args=(lane,)) for lane in lanes]
     for thread in threads:
