@@ -167,7 +167,7 @@ def test_execution_environment_build_context_is_complete(built, tmp_path):
     assert hashlib.sha256((build / "wabiz-api_client.tar.gz").read_bytes()).digest() == \
         hashlib.sha256(built.read_bytes()).digest()
     containerfile = next(p for p in (ctx / "Containerfile", ctx / "Dockerfile") if p.exists()).read_text()
-    assert "ansible-galaxy collection install" in containerfile and "ansible-core>=2.19,<2.20" in containerfile
+    assert "ansible-galaxy collection install" in containerfile and "ansible-core>=2.21,<2.22" in containerfile and "awx-ee:latest" not in containerfile
     # Galaxy stage: RUN ansible-galaxy collection install -r requirements.yml (in _build).
     share = tmp_path / "share" / "collections"
     rc, log = run([tool("ansible-galaxy"), "collection", "install", "--offline", "-r", "requirements.yml",
