@@ -33,7 +33,7 @@ fi
 find_python() {
   local cand
   for cand in $(command -v "python$1" 2>/dev/null) \
-      $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python"$1" 2>/dev/null | sort -rV); do
+      $(find "${PYENV_ROOT:-$HOME/.pyenv}/versions" -maxdepth 3 -path "*/versions/$1.*/bin/python$1" 2>/dev/null | sort -rV); do
     "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1 && { echo "$cand"; return 0; }
   done
   return 1

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$WABIZ_COLLECTION"
 . "$WABIZ_REPO/tests/cores.sh"
-read -r core py <<< "$(wabiz_cores | tail -1)"
+read -r core _ <<< "$(wabiz_cores | tail -1)"
 venv=$(wabiz_core_venv "$core")
 bash tools/ensure-docker.sh
 bash tools/build-images.sh
