@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import pytest
@@ -24,10 +25,11 @@ def make_response(status, body=None, headers=None, text=None, reason=""):
     resp.status_code = status
     resp.reason = reason
     if body is not None:
-        resp._content = json.dumps(body).encode()
+        content = json.dumps(body).encode()
         resp.headers["Content-Type"] = "application/json"
     else:
-        resp._content = (text or "").encode()
+        content = (text or "").encode()
+    resp.raw = io.BytesIO(content)  # read by the client as it reads a real answer
     resp.headers.update(headers or {})
     return resp
 
@@ -52,7 +54,8 @@ class FakeSession:
     def mount(self, *args):
         pass
 
-    def request(self, method, url, json=None, data=None, headers=None, timeout=None, verify=None):
+    def request(self, method, url, json=None, data=None, headers=None, timeout=None, verify=None, **kwargs):
+        assert kwargs == dict(stream=True, allow_redirects=False, auth=_api._no_netrc)
         self.calls.append(dict(method=method, url=url, json=json, headers=dict(headers or {}), verify=verify))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
@@ -185,7 +188,7 @@ def test_dropped_connection_is_retried_for_idempotent_calls():
 
 
 def test_retries_exhausted_reports_attempts_and_last_error():
-    c, s, sleeps = client([make_response(503)] * 4, token=TOKEN, retries=3)
+    c, s, sleeps = client([make_response(503) for _ in range(4)], token=TOKEN, retries=3)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health")
     assert len(s.calls) == 4 and len(sleeps) == 3
@@ -194,14 +197,14 @@ def test_retries_exhausted_reports_attempts_and_last_error():
 
 
 def test_a_call_can_take_fewer_retries_than_the_client():
-    c, s, sleeps = client([make_response(503)] * 4, token=TOKEN, retries=3)
+    c, s, sleeps = client([make_response(503) for _ in range(4)], token=TOKEN, retries=3)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health", retries=0)
     assert len(s.calls) == 1 and sleeps == [] and exc.value.attempts == 1
 
 
 def test_backoff_is_exponential_with_jitter_and_capped():
-    c, s, sleeps = client([make_response(503)] * 4 + [make_response(200, {})], token=TOKEN, retries=5,
+    c, s, sleeps = client([make_response(503) for _ in range(4)] + [make_response(200, {})], token=TOKEN, retries=5,
                           retry_delay=1.0, max_delay=3.0)
     c.get("/v1/health")
     # rand()=0.5 -> 3/4 of the exponential step: 1, 2, 4->capped 3, 3
@@ -220,7 +223,8 @@ def test_retry_after_seconds_is_honoured():
 def test_retry_after_http_date_is_honoured():
     assert _api.parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert _api.parse_retry_after("junk") is None
-    assert _api.parse_retry_after("100000") == _api.MAX_RETRY_AFTER
+    assert _api.parse_retry_after("100000") == 100000.0  # capped where it is used: max_delay, the deadline
+    assert _api.parse_retry_after("inf") is None and _api.parse_retry_after("nan") is None
 
 
 def test_tls_errors_are_not_retried_and_explain_the_fix():

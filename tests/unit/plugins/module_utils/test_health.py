@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
@@ -181,6 +183,12 @@ class FakeClient:
     def __init__(self, answers):
         self.answers = list(answers)
         self.calls = []
+        self.deadlines = []
+
+    @contextlib.contextmanager
+    def within(self, deadline):
+        self.deadlines.append(deadline)
+        yield self
 
     def get(self, path, auth="token", retries=None):
         self.calls.append((path, auth))
@@ -220,7 +228,8 @@ def test_wait_times_out_with_the_last_answer():
     client = FakeClient([single("uninitialized")] * 10)
     reader = _health.HealthReader(client, clock=clock, sleep=clock.sleep)
     ok, response, nodes, summary, last_error, polls = reader.wait(timeout=5, interval=2)
-    assert not ok and polls == 3 and summary["not_ready"][0]["gateway_status"] == "uninitialized"
+    # Polls at 0, 2, 4 and a last one at the deadline (5), never later.
+    assert not ok and polls == 4 and clock.now == 5 and summary["not_ready"][0]["gateway_status"] == "uninitialized"
 
 
 def test_wait_raises_non_transient_errors_at_once():
