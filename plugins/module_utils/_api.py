@@ -284,19 +284,18 @@ def _read_body(response, end):
     read = getattr(response.raw, "read1", response.raw.read)
     chunks = []
     try:
-        while True:
-            chunk = read(65536)
-            if not chunk:
-                break
+        chunk = read(65536)
+        while chunk and end.left():
             chunks.append(chunk)
-            if not end.left():
-                raise requests.exceptions.ReadTimeout("the answer did not end in time")
+            chunk = read(65536)
     except ReadTimeoutError as exc:  # urllib3's own errors: requests wraps them only in iter_content
         raise requests.exceptions.ReadTimeout(exc)
     except (ProtocolError, OSError) as exc:
         raise requests.exceptions.ConnectionError(exc)
     finally:
         response.close()
+    if chunk:
+        raise requests.exceptions.ReadTimeout("the answer did not end in time")
     response._content = b"".join(chunks)
 
 
