@@ -227,10 +227,10 @@ def evaluate(compiled, response, nodes, summary):
     return bool(result), result
 
 
-def shard_count(client):
+def shard_count(client, retries=None):
     """``GET /v1/account/shards`` → N, or ``None`` when the setup cannot tell (e.g. not registered)."""
     try:
-        answer = client.get(SHARDS_PATH, auth="token")
+        answer = client.get(SHARDS_PATH, auth="token", retries=retries)
     except WAApiError as error:
         if error.status in (400, 403, 404):
             return None
@@ -259,7 +259,7 @@ class HealthReader:
 
     def read(self, retries=None):
         if self.read_shards:
-            self.expected_shards = shard_count(self.client)
+            self.expected_shards = shard_count(self.client, retries)
             self.read_shards = False
         response = self.client.get(HEALTH_PATH, auth="any", retries=retries)
         nodes = normalise(response)
