@@ -43,15 +43,10 @@ REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     from requests.adapters import HTTPAdapter
-except ImportError:  # pragma: no cover - exercised by the sanity import test
-    requests = None
-    HTTPAdapter = None
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-try:
     from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
-except ImportError:  # pragma: no cover
-    MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    requests = HTTPAdapter = MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 
 #: HTTP statuses that mean "try again later".
@@ -217,23 +212,21 @@ def backoff_delay(attempt, base, cap=60.0, rand=random.random):
 
 def _never_sent(exc):
     """True when a requests exception proves the request never reached the server."""
-    if requests is None:
-        return False
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     if isinstance(exc, requests.exceptions.SSLError):
         return False
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = exc.args[0] if exc.args else None
-        if MaxRetryError is not None and isinstance(reason, MaxRetryError):
+        if isinstance(reason, MaxRetryError):
             reason = reason.reason
-        return NewConnectionError is not None and isinstance(reason, NewConnectionError)
+        return isinstance(reason, NewConnectionError)
     return False
 
 
 def _hopeless(exc):
     """True when no retry can fix a transport error: TLS, a bad URL or header, a missing CA file."""
-    if requests is None or not isinstance(exc, requests.exceptions.RequestException):
+    if not isinstance(exc, requests.exceptions.RequestException):
         return True
     return isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.InvalidURL,
                             requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
@@ -251,10 +244,10 @@ def _unknown_outcome(changes, status=None, code=None, exc=None):
 
 
 def _describe_transport_error(exc):
-    if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError):
         return ("TLS verification failed; give the client's CA with ca_path (the client ships a "
                 "self-signed certificate) or set validate_certs=false for a lab")
-    if requests is not None and isinstance(exc, requests.exceptions.Timeout):
+    if isinstance(exc, requests.exceptions.Timeout):
         return "timed out (no complete answer in time)"
     text = str(exc.args[0] if exc.args else exc)
     if "Connection refused" in text:
@@ -265,22 +258,20 @@ def _describe_transport_error(exc):
         return "connection dropped by the server"
     if "CA certificate bundle" in text:
         return "the CA file given with ca_path cannot be used: give a readable PEM file"
-    if requests is not None and isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                                                 requests.exceptions.InvalidSchema)):
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
         return "the URL is not valid: give api_url like https://wa.example.com:9090"
     return type(exc).__name__
 
 
 def _no_netrc(request):
-    """The ``auth`` of every request: requests reads ``~/.netrc`` (or ``NETRC``) and the URL's userinfo only when
-    a request has no ``auth``, and would put them in place of the Authorization header this client sets."""
+    """The ``auth`` of every request: without one, requests puts ``~/.netrc`` or URL userinfo in place of ours."""
     return request
 
 
 def _read_body(response, end):
-    """Read the whole body into ``response``; a body that has not ended by ``end`` (a ``_wait.Deadline``),
-    however slowly it trickles, is a ``ReadTimeout``. ``read1`` returns what has arrived, so the deadline is
-    checked between the pieces."""
+    """Read the whole body into ``response``; one not ended by ``end`` (a ``_wait.Deadline``), however slowly it
+    trickles, is a ``ReadTimeout`` (``read1`` returns what has arrived: the deadline is checked between pieces)."""
     read = getattr(response.raw, "read1", response.raw.read)
     chunks = []
     try:
