@@ -13,7 +13,7 @@ options:
     description:
       - Base URL of the Webapp of the WhatsApp Business API client, for example V(https://wa-new.example.com:9090).
       - The Webapp speaks HTTPS only; plain C(http://) is refused before any call unless O(api_allow_http=true).
-      - A redirect (3xx answer) is never followed: the call fails naming the address it points to, and no
+      - A redirect (3xx answer) is never followed; the call fails naming the address it points to, and no
         credential is sent there. C(~/.netrc) (or E(NETRC)) never replaces the credentials given here.
       - Checked before any call; a value without C(https://) or C(http://), without a host or with an invalid
         port fails at once, without retries. Credentials in the URL (C(user:password@)) are refused (give
