@@ -101,7 +101,6 @@ API_RULES = dict(
 )
 
 
-
 def refusal(params):
     """Why the connection options must not be used although each is valid (plain HTTP not allowed), or None."""
     if str(params.get("api_url") or "").lower().startswith("http://") and not params.get("api_allow_http"):

@@ -193,7 +193,7 @@ def test_dropped_connection_is_retried_for_idempotent_calls():
 
 
 def test_retries_exhausted_reports_attempts_and_last_error():
-    c, s, sleeps = client([make_response(503) for _ in range(4)], token=TOKEN, retries=3)
+    c, s, sleeps = client([make_response(503) for dummy in range(4)], token=TOKEN, retries=3)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health")
     assert len(s.calls) == 4 and len(sleeps) == 3
@@ -202,14 +202,14 @@ def test_retries_exhausted_reports_attempts_and_last_error():
 
 
 def test_a_call_can_take_fewer_retries_than_the_client():
-    c, s, sleeps = client([make_response(503) for _ in range(4)], token=TOKEN, retries=3)
+    c, s, sleeps = client([make_response(503) for dummy in range(4)], token=TOKEN, retries=3)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health", retries=0)
     assert len(s.calls) == 1 and sleeps == [] and exc.value.attempts == 1
 
 
 def test_backoff_is_exponential_with_jitter_and_capped():
-    c, s, sleeps = client([make_response(503) for _ in range(4)] + [make_response(200, {})], token=TOKEN, retries=5,
+    c, s, sleeps = client([make_response(503) for dummy in range(4)] + [make_response(200, {})], token=TOKEN, retries=5,
                           retry_delay=1.0, max_delay=3.0)
     c.get("/v1/health")
     # rand()=0.5 -> 3/4 of the exponential step: 1, 2, 4->capped 3, 3
@@ -464,7 +464,7 @@ def trickle(handler):
     handler.send_response(200)
     handler.send_header("Content-Length", "100")
     handler.end_headers()
-    for _ in range(100):
+    for dummy in range(100):
         handler.wfile.write(b" ")
         handler.wfile.flush()
         time.sleep(1)
@@ -516,7 +516,7 @@ def test_retry_after_is_capped_to_max_delay_outside_a_wait():
 
 def test_jittered_retries_stay_inside_the_deadline():
     clock = Clock()
-    session = FakeSession([make_response(503) for _ in range(100)])
+    session = FakeSession([make_response(503) for dummy in range(100)])
     c = _api.WAClient(URL, token=TOKEN, session=session, retries=100, sleep=clock.sleep, clock=clock)
     with c.within(_wait.Deadline(20, clock)), pytest.raises(_api.WAApiError):
         c.get("/v1/health")
