@@ -9,12 +9,11 @@ It owns, in one place:
   (``API_ARGUMENT_SPEC``; documented once in ``doc_fragments/_api.py``);
 * login with username/password (token cached for the module run), a given token, or the
   monitoring API key;
-* retries with jittered exponential backoff that honour ``Retry-After``; calls that are not
+* retries with jittered exponential backoff that honour ``Retry-After``, each attempt (its body included) within
+  ``api_timeout`` and, inside a wait, everything by its deadline (``WAClient.within``); calls that are not
   idempotent are never retried once the request may have reached the server;
-* bounds: one attempt, its body included, ends within ``api_timeout``; inside a wait, every attempt, body and
-  retry ends by the wait's deadline (``WAClient.within``);
-* credentials only to the address given: no redirect followed, no ``~/.netrc`` or URL userinfo in place of
-  the token, plain ``http://`` only with ``api_allow_http``, a warning when TLS verification is off;
+* credentials only to the address given: no redirect followed, no ``~/.netrc`` in place of the token, plain
+  ``http://`` only with ``api_allow_http``, a warning when TLS verification is off;
 * one error type (:class:`WAApiError`) and one translation into a ``fail_json`` message;
 * keeping secrets (passwords, tokens, PINs, backup data, URL userinfo) out of results, messages and
   exceptions;
@@ -42,10 +41,9 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _validate,
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
-    from requests.adapters import HTTPAdapter
     from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 except ImportError:  # pragma: no cover - exercised by the sanity import test
-    requests = HTTPAdapter = MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
+    requests = MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 
@@ -329,11 +327,7 @@ class WAClient:
         self.deadline = None
         self.on_retry = on_retry
         self.logged_in = False
-        self.session = session or requests.Session()
-        if session is None:
-            # Our own loop does the retries; urllib3 must not retry behind our back.
-            self.session.mount("https://", HTTPAdapter(max_retries=0))
-            self.session.mount("http://", HTTPAdapter(max_retries=0))
+        self.session = session or requests.Session()  # its adapters never retry (max_retries=0): our loop does
         # Passed with every request too: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment
         # override Session.verify, which would silently ignore ca_path (or validate_certs=false).
         self.verify = (ca_path or True) if validate_certs else False

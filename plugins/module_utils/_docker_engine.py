@@ -13,8 +13,6 @@ both into one clear failure.
 
 from __future__ import annotations
 
-import time
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m, _wait
 from ansible_collections.wabiz.api_client.plugins.module_utils._docker import (
     APIError, DockerException, DockerFailure, ImageNotFound, NotFound, engine_step)
@@ -246,14 +244,14 @@ def container_logs(client, name_or_id, lines=20):
         return ""
 
 
-def wait_running(client, names, timeout, settle=2.0, sleep=time.sleep, now=time.monotonic):
+def wait_running(client, names, timeout, settle=2.0):
     """Wait until every named container runs and has kept running for ``settle`` seconds.
 
     Returns None, or an error text naming the container that exited (with its last log lines).
     """
     seen = dict(problems=[], stable_since=None)
 
-    def check(_deadline):
+    def check(deadline):
         problems = seen["problems"] = []
         for name in names:
             try:
@@ -268,10 +266,11 @@ def wait_running(client, names, timeout, settle=2.0, sleep=time.sleep, now=time.
         if problems:
             seen["stable_since"] = None
             return False
-        seen["stable_since"] = seen["stable_since"] or now()
-        return now() - seen["stable_since"] >= settle
+        if seen["stable_since"] is None:
+            seen["stable_since"] = deadline.clock()
+        return deadline.clock() - seen["stable_since"] >= settle
 
-    if _wait.poll(check, timeout, 0.5, clock=now, sleep=sleep)[0]:
+    if _wait.poll(check, timeout, 0.5)[0]:
         return None
     name, what = (seen["problems"] or [(names[0], "unstable")])[0]
     logs = container_logs(client, name)

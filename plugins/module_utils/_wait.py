@@ -1,12 +1,8 @@
 # Copyright (c) 2026, wabiz.api_client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one wait of the collection: a deadline and a poll loop that never sleeps past it.
-
-PRIVATE to this collection: no compatibility promise to other collections.
-
-Every wait in ``plugins/`` (health, containers, ports, databases) is :func:`poll`; an API call made inside a
-wait is bounded by the same :class:`Deadline` (``WAClient.within``). The options of the health waits are
-``WAIT_ARGUMENT_SPEC``, documented once in ``doc_fragments/_wait.py``.
+"""The one wait (PRIVATE to this collection): every wait in ``plugins/`` (health, containers, ports, databases) is
+:func:`poll`, and the API calls of a wait end by its :class:`Deadline` (``WAClient.within``). The options of the
+health waits: ``WAIT_ARGUMENT_SPEC``, documented once in ``doc_fragments/_wait.py``.
 """
 
 from __future__ import annotations
