@@ -9,7 +9,6 @@ from ansible_collections.wabiz.api_client.plugins.plugin_utils._progress import 
 
 class ActionModule(ApiProgressAction):
     default_wait = False
-    default_timeout = 300
 
     def awaited(self, args):
         what = ("the condition %s" % args["condition"]) if args.get("condition") else "a healthy setup"

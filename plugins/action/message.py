@@ -10,7 +10,6 @@ from ansible_collections.wabiz.api_client.plugins.plugin_utils._progress import 
 class ActionModule(ApiProgressAction):
     wait_option = "wait_healthy"
     default_wait = False
-    default_timeout = 600
 
     def awaited(self, args):
         return "a healthy setup at %s before the test message" % args.get("api_url", "?")

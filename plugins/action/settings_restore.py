@@ -9,7 +9,6 @@ from ansible_collections.wabiz.api_client.plugins.plugin_utils._progress import 
 
 class ActionModule(ApiProgressAction):
     default_wait = True
-    default_timeout = 600
 
     def awaited(self, args):
         return "the restore onto %s and the setup serving after it" % args.get("api_url", "?")

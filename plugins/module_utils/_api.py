@@ -9,8 +9,11 @@ It owns, in one place:
   (``API_ARGUMENT_SPEC``; documented once in ``doc_fragments/_api.py``);
 * login with username/password (token cached for the module run), a given token, or the
   monitoring API key;
-* retries with jittered exponential backoff that honour ``Retry-After``; calls that are not
+* retries with jittered exponential backoff that honour ``Retry-After``, each attempt (its body included) within
+  ``api_timeout`` and, inside a wait, everything by its deadline (``WAClient.within``); calls that are not
   idempotent are never retried once the request may have reached the server;
+* credentials only to the address given: no redirect followed, no ``~/.netrc`` in place of the token, plain
+  ``http://`` only with ``api_allow_http``, a warning when TLS verification is off;
 * one error type (:class:`WAApiError`) and one translation into a ``fail_json`` message;
 * keeping secrets (passwords, tokens, PINs, backup data, URL userinfo) out of results, messages and
   exceptions;
@@ -25,27 +28,23 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.utils
+import math
 import random
 import time
 import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate, _wait
 
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
-    from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 except ImportError:  # pragma: no cover - exercised by the sanity import test
-    requests = None
-    HTTPAdapter = None
+    requests = MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-try:
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
-except ImportError:  # pragma: no cover
-    MaxRetryError = NewConnectionError = None
 
 
 #: HTTP statuses that mean "try again later".
@@ -59,8 +58,8 @@ RETRY_WA_CODES = frozenset((1011, 1015, 1016, 1017, 1018))
 NOT_PROCESSED_WA_CODES = frozenset((1017, 1018))
 #: Methods that are idempotent by HTTP semantics; a POST is idempotent only when the caller says so.
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"))
-#: The longest wait a ``Retry-After`` header may impose on one attempt.
-MAX_RETRY_AFTER = 300.0
+#: The least time one attempt is given when the deadline of its wait is (nearly) reached.
+MIN_ATTEMPT = 1.0
 
 LOGIN_PATH = "/v1/users/login"
 PASSWORD_CHANGE_REQUIRED = 1024
@@ -76,6 +75,7 @@ API_ARGUMENT_SPEC = dict(
     api_timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["WABIZ_API_TIMEOUT"])),
     api_retries=dict(type="int", default=5, fallback=(env_fallback, ["WABIZ_API_RETRIES"])),
     api_retry_delay=dict(type="float", default=1.0, fallback=(env_fallback, ["WABIZ_API_RETRY_DELAY"])),
+    api_allow_http=dict(type="bool", default=False, fallback=(env_fallback, ["WABIZ_API_ALLOW_HTTP"])),
 )
 
 
@@ -97,6 +97,16 @@ API_RULES = dict(
     api_retries=[_validate.int_range(0, 100)],
     api_retry_delay=[_validate.number_range(0, 300)],
 )
+
+
+def refusal(params):
+    """Why the connection options must not be used although each is valid (plain HTTP not allowed), or None."""
+    if str(params.get("api_url") or "").lower().startswith("http://") and not params.get("api_allow_http"):
+        return ("api_url %s is plain HTTP: passwords and tokens would cross the network in clear. Use https:// "
+                "(the Webapp speaks HTTPS), or set api_allow_http=true (WABIZ_API_ALLOW_HTTP) to allow it"
+                % _validate.mask_url(params["api_url"]))
+    return None
+
 
 API_REQUIRED_TOGETHER = [("api_username", "api_password")]
 API_MUTUALLY_EXCLUSIVE = [("api_token", "api_password")]
@@ -178,6 +188,8 @@ def parse_retry_after(value, now=None):
         return None
     try:
         seconds = float(value)
+        if not math.isfinite(seconds):
+            return None
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -186,7 +198,7 @@ def parse_retry_after(value, now=None):
         if when is None:
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+    return max(0.0, seconds)
 
 
 def backoff_delay(attempt, base, cap=60.0, rand=random.random):
@@ -197,23 +209,21 @@ def backoff_delay(attempt, base, cap=60.0, rand=random.random):
 
 def _never_sent(exc):
     """True when a requests exception proves the request never reached the server."""
-    if requests is None:
-        return False
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     if isinstance(exc, requests.exceptions.SSLError):
         return False
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = exc.args[0] if exc.args else None
-        if MaxRetryError is not None and isinstance(reason, MaxRetryError):
+        if isinstance(reason, MaxRetryError):
             reason = reason.reason
-        return NewConnectionError is not None and isinstance(reason, NewConnectionError)
+        return isinstance(reason, NewConnectionError)
     return False
 
 
 def _hopeless(exc):
     """True when no retry can fix a transport error: TLS, a bad URL or header, a missing CA file."""
-    if requests is None or not isinstance(exc, requests.exceptions.RequestException):
+    if not isinstance(exc, requests.exceptions.RequestException):
         return True
     return isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.InvalidURL,
                             requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
@@ -231,11 +241,11 @@ def _unknown_outcome(changes, status=None, code=None, exc=None):
 
 
 def _describe_transport_error(exc):
-    if requests is not None and isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, requests.exceptions.SSLError):
         return ("TLS verification failed; give the client's CA with ca_path (the client ships a "
                 "self-signed certificate) or set validate_certs=false for a lab")
-    if requests is not None and isinstance(exc, requests.exceptions.Timeout):
-        return "timed out"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out (no complete answer in time)"
     text = str(exc.args[0] if exc.args else exc)
     if "Connection refused" in text:
         return "connection refused"
@@ -245,22 +255,61 @@ def _describe_transport_error(exc):
         return "connection dropped by the server"
     if "CA certificate bundle" in text:
         return "the CA file given with ca_path cannot be used: give a readable PEM file"
-    if requests is not None and isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                                                 requests.exceptions.InvalidSchema)):
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
         return "the URL is not valid: give api_url like https://wa.example.com:9090"
     return type(exc).__name__
+
+
+def _no_netrc(request):
+    """The ``auth`` of every request: without one, requests puts ``~/.netrc`` or URL userinfo in place of ours."""
+    return request
+
+
+def _read_body(response, end):
+    """Read the whole body into ``response``; one not ended by ``end`` (a ``_wait.Deadline``), however slowly it
+    trickles, is a ``ReadTimeout`` (``read1`` returns what has arrived: the deadline is checked between pieces)."""
+    read = getattr(response.raw, "read1", response.raw.read)
+    chunks = []
+    try:
+        chunk = read(65536)
+        while chunk and end.left():
+            chunks.append(chunk)
+            chunk = read(65536)
+    except ReadTimeoutError as exc:  # urllib3's own errors: requests wraps them only in iter_content
+        raise requests.exceptions.ReadTimeout(exc)
+    except (ProtocolError, OSError) as exc:
+        raise requests.exceptions.ConnectionError(exc)
+    finally:
+        response.close()
+    if chunk:
+        raise requests.exceptions.ReadTimeout("the answer did not end in time")
+    response._content = b"".join(chunks)
+
+
+def _redirect_error(response, method, path):
+    """A 3xx answer: never followed, so no credential goes to the address it names."""
+    try:
+        host = urlsplit(response.headers.get("Location") or "").hostname or "a path on the same host"
+    except ValueError:
+        host = "an invalid address"
+    return WAApiError(status=response.status_code, title="Redirect refused",
+                      details="%s %s answered %d towards %s; redirects are never followed (the credentials would "
+                              "go with them): give api_url as the address that answers the API"
+                              % (method, path, response.status_code, host), method=method, path=path)
 
 
 class WAClient:
     """HTTP client for one setup's Webapp.
 
-    ``sleep`` and ``rand`` are injectable for tests. ``on_retry(attempt, delay, reason)`` lets the
+    ``sleep``, ``rand`` and ``clock`` are injectable for tests. ``on_retry(attempt, delay, reason)`` lets the
     caller log progress on long waits.
     """
 
     def __init__(self, url, username=None, password=None, token=None, api_key=None,
                  validate_certs=True, ca_path=None, timeout=30.0, retries=5, retry_delay=1.0,
-                 max_delay=60.0, session=None, sleep=time.sleep, rand=random.random, on_retry=None):
+                 max_delay=60.0, session=None, sleep=time.sleep, rand=random.random, on_retry=None,
+                 clock=time.monotonic):
         if requests is None:
             raise RuntimeError(missing_required_lib("requests"))
         self.url = url.rstrip("/")
@@ -274,13 +323,11 @@ class WAClient:
         self.max_delay = max_delay
         self._sleep = sleep
         self._rand = rand
+        self._clock = clock
+        self.deadline = None
         self.on_retry = on_retry
         self.logged_in = False
-        self.session = session or requests.Session()
-        if session is None:
-            # Our own loop does the retries; urllib3 must not retry behind our back.
-            self.session.mount("https://", HTTPAdapter(max_retries=0))
-            self.session.mount("http://", HTTPAdapter(max_retries=0))
+        self.session = session or requests.Session()  # its adapters never retry (max_retries=0): our loop does
         # Passed with every request too: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment
         # override Session.verify, which would silently ignore ca_path (or validate_certs=false).
         self.verify = (ca_path or True) if validate_certs else False
@@ -331,6 +378,15 @@ class WAClient:
                                  details="give api_token, or api_username and api_password")
         return {"Authorization": "Bearer " + self._token}
 
+    @contextlib.contextmanager
+    def within(self, deadline):
+        """Every call in the block ends by ``deadline`` (a ``_wait.Deadline``): its attempts, bodies and retries."""
+        self.deadline = deadline
+        try:
+            yield self
+        finally:
+            self.deadline = None
+
     # -- requests -------------------------------------------------------------------------
     def request(self, method, path, json_body=None, data=None, content_type=None, auth="token",
                 extra_headers=None, idempotent=None, expected=(200, 201, 202, 204), allow_status=(), changes=None,
@@ -343,6 +399,9 @@ class WAClient:
         setup (default: every method but GET, HEAD, OPTIONS); a failed change whose outcome is unknown
         raises a :class:`WAApiError` with ``outcome_unknown``. ``retries``: this call's retries instead of the
         client's (0 for a poll inside a wait loop, which polls again at its own interval).
+
+        A ``Retry-After`` or backoff delay is at most ``max_delay`` and never passes the deadline of the wait the
+        call is part of: a longer one ends the call at that deadline with its last error.
         """
         limit = self.retries if retries is None else max(0, int(retries))
         method = method.upper()
@@ -354,16 +413,21 @@ class WAClient:
         attempt = 0
         relogged = False
         while True:
-            headers = {"Accept": "application/json"}
+            # Identity encoding: the body is read piece by piece against the attempt's deadline.
+            headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
             headers.update(self._auth_header(auth))
             if extra_headers:
                 headers.update(extra_headers)
             if content_type:
                 headers["Content-Type"] = content_type
             retry_after = None
+            left = self.timeout if self.deadline is None else max(MIN_ATTEMPT, min(self.timeout, self.deadline.left()))
+            end = _wait.Deadline(left, self._clock)
             try:
                 response = self.session.request(method, url, json=json_body, data=data, headers=headers,
-                                                timeout=self.timeout, verify=self.verify)
+                                                timeout=left, verify=self.verify, stream=True,
+                                                allow_redirects=False, auth=_no_netrc)
+                _read_body(response, end)
             except (requests.exceptions.RequestException, OSError, ValueError) as exc:
                 # OSError: a CA file that vanished; ValueError: a header or URL http.client refuses.
                 details = _describe_transport_error(exc)
@@ -374,6 +438,8 @@ class WAClient:
                                    outcome_unknown=_unknown_outcome(changes, exc=exc))
                 may_retry = not _hopeless(exc) and (idempotent or _never_sent(exc))
             else:
+                if 300 <= response.status_code < 400:
+                    raise _redirect_error(response, method, path)
                 if response.status_code in expected:
                     return self._decode(response)
                 if response.status_code in allow_status:
@@ -389,11 +455,14 @@ class WAClient:
                     continue
                 may_retry = (idempotent or error.code in NOT_PROCESSED_WA_CODES) and error.retryable
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            error.args = (error.describe(),)
             if not may_retry or attempt >= limit:
-                error.args = (error.describe(),)
                 raise error
-            delay = retry_after if retry_after is not None else backoff_delay(
-                attempt, self.retry_delay, self.max_delay, self._rand)
+            delay = min(self.max_delay, retry_after if retry_after is not None else backoff_delay(
+                attempt, self.retry_delay, self.max_delay, self._rand))
+            if self.deadline is not None and delay >= self.deadline.left():
+                self._sleep(self.deadline.left())
+                raise error
             if self.on_retry:
                 self.on_retry(attempt + 1, delay, error.describe())
             self._sleep(delay)
@@ -469,6 +538,12 @@ class WAModule(_validate.ModuleWrapper):
         self.module = _validate.CheckedModule(argument_spec=spec, rules=all_rules, **kwargs)
         if REQUESTS_IMPORT_ERROR:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        if refusal(self.params):
+            self.module.fail_json(msg=refusal(self.params))
+        if not self.params["validate_certs"]:
+            self.module.warn("validate_certs is false: the Webapp's TLS certificate is NOT verified, so anyone on "
+                             "the path can read the passwords and tokens sent to %s. Give its CA with ca_path instead"
+                             % _validate.mask_url(self.params["api_url"]))
         self._client = None
         self.expose_token = False
 

@@ -13,9 +13,7 @@ both into one clear failure.
 
 from __future__ import annotations
 
-import time
-
-from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m
+from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m, _wait
 from ansible_collections.wabiz.api_client.plugins.module_utils._docker import (
     APIError, DockerException, DockerFailure, ImageNotFound, NotFound, engine_step)
 
@@ -246,35 +244,35 @@ def container_logs(client, name_or_id, lines=20):
         return ""
 
 
-def wait_running(client, names, timeout, settle=2.0, sleep=time.sleep, now=time.monotonic):
+def wait_running(client, names, timeout, settle=2.0):
     """Wait until every named container runs and has kept running for ``settle`` seconds.
 
     Returns None, or an error text naming the container that exited (with its last log lines).
     """
-    deadline = now() + timeout
-    stable_since = None
-    while True:
-        problems = []
+    seen = dict(problems=[], stable_since=None)
+
+    def check(deadline):
+        problems = seen["problems"] = []
         for name in names:
             try:
                 state = client.inspect_container(name)["State"]
             except NotFound:
-                problems.append((name, "missing", True))
+                problems.append((name, "missing"))
                 continue
             if state.get("Status") in ("exited", "dead"):
-                problems.append((name, "exited with code %s" % state.get("ExitCode"), True))
+                problems.append((name, "exited with code %s" % state.get("ExitCode")))
             elif not state.get("Running") or state.get("Restarting"):
-                problems.append((name, state.get("Status"), state.get("Restarting")))
-        if not problems:
-            if stable_since is None:
-                stable_since = now()
-            if now() - stable_since >= settle:
-                return None
-        else:
-            stable_since = None
-        if now() >= deadline:
-            name, what, _fatal = problems[0] if problems else (names[0], "unstable", True)
-            logs = container_logs(client, name)
-            return "container %s is not running after %ss (%s)%s" % (
-                name, timeout, what, ("; last log lines:\n" + logs) if logs else "")
-        sleep(0.5)
+                problems.append((name, state.get("Status")))
+        if problems:
+            seen["stable_since"] = None
+            return False
+        if seen["stable_since"] is None:
+            seen["stable_since"] = deadline.clock()
+        return deadline.clock() - seen["stable_since"] >= settle
+
+    if _wait.poll(check, timeout, 0.5)[0]:
+        return None
+    name, what = (seen["problems"] or [(names[0], "unstable")])[0]
+    logs = container_logs(client, name)
+    return "container %s is not running after %ss (%s)%s" % (
+        name, timeout, what, ("; last log lines:\n" + logs) if logs else "")

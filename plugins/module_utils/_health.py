@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     jmespath = None
     JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.wabiz.api_client.plugins.module_utils import _wait
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
 
 HEALTH_PATH = "/v1/health"
@@ -226,10 +227,10 @@ def evaluate(compiled, response, nodes, summary):
     return bool(result), result
 
 
-def shard_count(client):
+def shard_count(client, retries=None):
     """``GET /v1/account/shards`` → N, or ``None`` when the setup cannot tell (e.g. not registered)."""
     try:
-        answer = client.get(SHARDS_PATH, auth="token")
+        answer = client.get(SHARDS_PATH, auth="token", retries=retries)
     except WAApiError as error:
         if error.status in (400, 403, 404):
             return None
@@ -243,17 +244,23 @@ def shard_count(client):
 class HealthReader:
     """Fetch, normalise and summarise health, optionally waiting for a condition.
 
-    ``clock``/``sleep`` are injectable for tests.
+    ``read_shards``: read the shard count from ``/v1/account/shards`` at the first read that answers, when
+    ``expected_shards`` is not given (needs a token or a password). ``clock``/``sleep`` are injectable for tests.
     """
 
-    def __init__(self, client, expected_shards=None, condition=None, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, client, expected_shards=None, condition=None, clock=time.monotonic, sleep=time.sleep,
+                 read_shards=False):
         self.client = client
         self.expected_shards = expected_shards
+        self.read_shards = read_shards and expected_shards is None
         self.condition = compile_condition(condition) if condition else None
         self.clock = clock
         self.sleep = sleep
 
     def read(self, retries=None):
+        if self.read_shards:
+            self.expected_shards = shard_count(self.client, retries)
+            self.read_shards = False
         response = self.client.get(HEALTH_PATH, auth="any", retries=retries)
         nodes = normalise(response)
         summary = summarise(nodes, self.expected_shards)
@@ -267,25 +274,22 @@ class HealthReader:
     def wait(self, timeout, interval=2.0):
         """Poll until satisfied. Returns ``(ok, response, nodes, summary, last_error, polls)``.
 
-        Transient errors while polling (no answer, 5xx, 1011...) are remembered and polling goes on;
-        any other API error is raised at once.
+        A Webapp that does not answer yet (no answer, 5xx, 1011...) is polled again until the deadline, which
+        bounds every call of the wait; any other API error is raised at once.
         """
-        deadline = self.clock() + timeout
-        polls = 0
-        last_error = None
-        response = nodes = summary = None
-        while True:
-            polls += 1
+        seen = dict(answer=(None, None, None), error=None)
+
+        def check(deadline):
             try:
                 # One attempt per poll: the loop polls again after ``interval``, never after the client's backoff.
-                response, nodes, summary = self.read(retries=0)
-                last_error = None
-                if self.satisfied(response, nodes, summary):
-                    return True, response, nodes, summary, None, polls
+                with self.client.within(deadline):
+                    seen.update(answer=self.read(retries=0), error=None)
             except WAApiError as error:
                 if not (error.retryable or (error.status is not None and error.status >= 500)):
                     raise
-                last_error = error
-            if self.clock() + interval > deadline:
-                return False, response, nodes, summary, last_error, polls
-            self.sleep(interval)
+                seen["error"] = error
+                return False
+            return self.satisfied(*seen["answer"])
+
+        ok, polls = _wait.poll(check, timeout, interval, self.clock, self.sleep)
+        return (ok,) + seen["answer"] + (None if ok else seen["error"], polls)

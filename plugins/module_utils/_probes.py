@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-import time
+
+from ansible_collections.wabiz.api_client.plugins.module_utils._wait import poll
 
 
-def poll(check, timeout, interval=1.0, sleep=time.sleep, now=time.monotonic):
-    """Call ``check()`` until it is true or ``timeout`` seconds have passed; True when it was."""
-    deadline = now() + timeout
-    while True:
-        if check():
-            return True
-        if now() >= deadline:
-            return False
-        sleep(interval)
+def _within(deadline, most):
+    """A probe's socket timeout: at most ``most`` seconds, and not past the wait's deadline (0.1 s at least)."""
+    return max(0.1, min(most, deadline.left()))
 
 
 def https_answers(host, port, path="/v1/health", timeout=5.0):
@@ -40,9 +35,9 @@ def https_answers(host, port, path="/v1/health", timeout=5.0):
         return False
 
 
-def wait_https(host, port, timeout, sleep=time.sleep, now=time.monotonic):
+def wait_https(host, port, timeout):
     """Wait until :func:`https_answers`; True when it did within ``timeout`` seconds."""
-    return poll(lambda: https_answers(host, port), timeout, sleep=sleep, now=now)
+    return poll(lambda d: https_answers(host, port, timeout=_within(d, 5.0)), timeout)[0]
 
 
 def tcp_answers(host, port, timeout=3.0):
@@ -81,8 +76,8 @@ def pgsql_answers(host, port, timeout=3.0):
 DB_PROBES = {"MYSQL": mysql_answers, "PGSQL": pgsql_answers}
 
 
-def wait_db(host, port, engine, timeout, sleep=time.sleep, now=time.monotonic):
+def wait_db(host, port, engine, timeout):
     """Wait until the database server answers with its own protocol (TCP only for an unknown engine);
     True when it did within ``timeout`` seconds."""
     probe = DB_PROBES.get((engine or "MYSQL").upper(), tcp_answers)
-    return poll(lambda: probe(host, port), timeout, sleep=sleep, now=now)
+    return poll(lambda d: probe(host, port, timeout=_within(d, 3.0)), timeout)[0]

@@ -23,6 +23,7 @@ author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
   - wabiz.api_client._api
+  - wabiz.api_client._wait
   - wabiz.api_client._attributes
   - ansible.builtin.action_common_attributes
 attributes:
@@ -42,16 +43,6 @@ options:
       - Poll the health until the setup is healthy (or O(condition) is true).
     type: bool
     default: false
-  wait_timeout:
-    description:
-      - Seconds to wait when O(wait=true); from 0 to 86400.
-    type: int
-    default: 300
-  wait_interval:
-    description:
-      - Seconds between two polls when O(wait=true); more than 0 and at most 3600.
-    type: float
-    default: 2
   expected_shards:
     description:
       - Number of shards of the setup (1, 2, 4, 8, 16 or 32); a multiconnect setup is healthy with this many
@@ -171,7 +162,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate, _wait
 
 RULES = _validate.health_wait_rules()
 
@@ -180,8 +171,7 @@ def main():
     module = WAModule(
         argument_spec=dict(
             wait=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=300),
-            wait_interval=dict(type="float", default=2.0),
+            **_wait.WAIT_ARGUMENT_SPEC,
             expected_shards=dict(type="int"),
             condition=dict(type="str"),
             fail_unhealthy=dict(type="bool", default=False),
@@ -194,12 +184,11 @@ def main():
         module.module.fail_json(msg=missing_required_lib("jmespath"), exception=_health.JMESPATH_IMPORT_ERROR)
     try:
         # The condition is compiled before any call: a bad one fails with nothing sent.
-        reader = _health.HealthReader(module.client, expected_shards=p["expected_shards"], condition=p["condition"])
+        reader = _health.HealthReader(module.client, expected_shards=p["expected_shards"], condition=p["condition"],
+                                      read_shards=bool(p["api_token"] or p["api_password"]))
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    with module.api_errors("health check") as client:
-        if reader.expected_shards is None and (p["api_token"] or p["api_password"]):
-            reader.expected_shards = _health.shard_count(client)
+    with module.api_errors("health check"):
         try:
             if p["wait"]:
                 ok, response, nodes, summary, last_error, polls = reader.wait(p["wait_timeout"], p["wait_interval"])

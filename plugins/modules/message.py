@@ -21,6 +21,7 @@ author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
   - wabiz.api_client._api
+  - wabiz.api_client._wait
   - wabiz.api_client._attributes
   - ansible.builtin.action_common_attributes
 attributes:
@@ -55,16 +56,6 @@ options:
       - With O(wait_healthy=true), the shard count the setup must serve (1, 2, 4, 8, 16 or 32). Unset, the
         rule of M(wabiz.api_client.health_info) for an unknown shard count applies.
     type: int
-  wait_timeout:
-    description:
-      - With O(wait_healthy=true), seconds to wait, from 0 to 86400.
-    type: int
-    default: 600
-  wait_interval:
-    description:
-      - With O(wait_healthy=true), seconds between two health polls (a fraction is allowed).
-    type: float
-    default: 2.0
 """
 
 EXAMPLES = r"""
@@ -124,7 +115,7 @@ import re
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate, _wait
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
 MESSAGES_PATH = "/v1/messages"
@@ -159,8 +150,7 @@ def main():
             body=dict(type="str", required=True),
             wait_healthy=dict(type="bool", default=False),
             expected_shards=dict(type="int"),
-            wait_timeout=dict(type="int", default=600),
-            wait_interval=dict(type="float", default=2.0),
+            **_wait.WAIT_ARGUMENT_SPEC,
         ),
         rules=RULES,
         supports_check_mode=True,

@@ -36,6 +36,7 @@ author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
   - wabiz.api_client._api
+  - wabiz.api_client._wait
   - wabiz.api_client._attributes
   - ansible.builtin.action_common_attributes
 attributes:
@@ -86,16 +87,6 @@ options:
       - After the restore, wait until the setup is healthy with the shard count of the backup.
     type: bool
     default: true
-  wait_timeout:
-    description:
-      - Seconds to wait when O(wait=true); from 0 to 86400.
-    type: int
-    default: 600
-  wait_interval:
-    description:
-      - Seconds between two health polls; more than 0 and at most 3600.
-    type: float
-    default: 2
   await_files:
     description:
       - Arm the restore. First every check runs (backup file, the target's health, registration and topology); a
@@ -219,7 +210,7 @@ import re
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule, application_settings
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _migration_state, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _migration_state, _validate, _wait
 
 RESTORE_PATH = "/v1/settings/restore"
 
@@ -341,8 +332,7 @@ def main():
             metadata=dict(type="dict"),
             force=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=600),
-            wait_interval=dict(type="float", default=2.0),
+            **_wait.WAIT_ARGUMENT_SPEC,
             await_files=dict(type="list", elements="path"),
             await_timeout=dict(type="int", default=600),
             await_run=dict(type="dict", options=dict(host=dict(type="str", required=True),

@@ -7,8 +7,8 @@ A module cannot print while it runs. The action plugin runs the module in a thre
 while the module has not returned, prints every ``wabiz_progress_interval`` seconds (default 10; 0 turns it off)
 one line on the controller's output: what is awaited, the seconds elapsed against the timeout, and - for a wait
 on a setup's API with a token or monitoring key - what is not ready yet, read from ``GET /v1/health`` on the
-controller (one read, no retries, no login). Waits shorter than the interval print nothing; the module's own
-result is returned unchanged.
+controller (one read, no retries, no login, nothing for options the module refuses). URL credentials are masked in
+every line. Waits shorter than the interval print nothing; the module's own result is returned unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils._wait import WAIT_ARGUMENT_SPEC
 
 display = Display()
 
@@ -34,7 +37,7 @@ class ProgressAction(ActionBase):
     # only decide whether to print and size the message).
     wait_option = "wait"
     default_wait = True
-    default_timeout = 300
+    default_timeout = WAIT_ARGUMENT_SPEC["wait_timeout"]["default"]
 
     def waits(self, args):
         """The seconds the module may wait (0: it does not wait)."""
@@ -99,7 +102,7 @@ class ProgressAction(ActionBase):
                 detail = self.not_ready(args)
             except Exception:  # noqa: BLE001 - progress is best effort; the module decides
                 detail = None
-            display.display(line + ("; not ready yet: %s" % detail if detail else ""))
+            display.display(_validate.mask_value(line + ("; not ready yet: %s" % detail if detail else "")))
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -109,9 +112,12 @@ class ApiProgressAction(ProgressAction):
     """A wait on a setup's health: the progress line says which nodes are not ready yet."""
 
     def not_ready(self, args):
-        if not (args.get("api_token") or args.get("api_key")) or not args.get("api_url"):
-            return None  # never log in only to report progress
         from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _health
+
+        rules = dict((name, _api.API_RULES[name]) for name in ("api_url", "api_token", "api_key", "ca_path"))
+        if (not (args.get("api_token") or args.get("api_key")) or not args.get("api_url")
+                or _validate.problems(args, rules) or _api.refusal(args)):
+            return None  # never log in, nor send what the module itself refuses, only to report progress
 
         params = dict(args, api_password=None, api_timeout=5, api_retries=0)
         client = _api.client_from_params(params)

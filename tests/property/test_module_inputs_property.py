@@ -256,8 +256,8 @@ def _refusal(*args, **kwargs):
     response.status_code = 400
     response.reason = "Bad Request"
     response.headers["Content-Type"] = "application/json"
-    response._content = json.dumps({"errors": [{"code": 1009, "title": "Parameter value is not valid",
-                                                "details": "property test: no real client"}]}).encode()
+    response.raw = io.BytesIO(json.dumps({"errors": [{"code": 1009, "title": "Parameter value is not valid",
+                                                      "details": "property test: no real client"}]}).encode())
     return response
 
 

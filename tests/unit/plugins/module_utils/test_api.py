@@ -5,13 +5,19 @@
 from __future__ import annotations
 
 import base64
+import http.server
+import io
 import json
+import threading
+import time
+from unittest import mock
 
 import pytest
 import requests
 
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.wabiz.api_client.plugins.module_utils import _api
+from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _health, _wait
 
 URL = "https://wa.example.test:9090"
 PASSWORD = "S3cret!pass"
@@ -24,10 +30,11 @@ def make_response(status, body=None, headers=None, text=None, reason=""):
     resp.status_code = status
     resp.reason = reason
     if body is not None:
-        resp._content = json.dumps(body).encode()
+        content = json.dumps(body).encode()
         resp.headers["Content-Type"] = "application/json"
     else:
-        resp._content = (text or "").encode()
+        content = (text or "").encode()
+    resp.raw = io.BytesIO(content)  # read by the client as it reads a real answer
     resp.headers.update(headers or {})
     return resp
 
@@ -52,7 +59,8 @@ class FakeSession:
     def mount(self, *args):
         pass
 
-    def request(self, method, url, json=None, data=None, headers=None, timeout=None, verify=None):
+    def request(self, method, url, json=None, data=None, headers=None, timeout=None, verify=None, **kwargs):
+        assert kwargs == dict(stream=True, allow_redirects=False, auth=_api._no_netrc)
         self.calls.append(dict(method=method, url=url, json=json, headers=dict(headers or {}), verify=verify))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
@@ -185,7 +193,7 @@ def test_dropped_connection_is_retried_for_idempotent_calls():
 
 
 def test_retries_exhausted_reports_attempts_and_last_error():
-    c, s, sleeps = client([make_response(503)] * 4, token=TOKEN, retries=3)
+    c, s, sleeps = client([make_response(503) for dummy in range(4)], token=TOKEN, retries=3)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health")
     assert len(s.calls) == 4 and len(sleeps) == 3
@@ -194,14 +202,14 @@ def test_retries_exhausted_reports_attempts_and_last_error():
 
 
 def test_a_call_can_take_fewer_retries_than_the_client():
-    c, s, sleeps = client([make_response(503)] * 4, token=TOKEN, retries=3)
+    c, s, sleeps = client([make_response(503) for dummy in range(4)], token=TOKEN, retries=3)
     with pytest.raises(_api.WAApiError) as exc:
         c.get("/v1/health", retries=0)
     assert len(s.calls) == 1 and sleeps == [] and exc.value.attempts == 1
 
 
 def test_backoff_is_exponential_with_jitter_and_capped():
-    c, s, sleeps = client([make_response(503)] * 4 + [make_response(200, {})], token=TOKEN, retries=5,
+    c, s, sleeps = client([make_response(503) for dummy in range(4)] + [make_response(200, {})], token=TOKEN, retries=5,
                           retry_delay=1.0, max_delay=3.0)
     c.get("/v1/health")
     # rand()=0.5 -> 3/4 of the exponential step: 1, 2, 4->capped 3, 3
@@ -220,7 +228,8 @@ def test_retry_after_seconds_is_honoured():
 def test_retry_after_http_date_is_honoured():
     assert _api.parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert _api.parse_retry_after("junk") is None
-    assert _api.parse_retry_after("100000") == _api.MAX_RETRY_AFTER
+    assert _api.parse_retry_after("100000") == 100000.0  # capped where it is used: max_delay, the deadline
+    assert _api.parse_retry_after("inf") is None and _api.parse_retry_after("nan") is None
 
 
 def test_tls_errors_are_not_retried_and_explain_the_fix():
@@ -366,3 +375,183 @@ def test_token_obtained_by_login_is_masked_in_results(monkeypatch, capsys):
 ])
 def test_application_settings_of_an_answer(answer, settings):
     assert _api.application_settings(answer) == settings
+
+
+# -- a real local server: redirects, netrc, trickling bodies (issue 23, items 5 and 9) ------------
+
+class Server:
+    """A real HTTP server on 127.0.0.1 in a thread; ``answer(handler)`` writes each answer, ``seen`` records
+    (method, path, Authorization) of every request it got."""
+
+    def __init__(self, answer):
+        self.seen = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_any(self):
+                server.seen.append((self.command, self.path, self.headers.get("Authorization")))
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    answer(self)
+                except OSError:  # the client hung up, as it should on a trickle
+                    pass
+
+            do_GET = do_POST = do_any
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_port
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(answer):
+        servers.append(Server(answer))
+        return servers[-1]
+    yield start
+    for server in servers:
+        server.close()
+
+
+def send(handler, status, body=b"", headers=()):
+    handler.send_response(status)
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_a_redirect_is_refused_naming_the_endpoint_and_the_host_and_no_credential_follows(serve):
+    elsewhere = serve(lambda h: send(h, 200, b'{"settings": {"data": "x"}}'))
+    location = elsewhere.url.replace("127.0.0.1", "localhost") + "/steal"
+    webapp = serve(lambda h: send(h, 307, headers=[("Location", location)]))
+    c = _api.WAClient(webapp.url, token=TOKEN, sleep=lambda s: None)
+    with pytest.raises(_api.WAApiError) as exc:
+        c.post("/v1/settings/backup", {"password": "backup-" + PASSWORD})
+    assert str(exc.value) == ("307 Redirect refused: POST /v1/settings/backup answered 307 towards localhost; redirects "
+                              "are never followed (the credentials would go with them): give api_url as the address "
+                              "that answers the API")
+    assert webapp.seen == [("POST", "/v1/settings/backup", "Bearer " + TOKEN)] and elsewhere.seen == []
+
+
+def test_a_netrc_entry_never_replaces_the_token_or_the_login(serve, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    webapp = serve(lambda h: send(h, 200, json.dumps({"users": [{"token": TOKEN}]}).encode()))
+    _api.WAClient(webapp.url, token=TOKEN).get("/v1/health")
+    _api.WAClient(webapp.url, username="admin", password=PASSWORD).login()
+    basic = "Basic " + base64.b64encode(("admin:" + PASSWORD).encode()).decode()
+    assert [auth for _m, _p, auth in webapp.seen] == ["Bearer " + TOKEN, basic]
+    # The same request without the client's guard: requests puts the netrc login in place of the token.
+    assert requests.get(webapp.url, headers={"Authorization": "Bearer " + TOKEN}).ok
+    assert webapp.seen[-1][2] == "Basic " + base64.b64encode(b"intruder:netrc-secret").decode()
+
+
+def trickle(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", "100")
+    handler.end_headers()
+    for dummy in range(100):
+        handler.wfile.write(b" ")
+        handler.wfile.flush()
+        time.sleep(1)
+
+
+def test_a_body_trickling_one_byte_a_second_cannot_hold_a_call_past_api_timeout(serve):
+    c = _api.WAClient(serve(trickle).url, token=TOKEN, timeout=2, retries=0)
+    started = time.monotonic()
+    with pytest.raises(_api.WAApiError, match="timed out"):
+        c.get("/v1/health")
+    assert time.monotonic() - started < 3.5
+
+
+def test_a_body_trickling_one_byte_a_second_cannot_hold_a_3_s_wait_past_its_deadline(serve):
+    reader = _health.HealthReader(_api.WAClient(serve(trickle).url, token=TOKEN))
+    started = time.monotonic()
+    ok, response, nodes, summary, last_error, polls = reader.wait(3, 0.5)
+    assert not ok and "timed out" in last_error.describe()
+    assert time.monotonic() - started < 4.5
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_retry_after_longer_than_the_deadline_ends_the_call_at_the_deadline():
+    clock = Clock()
+    c = _api.WAClient(URL, token=TOKEN, session=FakeSession([make_response(429, headers={"Retry-After": "300"})]),
+                      sleep=clock.sleep, clock=clock)
+    with c.within(_wait.Deadline(10, clock)), pytest.raises(_api.WAApiError) as exc:
+        c.get("/v1/health")
+    assert exc.value.status == 429 and clock.sleeps == [10] and clock.now == 10
+
+
+def test_retry_after_is_capped_to_max_delay_outside_a_wait():
+    c, s, sleeps = client([make_response(429, headers={"Retry-After": "300"}), make_response(200, {})], token=TOKEN)
+    c.get("/v1/health")
+    assert sleeps == [60.0]
+
+
+def test_jittered_retries_stay_inside_the_deadline():
+    clock = Clock()
+    session = FakeSession([make_response(503) for dummy in range(100)])
+    c = _api.WAClient(URL, token=TOKEN, session=session, retries=100, sleep=clock.sleep, clock=clock)
+    with c.within(_wait.Deadline(20, clock)), pytest.raises(_api.WAApiError):
+        c.get("/v1/health")
+    assert clock.now == 20 and len(session.calls) == len(clock.sleeps) < 10
+
+
+def module_run(capsys, args, env=None):
+    """Run a module with the shared options only: (rc, result, warnings as texts); warnings of earlier tests cleared."""
+    ansible_warnings._global_warnings.clear()
+    with patch_module_args(args), mock.patch.dict("os.environ", env or {}), pytest.raises(SystemExit) as exc:
+        _api.WAModule(supports_check_mode=True).exit_json()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    texts = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    return exc.value.code, result, texts
+
+
+@pytest.mark.parametrize("url, env", [("http://wa.example.test:9090", {}),
+                                      ("HTTP://wa.example.test:9090", {"WABIZ_API_ALLOW_HTTP": "no"})])
+def test_plain_http_is_refused_naming_the_option_that_allows_it(capsys, url, env):
+    rc, result, warnings = module_run(capsys, dict(api_url=url, api_token=TOKEN), env)
+    assert rc == 1 and result["msg"] == (
+        "api_url %s is plain HTTP: passwords and tokens would cross the network in clear. Use https:// (the Webapp "
+        "speaks HTTPS), or set api_allow_http=true (WABIZ_API_ALLOW_HTTP) to allow it" % url)
+
+
+@pytest.mark.parametrize("args, env", [(dict(api_allow_http=True), {}), ({}, {"WABIZ_API_ALLOW_HTTP": "true"})])
+def test_plain_http_allowed_by_name(capsys, args, env):
+    rc, result, warnings = module_run(capsys, dict(args, api_url="http://wa.example.test:9090", api_token=TOKEN), env)
+    assert rc == 0 and warnings == []
+
+
+def test_verification_off_warns_once_loudly(capsys):
+    rc, result, warnings = module_run(capsys, dict(api_url=URL, api_token=TOKEN), {"WABIZ_VALIDATE_CERTS": "false"})
+    assert rc == 0 and warnings == [
+        "validate_certs is false: the Webapp's TLS certificate is NOT verified, so anyone on the path can read the "
+        "passwords and tokens sent to %s. Give its CA with ca_path instead" % URL]
+    assert module_run(capsys, dict(api_url=URL, api_token=TOKEN))[2] == []

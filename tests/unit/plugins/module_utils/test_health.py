@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _health
@@ -181,6 +183,12 @@ class FakeClient:
     def __init__(self, answers):
         self.answers = list(answers)
         self.calls = []
+        self.deadlines = []
+
+    @contextlib.contextmanager
+    def within(self, deadline):
+        self.deadlines.append(deadline)
+        yield self
 
     def get(self, path, auth="token", retries=None):
         self.calls.append((path, auth))
@@ -220,7 +228,8 @@ def test_wait_times_out_with_the_last_answer():
     client = FakeClient([single("uninitialized")] * 10)
     reader = _health.HealthReader(client, clock=clock, sleep=clock.sleep)
     ok, response, nodes, summary, last_error, polls = reader.wait(timeout=5, interval=2)
-    assert not ok and polls == 3 and summary["not_ready"][0]["gateway_status"] == "uninitialized"
+    # Polls at 0, 2, 4 and a last one at the deadline (5), never later.
+    assert not ok and polls == 4 and clock.now == 5 and summary["not_ready"][0]["gateway_status"] == "uninitialized"
 
 
 def test_wait_raises_non_transient_errors_at_once():
@@ -244,3 +253,28 @@ def test_shard_count():
     assert _health.shard_count(FakeClient([{"account": {}}])) is None
     with pytest.raises(WAApiError):
         _health.shard_count(FakeClient([WAApiError(status=401, code=1005)]))
+
+
+def test_wait_covers_a_webapp_not_answering_yet_and_reads_the_shards_once_it_answers():
+    clock = Clock()
+    refused = WAApiError(title="Cannot reach https://wa:9090", details="connection refused")
+    client = FakeClient([refused, refused, {"account": {"shards": 2}}, HEALTHY_2_SHARDS])
+    reader = _health.HealthReader(client, clock=clock, sleep=clock.sleep, read_shards=True)
+    ok, response, nodes, summary, last_error, polls = reader.wait(timeout=60, interval=2)
+    assert ok and polls == 3 and reader.expected_shards == 2 and summary["expected_shards"] == 2
+    assert [path for path, _auth in client.calls] == ["/v1/account/shards"] * 3 + ["/v1/health"]
+    assert len(client.deadlines) == 3 and all(d.at == 60 for d in client.deadlines)
+
+
+def test_wait_against_a_closed_port_waits_its_timeout_and_names_the_last_error():
+    from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAClient
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: connection refused
+    clock = Clock()
+    reader = _health.HealthReader(WAClient("https://127.0.0.1:%d" % port, token="t", sleep=clock.sleep),
+                                  clock=clock, sleep=clock.sleep, read_shards=True)
+    ok, response, nodes, summary, last_error, polls = reader.wait(timeout=30, interval=2)
+    assert not ok and clock.now == 30 and polls == 16 and response is None
+    assert "connection refused" in last_error.describe()

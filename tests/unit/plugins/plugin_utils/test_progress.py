@@ -106,3 +106,35 @@ def test_stack_done_file_that_cannot_be_written_fails_the_task_and_keeps_the_res
     assert result["failed"] and result["removed"] == ["n-web-1"]
     assert result["msg"].startswith("the stack task succeeded, but its done_file %s" % (tmp_path / "no" / "dir" / "x"))
     assert "could not be created on the controller" in result["msg"]
+
+
+@pytest.mark.parametrize("args", [
+    {"api_url": "https://admin:Pa55-w0rd@wa:9090", "api_token": "tok"},  # credentials in the URL: refused
+    {"api_url": "http://wa:9090", "api_token": "tok"},  # plain HTTP without api_allow_http: refused
+    {"api_url": "https://wa:9090", "api_token": "tok\nX-Evil: 1"},  # a header the module refuses
+])
+def test_no_progress_read_for_options_the_module_refuses_and_no_password_in_a_line(lines, monkeypatch, args):
+    from ansible_collections.wabiz.api_client.plugins.module_utils import _api
+    built = []
+    monkeypatch.setattr(_api, "client_from_params", lambda params, **kw: built.append(params))
+    plugin = action(HealthAction, dict(args, wait=True), 0.25, result={"failed": True, "msg": "refused"})
+    plugin.run(task_vars={"wabiz_progress_interval": 0.1, "inventory_hostname": "localhost"})
+    assert lines and built == []
+    assert all("Pa55-w0rd" not in line and "not ready yet" not in line for line in lines)
+    if "@" in args["api_url"]:
+        assert "at https://********@wa:9090" in lines[0]
+
+
+def test_a_progress_read_for_valid_options(lines, monkeypatch):
+    from ansible_collections.wabiz.api_client.plugins.module_utils import _api
+    built = []
+
+    class Refused:
+        def get(self, path, **kwargs):
+            raise _api.WAApiError(title="Cannot reach https://wa:9090", details="connection refused")
+    monkeypatch.setattr(_api, "client_from_params", lambda params, **kw: built.append(params) or Refused())
+    plugin = action(HealthAction, {"wait": True, "api_url": "http://wa:9090", "api_allow_http": True,
+                                   "api_token": "tok"}, 0.25)
+    plugin.run(task_vars={"wabiz_progress_interval": 0.1, "inventory_hostname": "localhost"})
+    assert built and built[0]["api_password"] is None and built[0]["api_retries"] == 0
+    assert "not ready yet: no health answer (Cannot reach https://wa:9090: connection refused)" in lines[0]
