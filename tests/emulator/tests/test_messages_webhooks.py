@@ -63,8 +63,8 @@ def test_message_validation(shared_registered):
     assert api.post("/v1/messages", dict(ok, preview_url="yes")).error_code() == 1009
     assert api.post("/v1/messages", dict(ok, preview_url=True)).status == 201
     r = api.post("/v1/messages", dict(ok, colour="red"))
-    assert r.error_code() == 1009 and "colour" in r.json["errors"][0]["details"]
-    assert api.post("/v1/messages", dict(ok, text={"body": "x", "bold": True})).error_code() == 1009
+    assert r.error_code() == 1010 and "colour" in r.json["errors"][0]["details"]
+    assert api.post("/v1/messages", dict(ok, text={"body": "x", "bold": True})).error_code() == 1010
 
 
 def test_message_needs_registered_client(api):

@@ -94,6 +94,15 @@ class AdminHandlers:
                 return self.send_json(200, cfg)
             if method == "GET":
                 return self.send_json(200, s.config())
+        if path in ("/_emulator/recipients", "/_emulator/templates") and method in ("GET", "POST"):
+            # The network stand-in decides message outcomes: who is a WhatsApp user, who reads, the 24-hour window,
+            # which templates exist. Passed through to the network this setup uses.
+            try:
+                status, answer = app.network._call(method, path[len("/_emulator"):],
+                                                   self.admin_body() if method == "POST" else None)
+            except OSError as exc:
+                raise AdminError(502, "the network stand-in is unreachable: %s" % exc) from None
+            return self.send_json(status, answer)
         if path == "/_emulator/restart" and method == "POST":
             if not app.restart_callback:
                 raise AdminError(501, "restart is only available in process mode: restart the containers")

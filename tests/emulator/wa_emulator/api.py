@@ -16,6 +16,7 @@ from .store import VALID_SHARDS, pin_hash
 TITLES = {
     1000: "Generic error", 1001: "Message too long", 1002: "Invalid recipient type", 1004: "Resource already exists", 1005: "Access denied",
     1006: "Resource not found", 1008: "Required parameter is missing", 1009: "Parameter value is not valid",
+    1010: "Parameter not available",
     1011: "Service not ready", 1014: "Internal error", 1015: "Too many requests", 1016: "System overloaded",
     1017: "Not Primary Master", 1018: "Not Primary Coreapp", 1024: "Password Change Required",
 }
@@ -505,27 +506,20 @@ class ApiHandlers:
     # ------------------------------------------------------------------ messages
     def h_messages(self, _user):
         body = self.json_body()
+        # Meta's error table: 1010 "Parameter not available" for a parameter that was not supposed to be present.
         unknown = sorted(set(body) - MESSAGE_FIELDS)
         if unknown:
-            raise ApiError(400, 1009, "unknown field(s): %s" % ", ".join(unknown))
+            raise ApiError(400, 1010, "unknown field(s): %s" % ", ".join(unknown))
         if "to" not in body:
             raise ApiError(400, 1008, "to is required")
         if body.get("recipient_type", "individual") != "individual":
             raise ApiError(400, 1002, "recipient_type must be individual")
         mtype = body.get("type", "text")
-        if mtype != "text":
-            raise ApiError(400, 1009, "the emulator sends only text messages")
+        if mtype not in ("text", "template"):
+            raise ApiError(400, 1009, "the emulator sends only text and template messages")
         if "preview_url" in body and not isinstance(body["preview_url"], bool):
             raise ApiError(400, 1009, "preview_url must be a boolean")
-        text = body.get("text")
-        if not isinstance(text, dict) or "body" not in text:
-            raise ApiError(400, 1008, "text.body is required")
-        if set(text) - {"body"}:
-            raise ApiError(400, 1009, "unknown field(s) in text: %s" % ", ".join(sorted(set(text) - {"body"})))
-        if not isinstance(text["body"], str) or not text["body"]:
-            raise ApiError(400, 1009, "text.body must be a non-empty string")
-        if len(text["body"]) > 4096:
-            raise ApiError(400, 1001, "text.body is longer than 4096 characters")
+        content = self._template(body.get("template")) if mtype == "template" else self._text(body.get("text"))
         to = str(body["to"]).lstrip("+")
         if not to.isdigit():
             raise ApiError(400, 1009, "to must be a phone number")
@@ -533,14 +527,60 @@ class ApiHandlers:
         s = self.app.setup
         msg_id = "gBEG" + secrets.token_hex(14).upper()
         try:
-            code, resp = self.app.network.send({"setup_id": s.setup_id, "from": reg["wa_id"], "to": to,
-                                                "type": "text", "text": {"body": text["body"]}, "id": msg_id})
+            code, resp = self.app.network.send(dict({"setup_id": s.setup_id, "from": reg["wa_id"], "to": to,
+                                                     "type": mtype, "id": msg_id}, **content))
         except OSError as exc:
             raise ApiError(400, 1011, "messages: the WhatsApp network is unreachable (%s)" % exc) from None
         if code != 200:
             raise ApiError(400, 1011, "messages: this client does not serve %s any more (another instance "
                            "took the number over)" % reg["wa_id"])
+        # 201 = accepted: the outcome comes later as status callbacks to the webhook (sent/delivered/read/failed).
         return self.ok(201, {"messages": [{"id": resp.get("id", msg_id)}]})
+
+    @staticmethod
+    def _text(text):
+        if not isinstance(text, dict) or "body" not in text:
+            raise ApiError(400, 1008, "text.body is required")
+        if set(text) - {"body"}:
+            raise ApiError(400, 1010, "unknown field(s) in text: %s" % ", ".join(sorted(set(text) - {"body"})))
+        if not isinstance(text["body"], str) or not text["body"]:
+            raise ApiError(400, 1009, "text.body must be a non-empty string")
+        if len(text["body"]) > 4096:
+            raise ApiError(400, 1001, "text.body is longer than 4096 characters")
+        return {"text": {"body": text["body"]}}
+
+    @staticmethod
+    def _template(tpl):
+        """Meta's on-premises template message: namespace, name, language {policy: deterministic, code}, components."""
+        if not isinstance(tpl, dict):
+            raise ApiError(400, 1008, "template (an object) is required with type template")
+        extra = sorted(set(tpl) - {"namespace", "name", "language", "components"})
+        if extra:
+            raise ApiError(400, 1010, "unknown field(s) in template: %s" % ", ".join(extra))
+        missing = [k for k in ("namespace", "name", "language") if not tpl.get(k)]
+        lang = tpl.get("language")
+        if isinstance(lang, dict) and not lang.get("code"):
+            missing.append("language.code")
+        if missing:
+            raise ApiError(400, 1008, "template needs %s" % ", ".join(missing))
+        if not isinstance(tpl["namespace"], str) or not isinstance(tpl["name"], str) or not isinstance(lang, dict) \
+                or not isinstance(lang["code"], str) or lang.get("policy", "deterministic") != "deterministic" \
+                or set(lang) - {"policy", "code"}:
+            raise ApiError(400, 1009, "template namespace and name must be strings and language "
+                           "{\"policy\": \"deterministic\", \"code\": \"<language>\"}")
+        components = tpl.get("components", [])
+        params = []
+        if not isinstance(components, list):
+            raise ApiError(400, 1009, "template components must be a list")
+        for comp in components:
+            if not isinstance(comp, dict) or comp.get("type") not in ("header", "body", "footer", "button") \
+                    or not isinstance(comp.get("parameters", []), list) \
+                    or not all(isinstance(p, dict) and isinstance(p.get("type"), str) for p in comp.get("parameters", [])):
+                raise ApiError(400, 1009, "each template component needs a type (header, body, footer, button) and a "
+                               "list of parameters, each with a type")
+            params += comp.get("parameters", [])
+        return {"template": {"namespace": tpl["namespace"], "name": tpl["name"], "language": {"code": lang["code"]},
+                             "parameters": params}}
 
     def h_contacts(self, _user):
         body = self.json_body()
