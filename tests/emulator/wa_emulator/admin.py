@@ -11,6 +11,8 @@ from .api import RESTORE_ANSWERS, iso
 from .faults import FaultError, normalise_faults
 from .store import VALID_SHARDS
 
+RATE_LIMITS = ("requests_per_second", "burst", "messages_per_second", "messages_burst", "max_concurrent")
+
 
 class AdminError(Exception):
     def __init__(self, status, message):
@@ -87,9 +89,16 @@ class AdminHandlers:
                         if value not in RESTORE_ANSWERS:
                             raise AdminError(400, "restore_answer must be one of %s" % ", ".join(RESTORE_ANSWERS))
                         cfg[key] = value
+                    elif key == "rate_limits":
+                        if value is not False and not (isinstance(value, dict) and set(value) <= set(RATE_LIMITS) and all(
+                                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+                                for v in value.values())):
+                            raise AdminError(400, "rate_limits must be false or an object of positive numbers: %s"
+                                             % ", ".join(RATE_LIMITS))
+                        cfg[key] = value
                     else:
                         raise AdminError(400, "unknown config key %s (known: init_seconds, expires_after_format, "
-                                         "restore_answer)" % key)
+                                         "restore_answer, rate_limits)" % key)
                 s.set_json("config", cfg)
                 return self.send_json(200, cfg)
             if method == "GET":
