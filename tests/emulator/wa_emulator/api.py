@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import time
+import urllib.parse
 
 from . import appsettings, certs, secrets_util
 from .store import VALID_SHARDS, pin_hash
@@ -113,6 +114,7 @@ class ApiHandlers:
         (r"/v1/account/shards", {"GET": ("shards_get", "admin"), "POST": ("shards_post", "admin")}),
         (r"/v1/messages", {"POST": ("messages", "user")}),
         (r"/v1/contacts", {"POST": ("contacts", "user")}),
+        (r"/v1/support", {"GET": ("support", "admin")}),
     ]
     COMPILED = [(re.compile("^" + p + "$"), m) for p, m in ROUTES]
 
@@ -129,7 +131,8 @@ class ApiHandlers:
             if not path.startswith(WEBAPP_ONLY):
                 self.failover_check()
             return getattr(self, "h_" + handler)(user, **m.groupdict())
-        raise ApiError(404, 1006, "unknown path %s" % path)
+        # Meta's error table lists "endpoint not found" under 1014; the HTTP status is not shown (convention: 404).
+        raise ApiError(404, 1014, "endpoint not found: %s" % path)
 
     # ------------------------------------------------------------------ state helpers
     def failover_check(self):
@@ -194,7 +197,7 @@ class ApiHandlers:
         user = s.get_user(username)
         if not user or not secrets_util.check_password(password, user["pwhash"]):
             raise ApiError(401, 1005, "invalid username or password")
-        body = self.json_body(required=False)
+        body = self.login_body()
         new_password = body.get("new_password")
         if new_password is None and user["must_change"]:
             raise ApiError(400, 1024, "the password must be changed on first login: send {\"new_password\": ...}")
@@ -210,6 +213,16 @@ class ApiHandlers:
         else:
             expires_after = iso(expires)
         return self.ok(200, {"users": [{"token": token, "expires_after": expires_after}]})
+
+    def login_body(self):
+        """JSON, or ``new_password=...`` form-encoded (a published Helm chart for the real client sends that)."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded" and self._raw and not self._raw.lstrip().startswith(b"{"):
+            try:
+                return dict(urllib.parse.parse_qsl(self._raw.decode("utf-8"), strict_parsing=True))
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, 1009, "the form-encoded body is not valid") from None
+        return self.json_body(required=False)
 
     def h_logout(self, user):
         self.app.setup.revoke_token(user["jti"])
@@ -228,12 +241,14 @@ class ApiHandlers:
         s = self.app.setup
         if s.db.insert_ignore("users", {"username": username, "pwhash": secrets_util.hash_password(password),
                                         "role": "USER", "must_change": 0, "created": time.time()}) != 1:
-            # Meta's reference, "Users": a duplicate username answers code 1014 "Unable to create user. Already exist?"
-            raise ApiError(409, 1014, "Unable to create user. Already exist?")
+            # Meta's reference, "Users": a duplicate username answers code 1014 "Unable to create user. Already exist?",
+            # HTTP 500 in Meta's Postman collection.
+            raise ApiError(500, 1014, "Unable to create user. Already exist?")
         return self.ok(201, {"users": [{"username": username}]})
 
     def h_user_list(self, _user):
-        return self.ok(200, {"users": self.app.setup.list_users()})
+        return self.ok(200, {"users": [{"username": u["username"], "ROLES": "ROLE_" + u["role"]}
+                                       for u in self.app.setup.list_users()]})
 
     def _existing_user(self, username):
         user = self.app.setup.get_user(username)
@@ -243,7 +258,8 @@ class ApiHandlers:
 
     def h_user_get(self, _user, username):
         user = self._existing_user(username)
-        return self.ok(200, {"users": [{"username": user["username"]}]})
+        # Meta's Postman sample: {"users": [{"ROLES": "ROLE_USER", "username": "username"}]}
+        return self.ok(200, {"users": [{"username": user["username"], "ROLES": "ROLE_" + user["role"]}]})
 
     def h_user_update(self, _user, username):
         self._existing_user(username)
@@ -587,6 +603,19 @@ class ApiHandlers:
         contacts = body.get("contacts")
         if not isinstance(contacts, list):
             raise ApiError(400, 1008, "contacts (a list) is required")
+        # Meta's reference: blocking "no_wait" (default) or "wait"; force_check a boolean.
+        if body.get("blocking", "no_wait") not in ("no_wait", "wait"):
+            raise ApiError(400, 1009, "blocking must be no_wait or wait")
+        if not isinstance(body.get("force_check", False), bool):
+            raise ApiError(400, 1009, "force_check must be a boolean")
         self.registered_running("contacts")
         out = [{"input": c, "status": "valid", "wa_id": re.sub(r"\D", "", str(c))} for c in contacts]
         return self.ok(200, {"contacts": out})
+
+    def h_support(self, _user):
+        s = self.app.setup
+        reg = s.registration()
+        info = "version %s; setup %s; number %s; nodes %s" % (self.app.version, s.setup_id, reg["wa_id"] if reg else
+                                                             "unregistered", ", ".join(
+                                                                 "%(name)s %(status)s" % n for n in s.nodes()) or "none")
+        return self.ok(200, {"support": {"debug_info": info}})
