@@ -6,11 +6,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: message
-short_description: Send a text message through a WhatsApp Business API client
+short_description: Send a text or template message through a WhatsApp Business API client
 version_added: 1.0.0
 description:
-  - Sends one text message (C(POST /v1/messages)), typically the test message of migration step 7 that
-    proves the new setup works.
+  - Sends one text message, or one template message with O(template) (C(POST /v1/messages)), typically the test
+    message of migration step 7.
+  - Success means the client B(accepted) the message and gave it an id, nothing more. Whether it reached the
+    recipient comes later, as a status callback to the setup's webhook (C(sent), C(delivered), C(read), or C(failed)
+    with an error - 470 for a free-form text more than 24 hours after the recipient last wrote, 1013 for a number
+    that is not on WhatsApp); look for the message id there.
   - A message cannot be taken back; the module sends one every time it runs and is never retried once the
     request may have reached the client.
   - With O(wait_healthy=true) it first waits, polling C(GET /v1/health), until the setup is healthy (the
@@ -43,9 +47,31 @@ options:
     required: true
   body:
     description:
-      - The text, 1 to 4096 characters.
+      - The text, 1 to 4096 characters. One of O(body) and O(template) is required.
     type: str
-    required: true
+  template:
+    description:
+      - Send this approved message template instead of a text. A template may be sent to a recipient who has not
+        written in the last 24 hours; a free-form text then fails (status callback C(failed), error 470).
+    type: dict
+    suboptions:
+      namespace:
+        description: The template namespace of the WhatsApp Business Account (WhatsApp Manager).
+        type: str
+        required: true
+      name:
+        description: The template's name.
+        type: str
+        required: true
+      language:
+        description: The template's language code (C(en), C(en_US), ...).
+        type: str
+        required: true
+      parameters:
+        description: The values of the body's placeholders, in order (text parameters).
+        type: list
+        elements: str
+        default: []
   wait_healthy:
     description:
       - Wait until the setup is healthy before sending (see the description).
@@ -72,7 +98,11 @@ EXAMPLES = r"""
     api_url: https://wa-new.example.com:9090
     api_token: "{{ wa_new_token }}"
     to: "+6281234567890"
-    body: Migration test
+    template:
+      namespace: 0a1b2c3d_4e5f_6a7b_8c9d_0e1f2a3b4c5d
+      name: migration_check
+      language: en
+      parameters: [wa-new]
     wait_healthy: true
     expected_shards: 1
     wait_timeout: 300
@@ -80,8 +110,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: What was proved - the message was accepted, with its id; not that it was delivered.
+  returned: success, except in check mode
+  type: str
+  sample: "accepted: message id gBEGkYiEB1VXAglK1ZEqA1YKPrU (delivery is reported to the webhook)"
 message_id:
-  description: The id the client gave the message.
+  description: The id the client gave the message (accepted); its status callbacks on the webhook carry it.
   returned: success, except in check mode
   type: str
   sample: gBEGkYiEB1VXAglK1ZEqA1YKPrU
@@ -147,27 +182,42 @@ def main():
     module = WAModule(
         argument_spec=dict(
             to=dict(type="str", required=True),
-            body=dict(type="str", required=True),
+            body=dict(type="str"),
+            template=dict(type="dict", options=dict(
+                namespace=dict(type="str", required=True), name=dict(type="str", required=True),
+                language=dict(type="str", required=True), parameters=dict(type="list", elements="str", default=[]))),
             wait_healthy=dict(type="bool", default=False),
             expected_shards=dict(type="int"),
             **_wait.WAIT_ARGUMENT_SPEC,
         ),
         rules=RULES,
+        required_one_of=[("body", "template")],
+        mutually_exclusive=[("body", "template")],
         supports_check_mode=True,
     )
     p = module.params
     to = re.sub(r"[ \-()]", "", p["to"])
     if not NUMBER_RE.match(to):
         module.fail_json(msg="to must be a phone number with its country code (digits, optional +), got %r" % p["to"])
-    if not p["body"] or len(p["body"]) > MAX_BODY:
+    tpl = p["template"]
+    if tpl is None and (not p["body"] or len(p["body"]) > MAX_BODY):
         module.fail_json(msg="body must be 1 to %d characters (got %d)" % (MAX_BODY, len(p["body"] or "")))
+    if tpl is not None and not all((tpl[k] or "").strip() for k in ("namespace", "name", "language")):
+        module.fail_json(msg="template.namespace, template.name and template.language must not be empty")
     result = dict(changed=False)
     if module.check_mode:
         when = " once the setup is healthy" if p["wait_healthy"] else ""
-        module.exit_json(changed=True, msg="would send a %d-character text message to %s%s" % (len(p["body"]), to, when))
+        what = "the template %s" % tpl["name"] if tpl else "a %d-character text message" % len(p["body"])
+        module.exit_json(changed=True, msg="would send %s to %s%s" % (what, to, when))
     if p["wait_healthy"]:
         wait_until_healthy(module, result)
     payload = {"to": to.lstrip("+"), "type": "text", "recipient_type": "individual", "text": {"body": p["body"]}}
+    if tpl:
+        del payload["text"]
+        payload.update(type="template", template={
+            "namespace": tpl["namespace"], "name": tpl["name"],
+            "language": {"policy": "deterministic", "code": tpl["language"]},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": v} for v in tpl["parameters"]]}]})
     with module.api_errors("send message", **result) as client:
         answer = client.post(MESSAGES_PATH, payload, idempotent=False)
     result.update(changed=True, sent_at=round(time.time(), 3))
@@ -175,7 +225,8 @@ def main():
     message_id = messages[0].get("id") if isinstance(messages[0], dict) else None
     if not message_id:
         module.fail_json(msg="send message: the client answered without a message id", **result)
-    module.exit_json(message_id=message_id, **result)
+    module.exit_json(message_id=message_id, msg="accepted: message id %s (delivery is reported to the webhook)"
+                     % message_id, **result)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,19 @@ def test_password_rules(shared_fresh, bad):
     assert emu.api.basic_login("admin", "secret").error_code() == 1024
 
 
+def test_first_login_form_encoded_as_a_published_helm_chart_sends_it(emu):
+    import base64
+    import urllib.parse
+    basic = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode(),
+             "Content-Type": "application/x-www-form-urlencoded"}
+    r = emu.api.call("POST", "/v1/users/login", headers=basic, raw=b"new_password=Sh0rt!")
+    assert r.status == 400 and r.error_code() == 1009  # the same rules
+    form = urllib.parse.urlencode({"new_password": ADMIN_PASSWORD}).encode()
+    r = emu.api.call("POST", "/v1/users/login", headers=basic, raw=form)
+    assert r.status == 200 and r.json["users"][0]["token"], r
+    assert emu.api.basic_login("admin", ADMIN_PASSWORD).status == 200
+
+
 def test_password_rule_boundaries(emu):
     assert emu.api.basic_login("admin", "secret", {"new_password": "Aa1!" + "x" * 60}).status == 200
     assert emu.api.basic_login("admin", "Aa1!" + "x" * 60).status == 200
@@ -82,10 +95,12 @@ def test_user_management(api):
     # Meta's reference: a duplicate answers code 1014 "Unable to create user. Already exist?"
     r = api.post("/v1/users", {"username": "opsy", "password": "0ps-Passw0rd"})
     assert r.error_code() == 1014 and r.json["errors"][0]["details"] == "Unable to create user. Already exist?"
+    assert r.status == 500  # Meta's Postman collection
     assert api.post("/v1/users", {"username": "weak", "password": "weak"}).error_code() == 1009
     assert api.post("/v1/users", {"username": "x"}).error_code() == 1008
     r = api.get("/v1/users/opsy")
-    assert r.status == 200 and r.json["users"] == [{"username": "opsy"}]
+    # Meta's Postman sample: {"users": [{"ROLES": "ROLE_USER", "username": "username"}]}
+    assert r.status == 200 and r.json["users"] == [{"username": "opsy", "ROLES": "ROLE_USER"}]
     assert api.get("/v1/users/ghost").status == 404
     names = [u["username"] for u in api.get("/v1/users").json["users"]]
     assert names == ["admin", "opsy"]

@@ -63,8 +63,8 @@ def test_message_validation(shared_registered):
     assert api.post("/v1/messages", dict(ok, preview_url="yes")).error_code() == 1009
     assert api.post("/v1/messages", dict(ok, preview_url=True)).status == 201
     r = api.post("/v1/messages", dict(ok, colour="red"))
-    assert r.error_code() == 1009 and "colour" in r.json["errors"][0]["details"]
-    assert api.post("/v1/messages", dict(ok, text={"body": "x", "bold": True})).error_code() == 1009
+    assert r.error_code() == 1010 and "colour" in r.json["errors"][0]["details"]
+    assert api.post("/v1/messages", dict(ok, text={"body": "x", "bold": True})).error_code() == 1010
 
 
 def test_message_needs_registered_client(api):
@@ -76,6 +76,16 @@ def test_contacts_always_valid(shared_registered):
     r = shared_registered.post("/v1/contacts", {"blocking": "wait", "contacts": ["+1 555 000 2222"]})
     assert r.status == 200
     assert r.json["contacts"] == [{"input": "+1 555 000 2222", "status": "valid", "wa_id": "15550002222"}]
+    # Meta's reference: blocking is no_wait (default) or wait; force_check a boolean.
+    api = shared_registered
+    assert api.post("/v1/contacts", {"blocking": "no_wait", "force_check": True, "contacts": ["1"]}).status == 200
+    assert api.post("/v1/contacts", {"blocking": "sometimes", "contacts": ["1"]}).error_code() == 1009
+    assert api.post("/v1/contacts", {"force_check": "yes", "contacts": ["1"]}).error_code() == 1009
+
+
+def test_support_info(shared_registered):
+    r = shared_registered.get("/v1/support")
+    assert r.status == 200 and "15550001111" in r.json["support"]["debug_info"]
 
 
 def test_inbound_reaches_webhook_with_uploaded_ca_after_restart(registered, emu, receivers):

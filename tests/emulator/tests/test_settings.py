@@ -71,7 +71,8 @@ def test_patch_is_partial_and_nested(api):
     {"callback_backoff_delay_ms": "-1"},
     {"max_callback_backoff_delay_ms": 1.5},
     {"verbose_logging": "true"},
-    {"on_call_pager": "not-a-number"},
+    {"on_call_pager": 15551234567},
+    {"tcp_listen_address": 5},
     ["not", "an", "object"],
 ])
 def test_invalid_patches_change_nothing(shared_registered, patch):
@@ -108,6 +109,19 @@ def test_documented_fields_and_both_value_forms(shared_registered):
                         body={"webhooks": {"max_concurrent_requests": value}}).status == 200
     assert api.call("DELETE", "/v1/settings/application").status == 200
     assert settings(api)["webhooks"]["max_concurrent_requests"] == 6 and "on_call_pager" not in settings(api)
+
+
+def test_what_metas_samples_and_real_clients_send_is_accepted(shared_registered):
+    """on_call_pager: Meta's older sample "on-call-pager-group-id", and null as published clients send it;
+    tcp_listen_address, which a published Python client of the on-premises API sends with every PATCH."""
+    api = shared_registered
+    for body in ({"on_call_pager": "on-call-pager-group-id"}, {"on_call_pager": None},
+                 {"tcp_listen_address": "0.0.0.0"}, {"tcp_listen_address": None}):
+        r = api.call("PATCH", "/v1/settings/application", body=body)
+        assert r.status == 200, (body, r)
+        key, value = next(iter(body.items()))
+        assert settings(api)[key] == value
+    assert api.call("DELETE", "/v1/settings/application").status == 200
 
 
 def test_restart_settings_apply_after_the_coreapps_restart(registered):

@@ -11,6 +11,8 @@ from .api import RESTORE_ANSWERS, iso
 from .faults import FaultError, normalise_faults
 from .store import VALID_SHARDS
 
+RATE_LIMITS = ("requests_per_second", "burst", "messages_per_second", "messages_burst", "max_concurrent")
+
 
 class AdminError(Exception):
     def __init__(self, status, message):
@@ -87,13 +89,29 @@ class AdminHandlers:
                         if value not in RESTORE_ANSWERS:
                             raise AdminError(400, "restore_answer must be one of %s" % ", ".join(RESTORE_ANSWERS))
                         cfg[key] = value
+                    elif key == "rate_limits":
+                        if value is not False and not (isinstance(value, dict) and set(value) <= set(RATE_LIMITS) and all(
+                                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+                                for v in value.values())):
+                            raise AdminError(400, "rate_limits must be false or an object of positive numbers: %s"
+                                             % ", ".join(RATE_LIMITS))
+                        cfg[key] = value
                     else:
                         raise AdminError(400, "unknown config key %s (known: init_seconds, expires_after_format, "
-                                         "restore_answer)" % key)
+                                         "restore_answer, rate_limits)" % key)
                 s.set_json("config", cfg)
                 return self.send_json(200, cfg)
             if method == "GET":
                 return self.send_json(200, s.config())
+        if path in ("/_emulator/recipients", "/_emulator/templates") and method in ("GET", "POST"):
+            # The network stand-in decides message outcomes: who is a WhatsApp user, who reads, the 24-hour window,
+            # which templates exist. Passed through to the network this setup uses.
+            try:
+                status, answer = app.network._call(method, path[len("/_emulator"):],
+                                                   self.admin_body() if method == "POST" else None)
+            except OSError as exc:
+                raise AdminError(502, "the network stand-in is unreachable: %s" % exc) from None
+            return self.send_json(status, answer)
         if path == "/_emulator/restart" and method == "POST":
             if not app.restart_callback:
                 raise AdminError(501, "restart is only available in process mode: restart the containers")

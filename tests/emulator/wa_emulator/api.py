@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import time
+import urllib.parse
 
 from . import appsettings, certs, secrets_util
 from .store import VALID_SHARDS, pin_hash
@@ -16,6 +17,7 @@ from .store import VALID_SHARDS, pin_hash
 TITLES = {
     1000: "Generic error", 1001: "Message too long", 1002: "Invalid recipient type", 1004: "Resource already exists", 1005: "Access denied",
     1006: "Resource not found", 1008: "Required parameter is missing", 1009: "Parameter value is not valid",
+    1010: "Parameter not available",
     1011: "Service not ready", 1014: "Internal error", 1015: "Too many requests", 1016: "System overloaded",
     1017: "Not Primary Master", 1018: "Not Primary Coreapp", 1024: "Password Change Required",
 }
@@ -112,6 +114,7 @@ class ApiHandlers:
         (r"/v1/account/shards", {"GET": ("shards_get", "admin"), "POST": ("shards_post", "admin")}),
         (r"/v1/messages", {"POST": ("messages", "user")}),
         (r"/v1/contacts", {"POST": ("contacts", "user")}),
+        (r"/v1/support", {"GET": ("support", "admin")}),
     ]
     COMPILED = [(re.compile("^" + p + "$"), m) for p, m in ROUTES]
 
@@ -128,7 +131,8 @@ class ApiHandlers:
             if not path.startswith(WEBAPP_ONLY):
                 self.failover_check()
             return getattr(self, "h_" + handler)(user, **m.groupdict())
-        raise ApiError(404, 1006, "unknown path %s" % path)
+        # Meta's error table lists "endpoint not found" under 1014; the HTTP status is not shown (convention: 404).
+        raise ApiError(404, 1014, "endpoint not found: %s" % path)
 
     # ------------------------------------------------------------------ state helpers
     def failover_check(self):
@@ -193,7 +197,7 @@ class ApiHandlers:
         user = s.get_user(username)
         if not user or not secrets_util.check_password(password, user["pwhash"]):
             raise ApiError(401, 1005, "invalid username or password")
-        body = self.json_body(required=False)
+        body = self.login_body()
         new_password = body.get("new_password")
         if new_password is None and user["must_change"]:
             raise ApiError(400, 1024, "the password must be changed on first login: send {\"new_password\": ...}")
@@ -209,6 +213,16 @@ class ApiHandlers:
         else:
             expires_after = iso(expires)
         return self.ok(200, {"users": [{"token": token, "expires_after": expires_after}]})
+
+    def login_body(self):
+        """JSON, or ``new_password=...`` form-encoded (a published Helm chart for the real client sends that)."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded" and self._raw and not self._raw.lstrip().startswith(b"{"):
+            try:
+                return dict(urllib.parse.parse_qsl(self._raw.decode("utf-8"), strict_parsing=True))
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, 1009, "the form-encoded body is not valid") from None
+        return self.json_body(required=False)
 
     def h_logout(self, user):
         self.app.setup.revoke_token(user["jti"])
@@ -227,12 +241,14 @@ class ApiHandlers:
         s = self.app.setup
         if s.db.insert_ignore("users", {"username": username, "pwhash": secrets_util.hash_password(password),
                                         "role": "USER", "must_change": 0, "created": time.time()}) != 1:
-            # Meta's reference, "Users": a duplicate username answers code 1014 "Unable to create user. Already exist?"
-            raise ApiError(409, 1014, "Unable to create user. Already exist?")
+            # Meta's reference, "Users": a duplicate username answers code 1014 "Unable to create user. Already exist?",
+            # HTTP 500 in Meta's Postman collection.
+            raise ApiError(500, 1014, "Unable to create user. Already exist?")
         return self.ok(201, {"users": [{"username": username}]})
 
     def h_user_list(self, _user):
-        return self.ok(200, {"users": self.app.setup.list_users()})
+        return self.ok(200, {"users": [{"username": u["username"], "ROLES": "ROLE_" + u["role"]}
+                                       for u in self.app.setup.list_users()]})
 
     def _existing_user(self, username):
         user = self.app.setup.get_user(username)
@@ -242,7 +258,8 @@ class ApiHandlers:
 
     def h_user_get(self, _user, username):
         user = self._existing_user(username)
-        return self.ok(200, {"users": [{"username": user["username"]}]})
+        # Meta's Postman sample: {"users": [{"ROLES": "ROLE_USER", "username": "username"}]}
+        return self.ok(200, {"users": [{"username": user["username"], "ROLES": "ROLE_" + user["role"]}]})
 
     def h_user_update(self, _user, username):
         self._existing_user(username)
@@ -505,27 +522,20 @@ class ApiHandlers:
     # ------------------------------------------------------------------ messages
     def h_messages(self, _user):
         body = self.json_body()
+        # Meta's error table: 1010 "Parameter not available" for a parameter that was not supposed to be present.
         unknown = sorted(set(body) - MESSAGE_FIELDS)
         if unknown:
-            raise ApiError(400, 1009, "unknown field(s): %s" % ", ".join(unknown))
+            raise ApiError(400, 1010, "unknown field(s): %s" % ", ".join(unknown))
         if "to" not in body:
             raise ApiError(400, 1008, "to is required")
         if body.get("recipient_type", "individual") != "individual":
             raise ApiError(400, 1002, "recipient_type must be individual")
         mtype = body.get("type", "text")
-        if mtype != "text":
-            raise ApiError(400, 1009, "the emulator sends only text messages")
+        if mtype not in ("text", "template"):
+            raise ApiError(400, 1009, "the emulator sends only text and template messages")
         if "preview_url" in body and not isinstance(body["preview_url"], bool):
             raise ApiError(400, 1009, "preview_url must be a boolean")
-        text = body.get("text")
-        if not isinstance(text, dict) or "body" not in text:
-            raise ApiError(400, 1008, "text.body is required")
-        if set(text) - {"body"}:
-            raise ApiError(400, 1009, "unknown field(s) in text: %s" % ", ".join(sorted(set(text) - {"body"})))
-        if not isinstance(text["body"], str) or not text["body"]:
-            raise ApiError(400, 1009, "text.body must be a non-empty string")
-        if len(text["body"]) > 4096:
-            raise ApiError(400, 1001, "text.body is longer than 4096 characters")
+        content = self._template(body.get("template")) if mtype == "template" else self._text(body.get("text"))
         to = str(body["to"]).lstrip("+")
         if not to.isdigit():
             raise ApiError(400, 1009, "to must be a phone number")
@@ -533,20 +543,79 @@ class ApiHandlers:
         s = self.app.setup
         msg_id = "gBEG" + secrets.token_hex(14).upper()
         try:
-            code, resp = self.app.network.send({"setup_id": s.setup_id, "from": reg["wa_id"], "to": to,
-                                                "type": "text", "text": {"body": text["body"]}, "id": msg_id})
+            code, resp = self.app.network.send(dict({"setup_id": s.setup_id, "from": reg["wa_id"], "to": to,
+                                                     "type": mtype, "id": msg_id}, **content))
         except OSError as exc:
             raise ApiError(400, 1011, "messages: the WhatsApp network is unreachable (%s)" % exc) from None
         if code != 200:
             raise ApiError(400, 1011, "messages: this client does not serve %s any more (another instance "
                            "took the number over)" % reg["wa_id"])
+        # 201 = accepted: the outcome comes later as status callbacks to the webhook (sent/delivered/read/failed).
         return self.ok(201, {"messages": [{"id": resp.get("id", msg_id)}]})
+
+    @staticmethod
+    def _text(text):
+        if not isinstance(text, dict) or "body" not in text:
+            raise ApiError(400, 1008, "text.body is required")
+        if set(text) - {"body"}:
+            raise ApiError(400, 1010, "unknown field(s) in text: %s" % ", ".join(sorted(set(text) - {"body"})))
+        if not isinstance(text["body"], str) or not text["body"]:
+            raise ApiError(400, 1009, "text.body must be a non-empty string")
+        if len(text["body"]) > 4096:
+            raise ApiError(400, 1001, "text.body is longer than 4096 characters")
+        return {"text": {"body": text["body"]}}
+
+    @staticmethod
+    def _template(tpl):
+        """Meta's on-premises template message: namespace, name, language {policy: deterministic, code}, components."""
+        if not isinstance(tpl, dict):
+            raise ApiError(400, 1008, "template (an object) is required with type template")
+        extra = sorted(set(tpl) - {"namespace", "name", "language", "components"})
+        if extra:
+            raise ApiError(400, 1010, "unknown field(s) in template: %s" % ", ".join(extra))
+        missing = [k for k in ("namespace", "name", "language") if not tpl.get(k)]
+        lang = tpl.get("language")
+        if isinstance(lang, dict) and not lang.get("code"):
+            missing.append("language.code")
+        if missing:
+            raise ApiError(400, 1008, "template needs %s" % ", ".join(missing))
+        if not isinstance(tpl["namespace"], str) or not isinstance(tpl["name"], str) or not isinstance(lang, dict) \
+                or not isinstance(lang["code"], str) or lang.get("policy", "deterministic") != "deterministic" \
+                or set(lang) - {"policy", "code"}:
+            raise ApiError(400, 1009, "template namespace and name must be strings and language "
+                           "{\"policy\": \"deterministic\", \"code\": \"<language>\"}")
+        components = tpl.get("components", [])
+        params = []
+        if not isinstance(components, list):
+            raise ApiError(400, 1009, "template components must be a list")
+        for comp in components:
+            if not isinstance(comp, dict) or comp.get("type") not in ("header", "body", "footer", "button") \
+                    or not isinstance(comp.get("parameters", []), list) \
+                    or not all(isinstance(p, dict) and isinstance(p.get("type"), str) for p in comp.get("parameters", [])):
+                raise ApiError(400, 1009, "each template component needs a type (header, body, footer, button) and a "
+                               "list of parameters, each with a type")
+            params += comp.get("parameters", [])
+        return {"template": {"namespace": tpl["namespace"], "name": tpl["name"], "language": {"code": lang["code"]},
+                             "parameters": params}}
 
     def h_contacts(self, _user):
         body = self.json_body()
         contacts = body.get("contacts")
         if not isinstance(contacts, list):
             raise ApiError(400, 1008, "contacts (a list) is required")
+        # Meta's reference: blocking "no_wait" (default) or "wait"; force_check a boolean.
+        if body.get("blocking", "no_wait") not in ("no_wait", "wait"):
+            raise ApiError(400, 1009, "blocking must be no_wait or wait")
+        if not isinstance(body.get("force_check", False), bool):
+            raise ApiError(400, 1009, "force_check must be a boolean")
         self.registered_running("contacts")
         out = [{"input": c, "status": "valid", "wa_id": re.sub(r"\D", "", str(c))} for c in contacts]
         return self.ok(200, {"contacts": out})
+
+    def h_support(self, _user):
+        s = self.app.setup
+        reg = s.registration()
+        info = "version %s; setup %s; number %s; nodes %s" % (self.app.version, s.setup_id, reg["wa_id"] if reg else
+                                                             "unregistered", ", ".join(
+                                                                 "%(name)s %(status)s" % n for n in s.nodes()) or "none")
+        return self.ok(200, {"support": {"debug_info": info}})

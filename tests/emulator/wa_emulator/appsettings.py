@@ -87,8 +87,8 @@ def _auto_download(v):
     return isinstance(v, list) and all(isinstance(x, str) and x in MEDIA_TYPES for x in v)
 
 
-def _wa_id_or_empty(v):
-    return isinstance(v, str) and (v == "" or v.isdigit())
+def _str_or_null(v):
+    return v is None or isinstance(v, str)
 
 
 VALIDATORS = {
@@ -113,7 +113,11 @@ VALIDATORS = {
     "log_level": (lambda v: v in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS)),
     "verbose_logging": (_bool, "a boolean"),
     # Documented by older client versions (still accepted by the later ones).
-    "on_call_pager": (_wa_id_or_empty, "the WhatsApp ID (digits) of a contact, or \"\""),
+    # Older references: the WhatsApp ID of a contact, or a group id ("on-call-pager-group-id" in Meta's sample);
+    # published clients send null.
+    "on_call_pager": (_str_or_null, "a string (a contact's WhatsApp ID or a group id) or null"),
+    # Not in Meta's reference; a published Python client of the on-premises API sends it with every PATCH.
+    "tcp_listen_address": (_str_or_null, "a string or null"),
     "db_garbagecollector_enable": (_bool, "a boolean"),
     "axolotl_context_striping_disabled": (_bool, "a boolean"),
 }

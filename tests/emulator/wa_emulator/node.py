@@ -217,6 +217,11 @@ class Node(threading.Thread):
         self.setup.set_json_if_newer("network_status", status)
         for message in body.get("inbound") or []:
             self.delivery.add(message)
+        # Status callbacks of sent messages: webhooks.message.sent|delivered|read false leaves that status out.
+        wanted = ((kv.get("app_settings") or {}).get("webhooks") or {}).get("message") or {}
+        for payload in body.get("statuses") or []:
+            if wanted.get(payload["statuses"][0]["status"], True):
+                self.delivery.add(payload)
         return status
 
     def _status(self, reg, stopped, initialising, net, now, kv, shards=None):
@@ -277,7 +282,10 @@ class Delivery(threading.Thread):
         self.stop_event = threading.Event()
 
     def add(self, message):
-        cb_id = (message.get("messages") or [{}])[0].get("id") or secrets.token_hex(8)
+        if message.get("statuses"):
+            cb_id = "%(id)s:%(status)s" % message["statuses"][0]
+        else:
+            cb_id = (message.get("messages") or [{}])[0].get("id") or secrets.token_hex(8)
         self._update(lambda items: items + [{"id": cb_id, "payload": message}]
                      if all(i["id"] != cb_id for i in items) else items)
 

@@ -6,7 +6,9 @@ threads) and the request handler's plumbing (reading the request, sending it to 
 interface, turning their errors into answers).
 """
 import logging
+import math
 import threading
+import time
 import urllib.parse
 
 from . import faults
@@ -16,6 +18,48 @@ from .httpbase import Handler
 from .network import NetworkClient
 
 LOG = logging.getLogger("wa_emulator.web")
+
+#: Meta's rate-limit page (capacity rate limits): 20 requests per second with bursts up to 60 on every endpoint,
+#: 50 with bursts up to 150 on /v1/messages (since v2.25.3) -> 429; concurrency limits -> 503. The in-flight limit is
+#: not documented (Meta: "when the Coreapp itself is under heavy load"): the emulator's convention is 16 requests
+#: at once per Webapp. ``POST /_emulator/config {"rate_limits": {...} | false}`` changes or disables them.
+RATE_LIMITS = {"requests_per_second": 20, "burst": 60, "messages_per_second": 50, "messages_burst": 150,
+               "max_concurrent": 16}
+
+
+class RateLimiter:
+    """Token buckets (one for /v1/messages, one for every other API path) and an in-flight count, per Webapp."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.buckets = {}  # name -> [tokens, last refill (monotonic)]
+        self.inflight = 0
+
+    def enter(self, path, limits):
+        """None when the request may go on (call ``leave`` after it), else (status, code, retry_after_seconds)."""
+        if limits is False:
+            return None
+        limits = dict(RATE_LIMITS, **(limits or {}))
+        name = "messages" if path == "/v1/messages" else "requests"
+        rate = float(limits["messages_per_second" if name == "messages" else "requests_per_second"])
+        burst = float(limits["messages_burst" if name == "messages" else "burst"])
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(name, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1:
+                self.buckets[name] = [tokens, now]
+                return 429, 1015, max(1, math.ceil((1 - tokens) / rate))
+            if self.inflight >= int(limits["max_concurrent"]):
+                self.buckets[name] = [tokens, now]
+                return 503, 1016, 1
+            self.buckets[name] = [tokens - 1, now]
+            self.inflight += 1
+        return None
+
+    def leave(self):
+        with self.lock:
+            self.inflight -= 1
 
 
 class WebApp:
@@ -34,6 +78,7 @@ class WebApp:
         self.mode = mode
         self.fault_lock = threading.Lock()
         self.write_lock = threading.Lock()
+        self.limiter = RateLimiter()
 
     @property
     def meta(self):
@@ -94,6 +139,12 @@ class WebHandler(ApiHandlers, AdminHandlers, Handler):
             except Exception as exc:  # noqa: BLE001
                 LOG.exception("admin request failed")
                 return self.send_json(500, {"error": "%s: %s" % (type(exc).__name__, exc)})
+        refused = self.app.limiter.enter(path, self.app.setup.config().get("rate_limits"))
+        if refused:
+            status, code, wait = refused
+            return self.error(status, code, "rate limit: %s; retry after %d s" % (
+                "too many requests" if status == 429 else "too many requests at once", wait),
+                headers={"Retry-After": str(wait)})
         try:
             if faults.inject(self, path):
                 return None
@@ -103,3 +154,5 @@ class WebHandler(ApiHandlers, AdminHandlers, Handler):
         except Exception:  # noqa: BLE001
             LOG.exception("request %s %s failed", self.command, path)
             return self.error(500, 1014, "internal error in the emulator")
+        finally:
+            self.app.limiter.leave()
