@@ -232,13 +232,20 @@ now:
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _migration_state as ms
+from ansible_collections.wabiz.api_client.plugins.module_utils._validate import CheckedModule, one_of
+
+RULES = dict(
+    migration=[lambda v: None if ms.NAME_RE.match(v) else "a name of letters, digits, '.', '_' and '-' "
+               "(wabiz_migration_name)"],
+    run_id=[ms.LINE], holder=[ms.LINE], controller_host=[ms.LINE], controller_pid=[ms.PID],
+    downtime_started=[ms.TIME], downtime_ended=[ms.TIME],
+    refuse_status=[one_of(*ms.STATUSES)], require_done=[one_of(*ms.STEP_NAMES)],
+)
 
 
 def main():
-    module = AnsibleModule(
+    module = CheckedModule(
         argument_spec=dict(
             state_dir=dict(type="path", required=True),
             migration=dict(type="str", required=True),
@@ -262,24 +269,25 @@ def main():
             downtime_ended=dict(type="float"),
             status_when_done=dict(type="str", choices=list(ms.STATUSES)),
         ),
+        rules=RULES,
         required_if=[("lock", "acquire", ["run_id"]), ("lock", "release", ["run_id"])],
         supports_check_mode=True,
     )
     p = module.params
     check = module.check_mode
     now = ms.now()
-    result = dict(changed=False)
-    unknown = [s for s in p["require_done"] if s not in ms.STEP_NAMES]
-    if unknown:
-        module.fail_json(msg="require_done: unknown step(s) %s; the steps are %s" % (
-            ", ".join(unknown), ", ".join(ms.STEP_NAMES)))
+    found = ms.problem(p["update"], ms.UPDATE, "update") or next(
+        (ms.problem(m["at"], ms.TIME, "marks.at") for m in p["marks"] if m["at"] is not None
+         and ms.TIME(m["at"])), None)
+    if found:
+        module.fail_json(msg="invalid input, nothing was changed: %s" % found)
     taken = changed = existed = False
     record = lock = before = None
+    result = dict(changed=False)
     try:
         path, lock_path = ms.paths(p["state_dir"], p["migration"])
         result.update(path=path, lock_path=lock_path)
-        if not check:
-            ms.ensure_dir(p["state_dir"])
+        ms.trusted_dir(p["state_dir"], create=not check)
         lock = ms.read_lock(lock_path)
         if p["lock"] == "acquire":
             me = dict(holder=p["holder"], run_id=p["run_id"], host=p["controller_host"], pid=p["controller_pid"])
@@ -288,7 +296,7 @@ def main():
                 module.warn(note)
         record, existed = ms.load(path, p["migration"], now)
         before = copy.deepcopy(record)
-        if record.get("status") in p["refuse_status"]:
+        if record["status"] in p["refuse_status"]:
             raise ms.StateError(refusal(p["migration"], record, path))
         missing = [s for s in p["require_done"] if "finished" not in record["steps"].get(s, {})]
         if missing:
@@ -297,7 +305,7 @@ def main():
         if p["require_verified_backup"]:
             ms.verified_backup(record)
         if p["marks"] and p["run_id"]:
-            ms.begin_run(record, p["run_id"], float((lock or {}).get("started") or now))
+            ms.begin_run(record, p["run_id"], (lock or {}).get("started") or now)
         for m in p["marks"]:
             ms.mark(record, m["step"], m["event"], m["at"] if m["at"] is not None else now, p["run_id"])
         record = ms.merge(record, p["update"])
@@ -309,14 +317,14 @@ def main():
             ms.end_downtime(record, p["downtime_ended"])
         if p["status_when_done"] and not ms.view(record)["todo"]:
             record["status"] = p["status_when_done"]
-        if record.get("status") == "migrated" and "migrated" not in record:
+        if record["status"] == "migrated" and "migrated" not in record:
             # When the migration finished: step 10 (decommission) counts its 14 days from here.
             record.update(migrated=round(now, 3), migrated_at=ms.iso(now))
         changed = record != before or not existed and bool(p["marks"] or p["update"] or p["status"])
-        if changed:
-            if p["run_id"] and not check:
-                ms.holds(lock_path, p["run_id"])
-            if not check:
+        if changed and not check:
+            with ms.exclusive(p["state_dir"]):
+                if p["run_id"]:
+                    ms.holds(lock_path, p["run_id"])
                 ms.write(path, record)
         if p["lock"] == "release":
             ms.release(lock_path, p["run_id"], check=check)
@@ -331,7 +339,7 @@ def main():
     except (OSError, ms._backup.BackupFileError) as exc:
         if taken and not check:
             release_quietly(result.get("lock_path"), p["run_id"])
-        module.fail_json(msg="%s: the state record in %s could not be written: %s" % (
+        module.fail_json(msg="%s: the state record in %s (state_dir) could not be written: %s" % (
             p["migration"], p["state_dir"], getattr(exc, "strerror", None) or exc), **result)
     result.update(ms.view(record))
     result.update(changed=changed, record=record, lock=lock, existed=existed, now=round(now, 3))

@@ -40,16 +40,17 @@ def test_load_new_and_broken_records(tmp_path):
 
 def test_write_is_atomic_0600_and_carries_the_plan(tmp_path):
     path = str(tmp_path / "m.json")
-    ms.write(path, {"migration": "m", "steps": {}})
+    ms.write(path, {"migration": "m", "status": "new", "steps": {}})
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert [p["step"] for p in json.load(open(path))["plan"]] == list(ms.STEP_NAMES)
     assert os.listdir(str(tmp_path)) == ["m.json"]
 
 
-def test_ensure_dir_is_0700(tmp_path):
-    d = str(tmp_path / "state")
-    assert ms.ensure_dir(d) and stat.S_IMODE(os.stat(d).st_mode) == 0o700
-    assert not ms.ensure_dir(d)
+def test_new_directories_are_0700_and_an_existing_one_is_kept(tmp_path):
+    d = str(tmp_path / "a" / "state")
+    assert ms.trusted_dir(d, create=True)
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700 and stat.S_IMODE(os.stat(str(tmp_path / "a")).st_mode) == 0o700
+    assert not ms.trusted_dir(d, create=True)
 
 
 def test_one_finish_per_step_times_it_from_the_previous_mark_of_the_run():
@@ -185,9 +186,10 @@ def test_holds_refuses_a_run_whose_lock_was_taken(tmp_path):
 
 def test_write_masks_credentials_inside_strings(tmp_path):
     path = str(tmp_path / "m.json")
-    ms.write(path, {"status": "new", "webhook": {"url": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
-                    "db": {"dsn": "mysql://root@db/x?password=Db-Secret-7"}})
+    ms.write(path, {"migration": "m", "status": "new", "steps": {},
+                    "cleanup": {"old_webhook_url": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
+                    "failed": {"msg": "mysql://root@db/x?password=Db-Secret-7"}})
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     assert "hook-Secret-9" not in text and "Db-Secret-7" not in text and "hook-user" not in text
-    assert "hooks.example.com/in" in json.loads(text)["webhook"]["url"]
+    assert "hooks.example.com/in" in json.loads(text)["cleanup"]["old_webhook_url"]

@@ -23,6 +23,9 @@ def run(capsys, **args):
     return json.loads(capsys.readouterr().out)
 
 
+CLEANUP = {"cleanup": {"two_step_disabled": True, "webhooks_reset": False}}
+
+
 @pytest.fixture
 def base(tmp_path):
     return dict(state_dir=str(tmp_path / "state"), migration="m1", run_id="r1")
@@ -39,12 +42,12 @@ def test_load_takes_the_lock_and_writes_no_record(capsys, base, tmp_path):
 
 def test_marks_update_and_release_in_one_write(capsys, base):
     run(capsys, lock="acquire", **base)
-    res = run(capsys, marks=[{"step": "step1_install", "event": "finished"}], update={"a": {"b": 1}}, **base)
-    assert res["changed"] and res["done"] == ["step1_install"] and res["record"]["a"] == {"b": 1}
+    res = run(capsys, marks=[{"step": "step1_install", "event": "finished"}], update=CLEANUP, **base)
+    assert res["changed"] and res["done"] == ["step1_install"] and res["record"]["cleanup"] == CLEANUP["cleanup"]
     path = os.path.join(base["state_dir"], "m1.json")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert json.load(open(path))["status"] == "in_progress"
-    again = run(capsys, update={"a": {"b": 1}}, **base)
+    again = run(capsys, update=CLEANUP, **base)
     assert again["changed"] is False
     res = run(capsys, lock="release", **base)
     assert res["lock"] is None and not os.path.exists(os.path.join(base["state_dir"], "m1.lock"))
@@ -109,3 +112,87 @@ def test_status_when_done_records_when_the_migration_finished(capsys, base):
 def test_bad_names_are_refused(capsys, base):
     res = run(capsys, **dict(base, migration="../etc"))
     assert res["failed"] and "wabiz_migration_name" in res["msg"]
+
+
+def record_file(base):
+    return os.path.join(base["state_dir"], "m1.json")
+
+
+# Issue 23.4: each of these crashed the module or wrote a record that every later call then refused.
+BAD = [
+    ("marks", dict(marks=[{"step": "step1_install", "event": "finished", "at": 1e20}])),
+    ("marks.at", dict(marks=[{"step": "step1_install", "event": "finished", "at": "nan"}])),
+    ("downtime_ended", dict(downtime_ended="nan")),
+    ("downtime_ended", dict(downtime_ended=1e20)),
+    ("downtime_started", dict(downtime_started=-5)),
+    ("controller_pid", dict(lock="acquire", controller_pid="Infinity", run_id="r9")),
+    ("controller_pid", dict(lock="acquire", controller_pid=-1, run_id="r9")),
+    ("update.steps", dict(update={"steps": "x"})),
+    ("update.status", dict(update={"status": "bogus"})),
+    ("update.rollback.started", dict(update={"rollback": {"started": 1e20}})),
+    ("update.backup.size", dict(update={"backup": {"size": float("nan")}})),
+    ("update.backup.sha256", dict(update={"backup": {"sha256": "x", "verified": True}})),
+    ("update.bogus", dict(update={"bogus": 1})),
+    ("update.new_health", dict(update={"new_health": {"x": float("inf")}})),
+    ("refuse_status", dict(refuse_status=["bogus"])),
+    ("require_done", dict(require_done=["step11"])),
+    ("migration", dict(migration="m1\n")),
+    ("run_id", dict(run_id="r1\n")),
+]
+
+
+@pytest.mark.parametrize("option, args", BAD, ids=[b[0] + "-%d" % i for i, b in enumerate(BAD)])
+def test_bad_input_is_refused_naming_the_field_before_anything_is_written(capsys, base, option, args):
+    run(capsys, lock="acquire", **base)
+    run(capsys, update=CLEANUP, **base)
+    before = open(record_file(base)).read()
+    res = run(capsys, **dict(base, **args))
+    assert res["failed"] and option.split(".")[0] in res["msg"] and "Traceback" not in res["msg"], res
+    assert option in res["msg"] or option == "marks", res["msg"]
+    assert open(record_file(base)).read() == before
+    # Not bricked: the next call works.
+    res = run(capsys, marks=[{"step": "step1_install", "event": "finished"}], **base)
+    assert not res.get("failed") and res["done"] == ["step1_install"], res
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda r: r.update(steps="x"), "steps"),
+    (lambda r: r.update(status="hacked"), "status"),
+    (lambda r: r["steps"].update(step1_install={"started": 1e20}), "steps.step1_install.started"),
+    (lambda r: r.update(backup={"path": "/etc/hostname", "verified": "yes"}), "backup.verified"),
+    (lambda r: r.update(migration="other"), "migration"),
+    (lambda r: r.pop("steps"), "steps"),
+])
+def test_a_damaged_or_hand_edited_record_is_refused_naming_the_field(capsys, base, edit, field):
+    run(capsys, lock="acquire", **base)
+    run(capsys, update=CLEANUP, **base)
+    record = json.load(open(record_file(base)))
+    edit(record)
+    with open(record_file(base), "w") as fh:
+        json.dump(record, fh)
+    res = run(capsys, marks=[{"step": "step1_install", "event": "finished"}], **base)
+    assert res["failed"] and "damaged or was edited by hand" in res["msg"] and field in res["msg"], res["msg"]
+    with open(record_file(base), "w") as fh:
+        fh.write('{"migration": "m1", "status": "new", "steps": {}, "created": NaN}')
+    res = run(capsys, **base)
+    assert res["failed"] and "not valid JSON" in res["msg"]
+    with open(record_file(base), "w") as fh:
+        fh.write("[" * 100000 + "]" * 100000)
+    res = run(capsys, **base)
+    assert res["failed"] and "not valid JSON" in res["msg"]
+
+
+def test_a_forged_record_in_a_foreign_owned_state_directory_is_refused_before_anything_changes(capsys, base):
+    run(capsys, lock="acquire", **base)
+    run(capsys, update=CLEANUP, **base)
+    lock = open(os.path.join(base["state_dir"], "m1.lock")).read()
+    os.chmod(base["state_dir"], 0o777)
+    res = run(capsys, require_verified_backup=True, marks=[{"step": "step5_uninstall", "event": "started"}], **base)
+    assert res["failed"] and base["state_dir"] in res["msg"] and "mode 0777" in res["msg"], res["msg"]
+    assert "chmod 0700" in res["msg"] and "step5_uninstall" not in json.load(open(record_file(base)))["steps"]
+    assert open(os.path.join(base["state_dir"], "m1.lock")).read() == lock
+    os.chmod(base["state_dir"], 0o700)
+    if os.geteuid() == 0:  # another owner: only root can hand a file to another user
+        os.chown(record_file(base), 4242, 4242)
+        res = run(capsys, **base)
+        assert res["failed"] and "owner uid 4242" in res["msg"] and record_file(base) in res["msg"]
