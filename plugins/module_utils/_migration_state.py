@@ -176,7 +176,6 @@ def trusted_dir(directory, create=False):
     sticky bit (others cannot then rename what is ours in it); the directory itself must be ours. Missing
     directories are created with mode 0700 when ``create``; returns True when it was created."""
     uid = os.geteuid()
-    made = False
     for path in (os.path.abspath(directory), os.path.realpath(directory)):
         current = path
         while True:
@@ -198,12 +197,12 @@ def trusted_dir(directory, create=False):
             if current == os.path.dirname(current):
                 break
             current = os.path.dirname(current)
-        if create and not os.path.isdir(directory):
-            for part in reversed([p for p in _parents(path) if not os.path.isdir(p)]):
-                os.mkdir(part, 0o700)
-                os.chmod(part, 0o700)
-            made = True
-    return made
+    if not create or os.path.isdir(directory):
+        return False
+    for part in reversed([p for p in _parents(os.path.realpath(directory)) if not os.path.isdir(p)]):
+        os.mkdir(part, 0o700)
+        os.chmod(part, 0o700)
+    return True
 
 
 def _parents(path):
