@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 
 import pytest
+import yaml
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.modules import migration_state
+from ansible_collections.wabiz.api_client.plugins.module_utils import _migration_state as ms
 
 
 def run(capsys, **args):
@@ -196,3 +199,80 @@ def test_a_forged_record_in_a_foreign_owned_state_directory_is_refused_before_an
         os.chown(record_file(base), 4242, 4242)
         res = run(capsys, **base)
         assert res["failed"] and "owner uid 4242" in res["msg"] and record_file(base) in res["msg"]
+
+
+# --- every record field the playbooks read has a writer (issue 22.3) ----------------------------------
+
+COLLECTION = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+
+
+def playbook_files():
+    for top in ("playbooks", "roles"):
+        for folder, _dirs, files in os.walk(os.path.join(COLLECTION, top)):
+            for name in sorted(files):
+                if name.endswith((".yml", ".yaml", ".j2")):
+                    yield os.path.join(folder, name)
+
+
+def read_fields():
+    """Every ``record.a.b.c`` read in playbooks/ and roles/, as a tuple of names."""
+    found = set()
+    for path in playbook_files():
+        for match in re.finditer(r"\brecord((?:\.[A-Za-z_]\w*)+)", open(path, encoding="utf-8").read()):
+            found.add(tuple(match.group(1).strip(".").split(".")))
+    return found
+
+
+def updates():
+    """The ``update`` of every migration_state task in playbooks/ and roles/."""
+    def walk(node):
+        if isinstance(node, dict):
+            task = node.get("wabiz.api_client.migration_state")
+            if isinstance(task, dict) and "update" in task:
+                yield task["update"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+    for path in playbook_files():
+        if not path.endswith(".j2"):
+            yield from walk(yaml.safe_load(open(path, encoding="utf-8")))
+
+
+def written_by_an_update(field, found):
+    for update in found:
+        if isinstance(update, str):  # a Jinja expression: it names the keys it writes, two levels are enough
+            if all("'%s'" % name in update for name in field[:2]):
+                return True
+            continue
+        value = update
+        for depth, name in enumerate(field):
+            if isinstance(value, str) and depth:
+                return True  # the value of a Jinja expression supplies the rest
+            if not isinstance(value, dict) or name not in value:
+                break
+            value = value[name]
+        else:
+            return True
+    return False
+
+
+def test_every_record_field_the_playbooks_read_is_in_the_schema_and_has_a_writer(capsys, base):
+    run(capsys, lock="acquire", **base)
+    marks = [{"step": s, "event": "finished"} for s in ms.STEP_NAMES]
+    made = run(capsys, marks=[{"step": "step5_uninstall", "event": "started"}] + marks, downtime_ended=ms.now(),
+               status_when_done="migrated", **base)["record"]
+    fields, found = read_fields(), list(updates())
+    assert ("old_setup", "counts", "shards") in fields and len(found) >= 8, (fields, found)
+    for field in sorted(fields):
+        spec = ms.SCHEMA
+        for name in field:
+            if not isinstance(spec, dict):
+                break  # JSON data inside: any field
+            assert name in spec, "the playbooks read record.%s, which is not in the schema" % ".".join(field)
+            spec = spec[name]
+        if field[0] in ms.OWNED:
+            assert field[0] in made, "record.%s is kept by the module but was not written" % ".".join(field)
+        else:
+            assert written_by_an_update(field, found), "nothing writes record.%s" % ".".join(field)
