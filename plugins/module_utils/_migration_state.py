@@ -77,26 +77,17 @@ class StateError(Exception):
 
 # --- the schema -----------------------------------------------------------------------------------
 
-def _text(value):
-    return None if isinstance(value, str) and "\x00" not in value else "text"
+def _is(types, what):
+    """A value of one of ``types`` (a boolean only when ``bool`` is one of them)."""
+    return lambda v: None if isinstance(v, types) and (bool in types or not isinstance(v, bool)) else what
 
 
-def _bool(value):
-    return None if isinstance(value, bool) else "true or false"
+def _name(value):
+    ok = isinstance(value, str) and NAME_RE.match(value)
+    return None if ok else "letters, digits, '.', '_' and '-' (wabiz_migration_name)"
 
 
-def _id(value):
-    return None if isinstance(value, int) and not isinstance(value, bool) else LINE(value)
-
-
-def _maybe(rule):
-    return lambda value: None if value is None else rule(value)
-
-
-def _sha256(value):
-    return None if isinstance(value, str) and re.match(r"\A[0-9a-f]{64}\Z", value) else "a SHA-256 in hex"
-
-
+_TEXT, _BOOL, _ID = _is((str,), "text"), _is((bool,), "true or false"), _is((str, int), "text or a number")
 def _json(value, depth=0):
     """JSON data (what the playbooks pass through: health summaries, backup metadata), at most 32 deep."""
     if depth > 32:
@@ -118,24 +109,25 @@ STEP = dict(started=TIME, started_at=LINE, finished=TIME, finished_at=LINE, seco
 #: Every field of the record. The module keeps the ones in OWNED (through marks, status and downtime_*);
 #: the playbooks write the others through ``update``.
 SCHEMA = dict(
-    migration=lambda v: None if isinstance(v, str) and NAME_RE.match(v) else "a migration name",
+    migration=_name,
     format=one_of(FORMAT), status=one_of(*STATUSES), created=TIME, created_at=LINE, migrated=TIME,
     migrated_at=LINE, steps=dict((name, STEP) for name in STEP_NAMES), plan=_json,
     run=dict(id=LINE, started=TIME, last=TIME),
     downtime=dict(started=TIME, started_at=LINE, ended=TIME, ended_at=LINE, seconds=SECONDS),
-    cleanup=dict(two_step_disabled=_bool, webhooks_reset=_bool, old_webhook_url=LINE),
-    backup=dict(host=LINE, path=LINE, sha256=_sha256, size=COUNT, verified=_bool, taken_at=LINE, metadata=_json),
-    old_setup=dict(stack=LINE, wa_id=_id, hosts=_json, counts=dict(
-        masters=COUNT, coreapps=COUNT, webapps=COUNT, shards=COUNT, version=LINE, wa_id=_id, hosts=COUNT)),
-    test_message=dict(id=_id, to=_id), new_health=_json, old_db_kept=_json,
-    failed=dict(step=one_of(*STEP_NAMES), at=LINE, msg=_text),
+    cleanup=dict(two_step_disabled=_BOOL, webhooks_reset=_BOOL, old_webhook_url=LINE),
+    backup=dict(host=LINE, path=LINE, sha256=LINE, size=COUNT, verified=_BOOL, taken_at=LINE, metadata=_json),
+    old_setup=dict(stack=LINE, wa_id=_ID, hosts=_json, counts=dict(
+        masters=COUNT, coreapps=COUNT, webapps=COUNT, shards=COUNT, version=LINE, wa_id=_ID, hosts=COUNT)),
+    test_message=dict(id=_ID, to=_ID), new_health=_json, old_db_kept=_json,
+    failed=dict(step=one_of(*STEP_NAMES), at=LINE, msg=_TEXT),
     rollback=dict(started=TIME, started_at=LINE, runs=COUNT, finished=TIME, finished_at=LINE, old_health=_json),
-    decommissioned_at=LINE, decommission=dict(volumes_removed=_bool),
+    decommissioned_at=LINE, decommission=dict(volumes_removed=_BOOL),
 )
 OWNED = ("migration", "format", "status", "created", "created_at", "migrated", "migrated_at", "steps", "plan",
          "run", "downtime")
 UPDATE = dict((k, v) for k, v in SCHEMA.items() if k not in OWNED)
-LOCK = dict(holder=LINE, run_id=LINE, host=_maybe(LINE), pid=_maybe(PID), started=TIME, started_at=LINE)
+LOCK = dict(holder=LINE, run_id=LINE, host=_is((str, type(None)), "text"), pid=_is((int, type(None)), "a number"),
+            started=TIME, started_at=LINE)
 
 
 def _shown(value):
@@ -199,16 +191,12 @@ def trusted_dir(directory, create=False):
             current = os.path.dirname(current)
     if not create or os.path.isdir(directory):
         return False
-    for part in reversed([p for p in _parents(os.path.realpath(directory)) if not os.path.isdir(p)]):
-        os.mkdir(part, 0o700)
-        os.chmod(part, 0o700)
+    umask = os.umask(0o077)  # every directory made here is 0700
+    try:
+        os.makedirs(directory)
+    finally:
+        os.umask(umask)
     return True
-
-
-def _parents(path):
-    while path != os.path.dirname(path):
-        yield path
-        path = os.path.dirname(path)
 
 
 def open_trusted(path, flags=os.O_RDONLY, what="the file"):
@@ -239,11 +227,7 @@ def exclusive(directory):
     """Hold an exclusive ``flock`` of ``directory``: lock changes and writes of a run are one at a time."""
     fd = os.open(directory, os.O_RDONLY)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as exc:
-            raise StateError("cannot lock the state directory %s (%s): use a local directory as wabiz_state_dir"
-                             % (directory, exc.strerror or exc))
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
@@ -256,9 +240,7 @@ def iso(ts):
 
 
 def paths(state_dir, migration):
-    if not isinstance(migration, str) or not NAME_RE.match(migration):
-        raise StateError("migration name %r is not valid: use letters, digits, '.', '_' and '-' "
-                         "(wabiz_migration_name)" % (migration,))
+    """The record and the lock of ``migration`` (a name checked by the module: it cannot leave the directory)."""
     base = os.path.join(state_dir, migration)
     return base + ".json", base + ".lock"
 
@@ -266,10 +248,6 @@ def paths(state_dir, migration):
 def new_record(migration, now):
     return {"migration": migration, "format": FORMAT, "status": "new", "created": round(now, 3),
             "created_at": iso(now), "steps": {}}
-
-
-def _no_constant(name):
-    raise ValueError("%s is not a number" % name)
 
 
 def load(path, migration, now):
@@ -281,7 +259,7 @@ def load(path, migration, now):
     except OSError as exc:
         raise StateError("cannot read the state record %s: %s" % (path, exc.strerror or exc))
     try:
-        record = json.loads(text.decode("utf-8"), parse_constant=_no_constant)
+        record = json.loads(text.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise StateError("the state record %s is not valid JSON (%s): look at it before going on; "
                          "nothing was changed" % (path, exc))
@@ -426,7 +404,7 @@ def read_lock(path):
     except FileNotFoundError:
         return None
     try:
-        lock = json.loads(text, parse_constant=_no_constant)
+        lock = json.loads(text)
     except (ValueError, RecursionError):
         lock = None
     found = problem(lock, LOCK, "lock")
@@ -449,7 +427,7 @@ def is_stale(lock, hostname=None, alive=process_alive):
     return bool(lock.get("host")) and lock.get("host") == host and lock.get("pid") and not alive(lock["pid"])
 
 
-def describe(lock, path):
+def describe(lock):
     return "%s (run %s, host %s, pid %s) since %s" % (
         lock.get("holder", "?"), lock.get("run_id", "?"), lock.get("host", "?"), lock.get("pid", "?"),
         lock.get("started_at", "?"))
@@ -473,9 +451,9 @@ def acquire(path, me, now, break_lock=False, check=False, alive=process_alive, h
                     "migration is locked by %s (lock file %s). Another run of a playbook of this migration is "
                     "active: wait for it. If you are sure that no run is active (a crashed or killed run), clear "
                     "the stale lock deliberately with -e wabiz_lock_break=true. Nothing was changed."
-                    % (describe(current, path), path))
+                    % (describe(current), path))
             note = "took over the lock of %s (%s)" % (
-                describe(current, path), "wabiz_lock_break=true" if break_lock else "its process is gone")
+                describe(current), "wabiz_lock_break=true" if break_lock else "its process is gone")
             if not check:
                 os.unlink(path)
         lock = dict(me, started=round(now, 3), started_at=iso(now))
@@ -493,21 +471,20 @@ def holds(path, run_id):
     if current is None or current.get("run_id") != run_id:
         raise StateError("this run (%s) does not hold the migration's lock %s (%s): another run took it. "
                          "Stopped before changing anything more." % (
-                             run_id, path, describe(current, path) if current else "no lock"))
+                             run_id, path, describe(current) if current else "no lock"))
 
 
-def release(path, run_id, check=False):
+def release(path, run_id):
     """Remove the lock when this run holds it (in a trusted directory). Returns True when removed."""
     trusted_dir(os.path.dirname(path) or ".")
-    with (contextlib.nullcontext() if check else exclusive(os.path.dirname(path) or ".")):
+    with exclusive(os.path.dirname(path) or "."):
         current = read_lock(path)
         if current is None:
             return False
         if current.get("run_id") != run_id:
             raise StateError("the lock %s is held by %s, not by this run (%s): not released." % (
-                path, describe(current, path), run_id))
-        if not check:
-            os.unlink(path)
+                path, describe(current), run_id))
+        os.unlink(path)
         return True
 
 

@@ -10,19 +10,22 @@ short_description: Keep a migration's state record and lock on the backup host
 version_added: 0.2.0
 description:
   - Owns the state record C(<state_dir>/<migration>.json) of one migration, on the host where it runs
-    (the backup host; use C(delegate_to)). The record holds no secret, has mode C(0600) in a C(0700)
-    directory, and every change is ONE atomic write (temporary file, fsync, rename).
+    (the backup host; use C(delegate_to)). The record holds no secret and has one schema (its fields,
+    types and ranges), checked when it is loaded and before every write; a damaged or hand-edited record
+    is refused naming the field. Every change is ONE atomic write (temporary file, fsync, rename).
+  - The state directory, the record, the lock and the recorded backup must belong to the user running
+    the module and be writable by nobody else, and so must every directory above them (a world-writable
+    one only with the sticky bit, like C(/tmp)); files are opened without following links. New
+    directories get mode C(0700), files C(0600).
   - Holds the single list of the migration guide's steps (RV(steps)) and reports what is done, what is
-    left to do (RV(todo)), the seconds of each step (RV(timings)) and the downtime (step 5 start to the
-    first test message).
-  - In one call, in this order - takes the lock (O(lock=acquire)), loads the record (a new one when there
-    is none), refuses (O(refuse_status), O(require_verified_backup), O(require_done)) before anything
-    changes, applies O(marks), O(update), O(status) and O(downtime_ended), writes once, releases the
-    lock (O(lock=release)).
-  - The lock C(<state_dir>/<migration>.lock) is made atomically (C(O_CREAT|O_EXCL)) and names its holder,
-    run id, controller host, process id and start time. A second run is refused at once with that text
-    and how to clear a stale lock deliberately (O(break_lock)). A lock whose holder ran on this very host
-    and whose process is gone is known stale and taken over, with a warning.
+    left to do (RV(todo)), the seconds of each step (RV(timings)) and the downtime.
+  - In one call, in this order - takes the lock (O(lock=acquire)), loads the record, refuses
+    (O(refuse_status), O(require_verified_backup), O(require_done)) before anything changes, applies
+    O(marks), O(update), O(status) and the downtime, writes once, releases the lock (O(lock=release)).
+  - The lock C(<state_dir>/<migration>.lock) (C(O_CREAT|O_EXCL)) names its holder, run id, controller
+    host, process id and start time. Another run is refused with that text and how to clear a stale lock
+    (O(break_lock)). A lock whose holder ran on this host and whose process is gone is taken over, with a
+    warning; taking, releasing and writing hold a C(flock) of the directory, so two runs never both take it.
 author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
@@ -46,7 +49,7 @@ attributes:
     platforms: posix
 options:
   state_dir:
-    description: Directory of the record and the lock on this host. Created with mode C(0700) when missing.
+    description: Directory of the record and the lock on this host, ours alone. Created with mode C(0700) when missing.
     type: path
     required: true
   migration:
@@ -118,7 +121,9 @@ options:
         description: When, in seconds since the epoch; now when absent.
         type: float
   update:
-    description: A dict merged recursively into the record (no secrets).
+    description:
+      - A dict merged recursively into the record (no secrets). Only the fields of the record's schema that the
+        module does not keep itself (V(backup), V(cleanup), V(old_setup), V(rollback)...), with their types.
     type: dict
     default: {}
   status:
@@ -236,9 +241,7 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _migration
 from ansible_collections.wabiz.api_client.plugins.module_utils._validate import CheckedModule, one_of
 
 RULES = dict(
-    migration=[lambda v: None if ms.NAME_RE.match(v) else "a name of letters, digits, '.', '_' and '-' "
-               "(wabiz_migration_name)"],
-    run_id=[ms.LINE], holder=[ms.LINE], controller_host=[ms.LINE], controller_pid=[ms.PID],
+    migration=[ms.SCHEMA["migration"]], run_id=[ms.LINE], holder=[ms.LINE], controller_host=[ms.LINE], controller_pid=[ms.PID],
     downtime_started=[ms.TIME], downtime_ended=[ms.TIME],
     refuse_status=[one_of(*ms.STATUSES)], require_done=[one_of(*ms.STEP_NAMES)],
 )
@@ -327,7 +330,8 @@ def main():
                     ms.holds(lock_path, p["run_id"])
                 ms.write(path, record)
         if p["lock"] == "release":
-            ms.release(lock_path, p["run_id"], check=check)
+            if not check:
+                ms.release(lock_path, p["run_id"])
             lock = None
         elif not check:
             lock = ms.read_lock(lock_path)

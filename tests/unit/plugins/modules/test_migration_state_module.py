@@ -134,7 +134,7 @@ BAD = [
     ("update.status", dict(update={"status": "bogus"})),
     ("update.rollback.started", dict(update={"rollback": {"started": 1e20}})),
     ("update.backup.size", dict(update={"backup": {"size": float("nan")}})),
-    ("update.backup.sha256", dict(update={"backup": {"sha256": "x", "verified": True}})),
+    ("update.backup.sha256", dict(update={"backup": {"sha256": ["x"], "verified": True}})),
     ("update.bogus", dict(update={"bogus": 1})),
     ("update.new_health", dict(update={"new_health": {"x": float("inf")}})),
     ("refuse_status", dict(refuse_status=["bogus"])),
@@ -178,7 +178,7 @@ def test_a_damaged_or_hand_edited_record_is_refused_naming_the_field(capsys, bas
     with open(record_file(base), "w") as fh:
         fh.write('{"migration": "m1", "status": "new", "steps": {}, "created": NaN}')
     res = run(capsys, **base)
-    assert res["failed"] and "not valid JSON" in res["msg"]
+    assert res["failed"] and "created must be a number" in res["msg"]
     with open(record_file(base), "w") as fh:
         fh.write("[" * 100000 + "]" * 100000)
     res = run(capsys, **base)
