@@ -279,11 +279,10 @@ def main():
     p = module.params
     check = module.check_mode
     now = ms.now()
-    found = ms.problem(p["update"], ms.UPDATE, "update") or next(
-        (ms.problem(m["at"], ms.TIME, "marks.at") for m in p["marks"] if m["at"] is not None
-         and ms.TIME(m["at"])), None)
-    if found:
-        module.fail_json(msg="invalid input, nothing was changed: %s" % found)
+    found = [ms.problem(p["update"], ms.UPDATE, "update")] + [
+        ms.problem(m["at"], ms.TIME, "marks.at") for m in p["marks"] if m["at"] is not None]
+    if any(found):
+        module.fail_json(msg="invalid input, nothing was changed: %s" % "; ".join(f for f in found if f))
     taken = changed = existed = False
     record = lock = before = None
     result = dict(changed=False)
