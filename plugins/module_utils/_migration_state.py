@@ -88,6 +88,8 @@ def _name(value):
 
 
 _TEXT, _BOOL, _ID = _is((str,), "text"), _is((bool,), "true or false"), _is((str, int), "text or a number")
+
+
 def _json(value, depth=0):
     """JSON data (what the playbooks pass through: health summaries, backup metadata), at most 32 deep."""
     if depth > 32:
