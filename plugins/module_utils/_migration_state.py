@@ -159,9 +159,10 @@ def problem(value, spec, where):
 # --- trust: owner and mode of the directories and files -------------------------------------------
 
 def _refuse(what, path, st, fix):
-    raise StateError("%s %s is refused: it has owner uid %d and mode %04o, and must belong to uid %d (the user "
-                     "running this module) and be writable by nobody else. Fix: %s. Nothing was changed." % (
-                         what, path, st.st_uid, stat.S_IMODE(st.st_mode), os.geteuid(), fix))
+    raise StateError("%s %s is refused: it has owner uid %d and mode %04o (%s), and must belong to uid %d (the "
+                     "user running this module) and be writable by nobody else. Fix: %s. Nothing was changed." % (
+                         what, path, st.st_uid, stat.S_IMODE(st.st_mode), stat.filemode(st.st_mode), os.geteuid(),
+                         fix))
 
 
 def trusted_dir(directory, create=False):
@@ -183,7 +184,7 @@ def trusted_dir(directory, create=False):
             elif current == path:
                 if st.st_uid != uid or st.st_mode & 0o022 or not stat.S_ISDIR(st.st_mode):
                     _refuse("the state directory (wabiz_state_dir)", current, st,
-                            "chown %d %s && chmod 0700 %s, or choose another wabiz_state_dir" % (uid, current, current))
+                            "a directory of its own: chown %d %s && chmod 0700 %s, or another wabiz_state_dir" % (uid, current, current))
             elif st.st_uid not in (0, uid) or st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
                 _refuse("the directory above the state directory (wabiz_state_dir)", current, st,
                         "chmod go-w %s (or chmod +t for a shared directory like /tmp), or choose another "
