@@ -196,6 +196,11 @@ def test_a_forged_record_in_a_foreign_owned_state_directory_is_refused_before_an
     assert open(os.path.join(base["state_dir"], "m1.lock")).read() == lock
     os.chmod(base["state_dir"], 0o700)
     if os.geteuid() == 0:  # another owner: only root can hand a file to another user
+        os.chown(base["state_dir"], 4242, 4242)
+        res = run(capsys, require_verified_backup=True, marks=[{"step": "step5_uninstall", "event": "started"}],
+                  **base)
+        assert res["failed"] and "owner uid 4242" in res["msg"] and base["state_dir"] in res["msg"]
+        os.chown(base["state_dir"], 0, 0)
         os.chown(record_file(base), 4242, 4242)
         res = run(capsys, **base)
         assert res["failed"] and "owner uid 4242" in res["msg"] and record_file(base) in res["msg"]
