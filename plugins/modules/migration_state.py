@@ -10,19 +10,22 @@ short_description: Keep a migration's state record and lock on the backup host
 version_added: 0.2.0
 description:
   - Owns the state record C(<state_dir>/<migration>.json) of one migration, on the host where it runs
-    (the backup host; use C(delegate_to)). The record holds no secret, has mode C(0600) in a C(0700)
-    directory, and every change is ONE atomic write (temporary file, fsync, rename).
+    (the backup host; use C(delegate_to)). The record holds no secret and has one schema (its fields,
+    types and ranges), checked when it is loaded and before every write; a damaged or hand-edited record
+    is refused naming the field. Every change is ONE atomic write (temporary file, fsync, rename).
+  - The state directory, the record, the lock and the recorded backup must belong to the user running
+    the module and be writable by nobody else, and so must every directory above them (a world-writable
+    one only with the sticky bit, like C(/tmp)); files are opened without following links. New
+    directories get mode C(0700), files C(0600).
   - Holds the single list of the migration guide's steps (RV(steps)) and reports what is done, what is
-    left to do (RV(todo)), the seconds of each step (RV(timings)) and the downtime (step 5 start to the
-    first test message).
-  - In one call, in this order - takes the lock (O(lock=acquire)), loads the record (a new one when there
-    is none), refuses (O(refuse_status), O(require_verified_backup), O(require_done)) before anything
-    changes, applies O(marks), O(update), O(status) and O(downtime_ended), writes once, releases the
-    lock (O(lock=release)).
-  - The lock C(<state_dir>/<migration>.lock) is made atomically (C(O_CREAT|O_EXCL)) and names its holder,
-    run id, controller host, process id and start time. A second run is refused at once with that text
-    and how to clear a stale lock deliberately (O(break_lock)). A lock whose holder ran on this very host
-    and whose process is gone is known stale and taken over, with a warning.
+    left to do (RV(todo)), the seconds of each step (RV(timings)) and the downtime.
+  - In one call, in this order - takes the lock (O(lock=acquire)), loads the record, refuses
+    (O(refuse_status), O(require_verified_backup), O(require_done)) before anything changes, applies
+    O(marks), O(update), O(status) and the downtime, writes once, releases the lock (O(lock=release)).
+  - The lock C(<state_dir>/<migration>.lock) (C(O_CREAT|O_EXCL)) names its holder, run id, controller
+    host, process id and start time. Another run is refused with that text and how to clear a stale lock
+    (O(break_lock)). A lock whose holder ran on this host and whose process is gone is taken over, with a
+    warning; taking, releasing and writing hold a C(flock) of the directory, so two runs never both take it.
 author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
@@ -46,7 +49,7 @@ attributes:
     platforms: posix
 options:
   state_dir:
-    description: Directory of the record and the lock on this host. Created with mode C(0700) when missing.
+    description: Directory of the record and the lock on this host, ours alone. Created with mode C(0700) when missing.
     type: path
     required: true
   migration:
@@ -118,7 +121,9 @@ options:
         description: When, in seconds since the epoch; now when absent.
         type: float
   update:
-    description: A dict merged recursively into the record (no secrets).
+    description:
+      - A dict merged recursively into the record (no secrets). Only the fields of the record's schema that the
+        module does not keep itself (V(backup), V(cleanup), V(old_setup), V(rollback)...), with their types.
     type: dict
     default: {}
   status:
@@ -232,13 +237,18 @@ now:
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.wabiz.api_client.plugins.module_utils import _migration_state as ms
+from ansible_collections.wabiz.api_client.plugins.module_utils._validate import CheckedModule, one_of
+
+RULES = dict(
+    migration=[ms.SCHEMA["migration"]], run_id=[ms.LINE], holder=[ms.LINE], controller_host=[ms.LINE], controller_pid=[ms.PID],
+    downtime_started=[ms.TIME], downtime_ended=[ms.TIME],
+    refuse_status=[one_of(*ms.STATUSES)], require_done=[one_of(*ms.STEP_NAMES)],
+)
 
 
 def main():
-    module = AnsibleModule(
+    module = CheckedModule(
         argument_spec=dict(
             state_dir=dict(type="path", required=True),
             migration=dict(type="str", required=True),
@@ -262,24 +272,24 @@ def main():
             downtime_ended=dict(type="float"),
             status_when_done=dict(type="str", choices=list(ms.STATUSES)),
         ),
+        rules=RULES,
         required_if=[("lock", "acquire", ["run_id"]), ("lock", "release", ["run_id"])],
         supports_check_mode=True,
     )
     p = module.params
     check = module.check_mode
     now = ms.now()
-    result = dict(changed=False)
-    unknown = [s for s in p["require_done"] if s not in ms.STEP_NAMES]
-    if unknown:
-        module.fail_json(msg="require_done: unknown step(s) %s; the steps are %s" % (
-            ", ".join(unknown), ", ".join(ms.STEP_NAMES)))
+    found = [ms.problem(p["update"], ms.UPDATE, "update")] + [
+        ms.problem(m["at"], ms.TIME, "marks.at") for m in p["marks"] if m["at"] is not None]
+    if any(found):
+        module.fail_json(msg="invalid input, nothing was changed: %s" % "; ".join(f for f in found if f))
     taken = changed = existed = False
     record = lock = before = None
+    result = dict(changed=False)
     try:
         path, lock_path = ms.paths(p["state_dir"], p["migration"])
         result.update(path=path, lock_path=lock_path)
-        if not check:
-            ms.ensure_dir(p["state_dir"])
+        ms.trusted_dir(p["state_dir"], create=not check)
         lock = ms.read_lock(lock_path)
         if p["lock"] == "acquire":
             me = dict(holder=p["holder"], run_id=p["run_id"], host=p["controller_host"], pid=p["controller_pid"])
@@ -288,7 +298,7 @@ def main():
                 module.warn(note)
         record, existed = ms.load(path, p["migration"], now)
         before = copy.deepcopy(record)
-        if record.get("status") in p["refuse_status"]:
+        if record["status"] in p["refuse_status"]:
             raise ms.StateError(refusal(p["migration"], record, path))
         missing = [s for s in p["require_done"] if "finished" not in record["steps"].get(s, {})]
         if missing:
@@ -297,7 +307,7 @@ def main():
         if p["require_verified_backup"]:
             ms.verified_backup(record)
         if p["marks"] and p["run_id"]:
-            ms.begin_run(record, p["run_id"], float((lock or {}).get("started") or now))
+            ms.begin_run(record, p["run_id"], (lock or {}).get("started") or now)
         for m in p["marks"]:
             ms.mark(record, m["step"], m["event"], m["at"] if m["at"] is not None else now, p["run_id"])
         record = ms.merge(record, p["update"])
@@ -309,17 +319,18 @@ def main():
             ms.end_downtime(record, p["downtime_ended"])
         if p["status_when_done"] and not ms.view(record)["todo"]:
             record["status"] = p["status_when_done"]
-        if record.get("status") == "migrated" and "migrated" not in record:
+        if record["status"] == "migrated" and "migrated" not in record:
             # When the migration finished: step 10 (decommission) counts its 14 days from here.
             record.update(migrated=round(now, 3), migrated_at=ms.iso(now))
         changed = record != before or not existed and bool(p["marks"] or p["update"] or p["status"])
-        if changed:
-            if p["run_id"] and not check:
-                ms.holds(lock_path, p["run_id"])
-            if not check:
+        if changed and not check:
+            with ms.exclusive(p["state_dir"]):
+                if p["run_id"]:
+                    ms.holds(lock_path, p["run_id"])
                 ms.write(path, record)
         if p["lock"] == "release":
-            ms.release(lock_path, p["run_id"], check=check)
+            if not check:
+                ms.release(lock_path, p["run_id"])
             lock = None
         elif not check:
             lock = ms.read_lock(lock_path)
@@ -331,7 +342,7 @@ def main():
     except (OSError, ms._backup.BackupFileError) as exc:
         if taken and not check:
             release_quietly(result.get("lock_path"), p["run_id"])
-        module.fail_json(msg="%s: the state record in %s could not be written: %s" % (
+        module.fail_json(msg="%s: the state record in %s (state_dir) could not be written: %s" % (
             p["migration"], p["state_dir"], getattr(exc, "strerror", None) or exc), **result)
     result.update(ms.view(record))
     result.update(changed=changed, record=record, lock=lock, existed=existed, now=round(now, 3))

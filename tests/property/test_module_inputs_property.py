@@ -34,8 +34,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.modules import (
-    account_info, app_settings, db_container, health_info, login, message, settings_backup, settings_restore,
-    stack, stack_info, two_step, webhook_ca)
+    account_info, app_settings, db_container, health_info, login, message, migration_state, settings_backup,
+    settings_restore, stack, stack_info, two_step, webhook_ca)
 
 EXAMPLES = int(os.environ.get("WABIZ_PROPERTY_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
@@ -180,6 +180,20 @@ bad_topology = st.one_of(
     st.fixed_dictionaries({"coreapps": st.just(1)}),
     st.text(min_size=1))
 
+#: The state record's times and the updates that break its schema (issue 23.4).
+bad_time = st.one_of(bad_float, st.floats(min_value=4102444801, allow_infinity=False, allow_nan=False),
+                     st.sampled_from([1e20, "1e20"]), not_number)
+bad_update = st.one_of(
+    # Fields the module keeps itself, and fields the record does not have.
+    st.dictionaries(st.sampled_from(migration_state.ms.OWNED + ("bogus", "expected")), anything, min_size=1),
+    st.fixed_dictionaries({"backup": st.fixed_dictionaries({"size": st.one_of(negative, bad_float)})}),
+    st.fixed_dictionaries({"rollback": st.fixed_dictionaries({"started": bad_time})}),
+    st.fixed_dictionaries({"cleanup": st.fixed_dictionaries({"webhooks_reset": st.one_of(st.text(), st.integers())})}),
+    st.fixed_dictionaries({"old_setup": st.one_of(st.text(min_size=1), st.lists(st.integers(), min_size=1))}))
+_OPEN_DIR = os.path.join(WORK, "world-writable")
+os.makedirs(_OPEN_DIR, mode=0o777)
+os.chmod(_OPEN_DIR, 0o777)
+
 MODULES = dict(
     account_info=(account_info, dict(api_url=URL, api_token="tok"), dict(COMMON_API)),
     health_info=(health_info, dict(api_url=URL, api_token="tok"), dict(
@@ -239,6 +253,15 @@ MODULES = dict(
                      st.fixed_dictionaries({"hostname": st.just("db")}), st.text(min_size=1)),
         topology=bad_topology, done_file=st.text(max_size=8).map(lambda t: "/tmp/" + t + "\x00"),
         verify_db=st.fixed_dictionaries({"port": int_out_of(0, 65535)}))),
+    migration_state=(migration_state, dict(state_dir=os.path.join(WORK, "state"), migration="prop"), dict(
+        state_dir=st.sampled_from([_OPEN_DIR, os.path.join(_OPEN_DIR, "state"), FILES["text"], "bad\x00dir"]),
+        migration=st.one_of(with_newline, st.sampled_from(["", "../x", "a/b", " x", "x" * 200])),
+        run_id=with_newline, holder=with_newline, controller_pid=int_out_of(1, 4194304),
+        downtime_started=bad_time, downtime_ended=bad_time, update=bad_update,
+        marks=st.lists(st.fixed_dictionaries({"step": st.just("step1_install"), "event": st.just("finished"),
+                                              "at": bad_time}), min_size=1, max_size=2),
+        refuse_status=st.lists(st.text().filter(lambda t: t not in migration_state.ms.STATUSES), min_size=1),
+        require_done=st.lists(st.text().filter(lambda t: t not in migration_state.ms.STEP_NAMES), min_size=1))),
     db_container=(db_container, dict(name="wabiz-prop-db", root_password="Root-Pass-1"), dict(
         COMMON_DOCKER, name=st.sampled_from(["", "-x", "a b", "a/b"]),
         published_port=int_out_of(1, 65535), port=int_out_of(1, 65535), wait_timeout=int_out_of(0, 86400),

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -21,11 +22,10 @@ def test_steps_are_the_guide_steps_in_order():
                              "step6_restore", "step7_health", "step8_two_step", "step9_webhooks")
 
 
-def test_paths_refuse_a_name_that_could_leave_the_directory():
-    assert ms.paths("/d", "prod-1.x")[0] == "/d/prod-1.x.json"
-    for bad in ("", "../x", "a/b", " x"):
-        with pytest.raises(ms.StateError, match="wabiz_migration_name"):
-            ms.paths("/d", bad)
+def test_a_name_that_could_leave_the_directory_is_refused():
+    assert ms.paths("/d", "prod-1.x")[0] == "/d/prod-1.x.json" and ms.SCHEMA["migration"]("prod-1.x") is None
+    for bad in ("", "../x", "a/b", " x", "x\n", 5):
+        assert "wabiz_migration_name" in ms.SCHEMA["migration"](bad)
 
 
 def test_load_new_and_broken_records(tmp_path):
@@ -40,16 +40,17 @@ def test_load_new_and_broken_records(tmp_path):
 
 def test_write_is_atomic_0600_and_carries_the_plan(tmp_path):
     path = str(tmp_path / "m.json")
-    ms.write(path, {"migration": "m", "steps": {}})
+    ms.write(path, {"migration": "m", "status": "new", "steps": {}})
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert [p["step"] for p in json.load(open(path))["plan"]] == list(ms.STEP_NAMES)
     assert os.listdir(str(tmp_path)) == ["m.json"]
 
 
-def test_ensure_dir_is_0700(tmp_path):
-    d = str(tmp_path / "state")
-    assert ms.ensure_dir(d) and stat.S_IMODE(os.stat(d).st_mode) == 0o700
-    assert not ms.ensure_dir(d)
+def test_new_directories_are_0700_and_an_existing_one_is_kept(tmp_path):
+    d = str(tmp_path / "a" / "state")
+    assert ms.trusted_dir(d, create=True)
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700 and stat.S_IMODE(os.stat(str(tmp_path / "a")).st_mode) == 0o700
+    assert not ms.trusted_dir(d, create=True)
 
 
 def test_one_finish_per_step_times_it_from_the_previous_mark_of_the_run():
@@ -185,9 +186,129 @@ def test_holds_refuses_a_run_whose_lock_was_taken(tmp_path):
 
 def test_write_masks_credentials_inside_strings(tmp_path):
     path = str(tmp_path / "m.json")
-    ms.write(path, {"status": "new", "webhook": {"url": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
-                    "db": {"dsn": "mysql://root@db/x?password=Db-Secret-7"}})
+    ms.write(path, {"migration": "m", "status": "new", "steps": {},
+                    "cleanup": {"old_webhook_url": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
+                    "failed": {"msg": "mysql://root@db/x?password=Db-Secret-7"}})
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     assert "hook-Secret-9" not in text and "Db-Secret-7" not in text and "hook-user" not in text
-    assert "hooks.example.com/in" in json.loads(text)["webhook"]["url"]
+    assert "hooks.example.com/in" in json.loads(text)["cleanup"]["old_webhook_url"]
+
+
+# --- trust (issue 23.1) -----------------------------------------------------------------------------
+
+def test_a_directory_above_that_others_may_write_is_refused_unless_sticky(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    state = str(shared / "state")
+    os.chmod(str(shared), 0o777)
+    with pytest.raises(ms.StateError) as exc:
+        ms.trusted_dir(state, create=True)
+    assert str(shared) in str(exc.value) and "mode 0777" in str(exc.value) and "chmod go-w" in str(exc.value)
+    assert not os.path.exists(state)
+    os.chmod(str(shared), 0o1777)  # like /tmp: others cannot rename what is ours in it
+    assert ms.trusted_dir(state, create=True)
+    os.chmod(str(shared), 0o775)
+    with pytest.raises(ms.StateError, match="mode 0775"):
+        ms.trusted_dir(state)
+    os.chmod(str(shared), 0o755)
+    os.chmod(state, 0o770)
+    with pytest.raises(ms.StateError, match=r"state directory \(wabiz_state_dir\) .* mode 0770"):
+        ms.trusted_dir(state)
+
+
+def test_a_directory_above_behind_a_link_is_checked_too(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o777)
+    os.chmod(str(real), 0o777)
+    os.symlink(str(real), str(tmp_path / "link"))
+    with pytest.raises(ms.StateError, match=str(real)):
+        ms.trusted_dir(str(tmp_path / "link" / "state"), create=True)
+    os.chmod(str(real), 0o700)
+    assert ms.trusted_dir(str(tmp_path / "link" / "state"), create=True)
+
+
+def test_record_lock_and_backup_are_opened_without_links_and_must_be_ours_alone(tmp_path):
+    record = ms.new_record("m", 1.0)
+    path = str(tmp_path / "m.json")
+    os.symlink(str(tmp_path / "elsewhere.json"), path)
+    ms.write(str(tmp_path / "elsewhere.json"), record)
+    with pytest.raises(ms.StateError, match="a link is refused"):
+        ms.load(path, "m", 1.0)
+    os.unlink(path)
+    ms.write(path, record)
+    os.chmod(path, 0o666)
+    with pytest.raises(ms.StateError, match="mode 0666"):
+        ms.load(path, "m", 1.0)
+    lock = str(tmp_path / "m.lock")
+    ms.acquire(lock, ME, 1.0)
+    os.chmod(lock, 0o622)
+    with pytest.raises(ms.StateError, match="the lock .* mode 0622"):
+        ms.acquire(lock, dict(ME, run_id="run2"), 2.0)
+    bak = tmp_path / "b.bak"
+    bak.write_bytes(b"data")
+    good = {"backup": {"path": str(tmp_path / "l.bak"), "sha256": hashlib.sha256(b"data").hexdigest(),
+                       "verified": True}}
+    os.symlink(str(bak), good["backup"]["path"])
+    with pytest.raises(ms.StateError, match="a link is refused"):
+        ms.verified_backup(good)
+    if os.geteuid() == 0:  # only root can hand a file to another user
+        os.chown(str(bak), 4242, 4242)
+        with pytest.raises(ms.StateError, match="owner uid 4242"):
+            ms.verified_backup(dict(good, backup=dict(good["backup"], path=str(bak))))
+
+
+def test_a_record_that_breaks_the_schema_is_never_written(tmp_path):
+    path = str(tmp_path / "m.json")
+    ms.write(path, ms.new_record("m", 1.0))
+    before = open(path).read()
+    for broken in ({"steps": "x"}, {"status": "done"}, {"created": float("nan")}, {"backup": {"size": -1}}):
+        with pytest.raises(ms.StateError, match="was not written"):
+            ms.write(path, dict(ms.new_record("m", 1.0), **broken))
+    assert open(path).read() == before and os.listdir(str(tmp_path)) == ["m.json"]
+
+
+# --- the lock's stale takeover is atomic (issue 23.10) ------------------------------------------------
+
+DEAD = 4194303  # the pid of the stale lock's holder: "gone" for every racer
+
+
+def _racer(path, index, rounds, barrier, wins):
+    me = dict(ME, run_id="racer-%d" % index, host="ctl", pid=os.getpid())
+    for number in range(rounds):
+        try:
+            barrier.wait()  # the parent wrote a stale lock
+        except threading.BrokenBarrierError:
+            return
+        try:
+            if ms.acquire(path, me, 1.0, alive=lambda pid: pid != DEAD, hostname="ctl")[1]:
+                wins[number * 8 + index] = 1
+        except ms.StateError:
+            pass
+        barrier.wait()  # the parent counts the winners
+
+
+def test_two_processes_never_both_take_over_a_stale_lock(tmp_path):
+    import multiprocessing
+    path, racers, rounds = str(tmp_path / "m.lock"), 4, 200
+    context = multiprocessing.get_context("fork")
+    barrier, wins = context.Barrier(racers + 1), context.Array("b", rounds * 8, lock=False)
+    stale = json.dumps(dict(ME, run_id="crashed", host="ctl", pid=DEAD, started=1.0, started_at=ms.iso(1.0)))
+    procs = [context.Process(target=_racer, args=(path, i, rounds, barrier, wins)) for i in range(racers)]
+    for proc in procs:
+        proc.start()
+    winners = []
+    try:
+        for number in range(rounds):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, stale.encode())
+            os.close(fd)
+            barrier.wait(timeout=60)
+            barrier.wait(timeout=60)
+            winners.append(sum(wins[number * 8:number * 8 + racers]))
+    finally:
+        barrier.abort()
+        for proc in procs:
+            proc.join(timeout=60)
+    assert winners.count(1) == rounds, "%d of %d rounds had two or more winners, %d none" % (
+        len([n for n in winners if n > 1]), rounds, winners.count(0))
