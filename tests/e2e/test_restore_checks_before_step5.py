@@ -54,8 +54,8 @@ def migrate_changing_the_new_setup_during_step4(runner, lab, change):
     assert_no_secrets(output, "output of migrate.yml")
     assert changed and proc.returncode != 0, tail(output)
     # It failed in step 6's checks, before step 5's play started.
-    failed = output.split("fatal:")[0]
-    assert failed.rfind(CHECK_TASK) > failed.rfind("TASK ["), tail(output)
+    before_failure = output.split("fatal:")[0]
+    assert before_failure.rfind("TASK [") == before_failure.rfind(CHECK_TASK) > 0, tail(output)
     assert "PLAY [Step 5" not in output, tail(output)
     # Every old container runs, started when it did before the run: none was stopped or restarted.
     assert old_client(lab) == before
