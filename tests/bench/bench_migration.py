@@ -26,8 +26,8 @@ default of 1 s, a node notices the end of its initialisation up to a second late
 fleet keeps the default heartbeat (it measures whole runs, and a faster heartbeat costs CPU).
 
 Targets (issues 9 and 22): downtime <= 1.2 x the like-for-like direct script's and <= init + 3 s; fleet <= 1.5 x;
-tasks <= 80 with at most a quarter bookkeeping. The figures are printed with PASS/MISS, never asserted: the machine's load
-changes them, and a benchmark reports.
+tasks <= 80 with at most a quarter bookkeeping. The figures are printed with PASS/MISS, never asserted: the
+machine's load changes them, and a benchmark reports.
 """
 import argparse
 import json
@@ -51,10 +51,10 @@ import lab as labmod  # noqa: E402
 import demo_report  # noqa: E402
 
 STEPS_1_4 = "step1_install,step2_login,step3_cleanup,step4_backup"
-# A task is bookkeeping when it only keeps the state record / this run's identity, or only reports.
 # The graceful stop of the playbook's step 5 (the role's default; migrate.yml does not change it).
 with open(os.path.join(REPO, "roles", "stack_uninstall", "defaults", "main.yml"), encoding="utf-8") as _fh:
     STOP_TIMEOUT = int(re.search(r"^stack_uninstall_stop_timeout: *(\d+)", _fh.read(), re.M).group(1))
+# A task is bookkeeping when it only keeps the state record / this run's identity, or only reports.
 BOOKKEEPING = re.compile(r"migration_state|record|lock|Run \| |Summary|Say what|Report |Refused|work directory", re.I)
 
 
