@@ -28,10 +28,6 @@ description:
     C(changed=true) and says the outcome is unknown."
   - With O(wait=true) it then waits until the health reports the expected connected nodes (the shard
     count recorded in the backup).
-  - "With O(await_files) the restore is armed: every check above runs at once, then the module waits until each
-    of those files exists and only then sends the restore. Started as an async task before migration step 5, it
-    sends the restore the moment the old client is gone, without a module start inside the downtime (see
-    O(await_files))."
 author:
   - wabiz.api_client contributors (@wabiz)
 extends_documentation_fragment:
@@ -42,7 +38,11 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: All checks run (file, health, topology); the restore call is not sent, and O(await_files) is not awaited.
+    details:
+      - Every check runs (the backup file, the target's health, registration and topology) and a refusal fails as
+        it would; the restore call is not sent.
+      - C(playbooks/migrate.yml) runs it so before step 5, so that a restore the new setup would refuse stops the
+        run before the old client is touched.
   diff_mode:
     support: none
   idempotent:
@@ -87,48 +87,6 @@ options:
       - After the restore, wait until the setup is healthy with the shard count of the backup.
     type: bool
     default: true
-  await_files:
-    description:
-      - Arm the restore. First every check runs (backup file, the target's health, registration and topology); a
-        refusal fails at once. Then the module waits until each of these files exists on the host where it runs,
-        and only then sends the restore. Without it the restore is sent right after the checks.
-      - "For an async task started before migration step 5 (C(async) with C(poll: 0)): on the controller,
-        M(wabiz.api_client.stack) creates one file per old Docker host when the old client's containers there
-        are gone (its option O(wabiz.api_client.stack#module:done_file)). The restore then goes out right after
-        the last old host is done, and no module start falls inside the downtime. C(playbooks/migrate.yml) does this."
-      - Use paths that are new for each run (the playbook uses its own work directory). A file left over from an earlier
-        run would send the restore before the old client is gone.
-      - When the files do not all exist after O(await_timeout) seconds, nothing is sent; the module fails and
-        names the missing files.
-    type: list
-    elements: path
-  await_timeout:
-    description:
-      - Seconds to wait for O(await_files); from 1 to 86400.
-    type: int
-    default: 600
-  await_run:
-    description:
-      - The C(ansible-playbook) process that armed the restore (O(await_files)). When that process has ended
-        while a file is still missing, the signal can never come, so the module stops waiting at once, sends
-        nothing and fails, instead of waiting out O(await_timeout) with the backup password in its arguments.
-      - Files that all exist are honoured first, so a run that ends right after its last signal still restores.
-      - It is only looked at on the host named O(await_run.host), where the process runs; elsewhere, or with
-        O(await_run.pid=0), the module waits for O(await_timeout) as without this option.
-      - C(playbooks/migrate.yml) passes its own run (the lock's holder).
-    type: dict
-    suboptions:
-      host:
-        description:
-          - The host name of the controller running that process (as C(hostname) prints it).
-        type: str
-        required: true
-      pid:
-        description:
-          - Its process id; 0 when unknown. The process counts as running while C(/proc/<pid>) exists and its
-            command line names Ansible.
-        type: int
-        required: true
 notes:
   - Tokens and API users are not part of a backup; log in to the new setup first (M(wabiz.api_client.login)).
   - After a restore, contacts with security notifications on see "security code changed".
@@ -147,22 +105,13 @@ EXAMPLES = r"""
     src: /var/backups/wabiz/settings-old.bak
     wait_timeout: 900
   register: wa_restore
-- name: Arm the restore before removing the old client (it is sent once both old hosts are done)
+- name: Before removing the old client, make every check of the restore and send nothing
   wabiz.api_client.settings_restore:
     api_url: https://wa-new.example.com:9090
     api_token: "{{ wa_new_token }}"
     backup_password: "{{ vault_wa_backup_password }}"
     src: /var/backups/wabiz/settings-old.bak
-    wait: false
-    await_files:
-      - /tmp/wabiz-run/old-removed-docker1
-      - /tmp/wabiz-run/old-removed-docker2
-    await_run:
-      host: "{{ lookup('ansible.builtin.pipe', 'hostname') }}"
-      pid: "{{ my_ansible_playbook_pid }}"
-  async: 900
-  poll: 0
-  register: wa_restore_armed
+  check_mode: true
 """
 
 RETURN = r"""
@@ -187,10 +136,6 @@ wa_id:
   description: The number recorded in the backup metadata.
   returned: when known
   type: str
-awaited:
-  description: Seconds the armed restore waited for O(await_files) after its checks.
-  returned: when the settings were restored with O(await_files)
-  type: float
 restored_at:
   description: When the restore call was accepted, in seconds since the epoch.
   returned: when the settings were restored (not in check mode)
@@ -205,12 +150,11 @@ polls:
   type: int
 """
 
-import os
 import re
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule, application_settings
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _migration_state, _validate, _wait
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate, _wait
 
 RESTORE_PATH = "/v1/settings/restore"
 
@@ -264,11 +208,7 @@ def statuses(nodes):
 RULES = dict(
     _validate.health_wait_rules(),
     backup_password=[_validate.non_empty(), _validate.single_line()],
-    await_timeout=[_validate.int_range(1, 86400)],
-    **{"await_run.pid": [_validate.int_range(0, 4194304)]}
 )
-#: Seconds between two looks for the O(await_files): the restore goes out at most this long after the signal.
-AWAIT_POLL = 0.02
 #: The backup data is base64 text (standard or URL-safe alphabet); shorter than this it cannot be a backup.
 MIN_DATA_LENGTH = 16
 DATA_RE = re.compile(r"^[A-Za-z0-9+/=_\-\s]+\Z")
@@ -282,30 +222,6 @@ def data_problem(data):
         return ("data must be the base64 text of a backup as settings_backup wrote it (at least %d characters "
                 "of A-Z, a-z, 0-9, +, /, =, _ and -); use src to restore from the backup file" % MIN_DATA_LENGTH)
     return None
-
-
-def await_signal(paths, timeout, poll=AWAIT_POLL, clock=time.monotonic, sleep=time.sleep, exists=os.path.exists,
-                 abandoned=lambda: False):
-    """Wait until every file of ``paths`` exists: ``(missing paths, seconds waited, abandoned)``; nothing is missing
-    on success. ``abandoned()`` (the run that would write the files has ended) cuts the wait short; the files are
-    looked at first, so a signal that came just before the end still counts."""
-    start = clock()
-    missing = list(paths)
-    while True:
-        missing = [path for path in missing if not exists(path)]
-        waited = clock() - start
-        if not missing or waited >= timeout:
-            return missing, waited, False
-        if abandoned():
-            return missing, waited, True
-        sleep(min(poll, max(timeout - waited, 0)))
-
-
-def run_ended(run):
-    """A callable telling whether the ``await_run`` process is known to have ended (only on its own host)."""
-    if not run:
-        return lambda: False
-    return lambda: bool(_migration_state.is_stale(run))
 
 
 def restore_outcome(reader, was_unregistered):
@@ -333,10 +249,6 @@ def main():
             force=dict(type="bool", default=False),
             wait=dict(type="bool", default=True),
             **_wait.WAIT_ARGUMENT_SPEC,
-            await_files=dict(type="list", elements="path"),
-            await_timeout=dict(type="int", default=600),
-            await_run=dict(type="dict", options=dict(host=dict(type="str", required=True),
-                                                     pid=dict(type="int", required=True))),
         ),
         mutually_exclusive=[("src", "data")],
         required_one_of=[("src", "data")],
@@ -397,16 +309,6 @@ def main():
     result["changed"] = True
     if module.check_mode:
         module.exit_json(msg="would restore the settings onto %s" % p["api_url"], **result)
-
-    if p["await_files"]:
-        missing, waited, ended = await_signal(p["await_files"], p["await_timeout"], abandoned=run_ended(p["await_run"]))
-        if missing:
-            why = ("the run that armed it (pid %s on %s) ended after %.1fs while these files still did not exist"
-                   % (p["await_run"]["pid"], p["await_run"]["host"], waited) if ended
-                   else "after %ss these files still do not exist" % p["await_timeout"])
-            module.fail_json(msg="restore not sent: %s: %s (the old client is not known to be gone; nothing was sent "
-                                 "to the new setup)" % (why, ", ".join(missing)), **unchanged)
-        result["awaited"] = round(waited, 3)
 
     try:
         module.client.post(RESTORE_PATH, {"password": p["backup_password"], "data": data}, idempotent=False)

@@ -235,15 +235,6 @@ options:
         type: str
         choices: [MYSQL, PGSQL, mysql, pgsql]
         default: MYSQL
-  done_file:
-    description:
-      - A file that the action plugin creates B(on the controller), not on the Docker host, as soon as the module
-        returned without failure; not in check mode. The module itself does nothing with it.
-      - Migration step 5 passes one per old Docker host. They are the signal for the restore that was armed
-        before step 5 (M(wabiz.api_client.settings_restore) with O(wabiz.api_client.settings_restore#module:await_files)).
-      - The file holds a line of JSON (host, time, C(changed)). Its directory must exist; an existing file is
-        replaced.
-    type: path
   stop_timeout:
     description: Seconds a container gets to stop before it is killed.
     type: int
@@ -465,7 +456,6 @@ def main():
             engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
         )),
         stop_timeout=dict(type="int", default=10),
-        done_file=dict(type="path"),  # the action plugin's, on the controller
     )
     StackManager(_docker.DockerModule(argument_spec=spec, rules=RULES, supports_check_mode=True)).run()
 

@@ -57,10 +57,9 @@ RUN_TIMEOUT = 900
 # kills the run; the matrix does the same after this many seconds and says so in the row: the state it leaves
 # must still be one a re-run continues from.
 SIGINT_HANG = 90
-# Step 6's restore is armed before step 5 as an async job that outlives its task (it left the run's process
-# group). A run interrupted before it could signal must not leave it waiting with the backup password in its
-# arguments: it ends with the run (settings_restore's await_run). Seconds it may take to notice.
-ARMED_JOB_GRACE = 5
+# No process of an interrupted run (a module with a password in its arguments) may outlive it: the modules run
+# inside the run's process group, which the signal reaches (no async job). Seconds a dying process may take.
+LEFT_GRACE = 5
 LAB_MARK = "WABIZ_E2E_LAB"
 
 
@@ -145,21 +144,20 @@ class Chain:
                 break
             time.sleep(0.1)
         if fired is not None:
-            self.assert_no_armed_job_left()
+            self.assert_nothing_left()
         with open(logfile, encoding="utf-8") as fh:
             output = fh.read()
         assert_no_secrets(output, "output of migrate.yml")
         return proc.returncode, output, fired
 
-    def assert_no_armed_job_left(self):
-        """No process of this lab's runs (the environment they inherit) still runs settings_restore."""
-        deadline = time.monotonic() + ARMED_JOB_GRACE
-        left = armed_jobs(self.lab.prefix)
+    def assert_nothing_left(self):
+        """No process of this lab's runs (the environment they pass on names the lab) still runs."""
+        deadline = time.monotonic() + LEFT_GRACE
+        left = processes_left(self.lab.prefix)
         while left and time.monotonic() < deadline:
             time.sleep(0.1)
-            left = armed_jobs(self.lab.prefix)
-        assert not left, "%s: an armed restore outlived the interrupted run by %ss: %s" % (
-            self.signame, ARMED_JOB_GRACE, left)
+            left = processes_left(self.lab.prefix)
+        assert not left, "%s: a process outlived the interrupted run by %ss: %s" % (self.signame, LEFT_GRACE, left)
 
     def reached(self, point, before, logfile):
         _label, kind, what = point
@@ -229,17 +227,15 @@ class Chain:
             self.error = exc
 
 
-def armed_jobs(lab_prefix):
-    """(pid, command line) of the processes that run settings_restore for the lab: the async job inherits the
-    environment of the ansible-playbook run that started it, which names the lab (LAB_MARK)."""
+def processes_left(lab_prefix):
+    """(pid, command line) of the processes of the lab's runs: ansible-playbook, its workers and their modules
+    inherit the environment of the run, which names the lab (LAB_MARK)."""
     mark = ("%s=%s" % (LAB_MARK, lab_prefix)).encode()
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as fh:
                 cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            if "settings_restore" not in cmdline:
-                continue
             with open("/proc/%s/environ" % pid, "rb") as fh:
                 if mark not in fh.read().split(b"\0"):
                     continue

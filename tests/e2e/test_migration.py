@@ -339,9 +339,10 @@ def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(m
                                    {"restore": {"status": 500, "code": 1014, "count": 5}})[0]
     assert status == 200
     rc, out = runner.playbook("migrate", lab, check=False)
-    assert "Step 6" in out and "failed=1" in out, tail(out)
+    assert "Step 6 failed: " in out and "failed=1" in out, tail(out)
     state = state_record(lab)
     assert "finished" in state["steps"]["step5_uninstall"] and "finished" not in state["steps"].get("step6_restore", {})
+    assert state["failed"]["step"] == "step6_restore", state["failed"]
     # The old database is intact (container running, data there), only the client is gone.
     assert old_containers(lab) == [old_db_container(lab)]
     assert old_db_keys(lab) == old_keys

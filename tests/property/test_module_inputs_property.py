@@ -230,11 +230,7 @@ MODULES = dict(
     settings_restore=(settings_restore, dict(api_url=URL, api_token="tok", backup_password="Backup-1",
                                              data=VALID_BACKUP_DATA), dict(
         COMMON_API, backup_password=st.one_of(with_newline, st.just("")), data=bad_data, metadata=bad_metadata,
-        wait_timeout=int_out_of(0, 86400), wait_interval=float_out_of(3600), await_timeout=int_out_of(1, 86400),
-        await_files=st.lists(st.text(max_size=8).map(lambda t: t + "\x00"), min_size=1, max_size=3),
-        await_run=st.one_of(st.fixed_dictionaries({"host": st.text(max_size=8), "pid": int_out_of(0, 4194304)}),
-                            st.fixed_dictionaries({"pid": st.integers()}), st.text(min_size=1, max_size=8),
-                            st.fixed_dictionaries({"host": st.just("h"), "pid": st.text(min_size=1, max_size=4)})),
+        wait_timeout=int_out_of(0, 86400), wait_interval=float_out_of(3600),
         src=st.sampled_from([FILES["missing"], FILES["directory"], FILES["binary"], FILES["empty"]] + BAD_BACKUPS))),
     stack_info=(stack_info, dict(), dict(
         COMMON_DOCKER, query=st.sampled_from(["[[", "stacks[?", "`", "foo("]), topology=bad_topology)),
@@ -251,7 +247,7 @@ MODULES = dict(
                      st.fixed_dictionaries({"hostname": st.just("db"), "password": st.sampled_from(
                          ["a?b", "{x}", "p&q", "~1", "wow!", "(x)", "a^b", "k=v"])}),
                      st.fixed_dictionaries({"hostname": st.just("db")}), st.text(min_size=1)),
-        topology=bad_topology, done_file=st.text(max_size=8).map(lambda t: "/tmp/" + t + "\x00"),
+        topology=bad_topology,
         verify_db=st.fixed_dictionaries({"port": int_out_of(0, 65535)}))),
     migration_state=(migration_state, dict(state_dir=os.path.join(WORK, "state"), migration="prop"), dict(
         state_dir=st.sampled_from([_OPEN_DIR, os.path.join(_OPEN_DIR, "state"), FILES["text"], "bad\x00dir"]),

@@ -5,7 +5,6 @@ module's own result (or exception) unchanged. The module call is a stand-in that
 
 from __future__ import annotations
 
-import json
 import time
 from unittest import mock
 
@@ -80,32 +79,6 @@ def test_an_async_task_runs_the_module_wrapped_without_lines_and_keeps_its_files
     plugin = action(StackAction, {"name": "n"}, 0, async_val=0)
     plugin.run(task_vars={"wabiz_progress_interval": 0})
     assert plugin.calls == [False] and len(plugin.removed_tmp) == 1
-
-
-def test_stack_done_file_is_written_on_the_controller_only_after_success(lines, tmp_path):
-    done = tmp_path / "old-client-removed-old-1"
-    plugin = action(StackAction, {"name": "n", "state": "absent", "done_file": str(done)}, 0,
-                    result={"changed": True, "removed": ["n-coreapp-1"]})
-    result = plugin.run(task_vars={"inventory_hostname": "old-1"})
-    assert result["removed"] == ["n-coreapp-1"] and not result.get("failed")
-    record = json.loads(done.read_text())
-    assert record["host"] == "old-1" and record["changed"] is True and record["at"] > 0
-    assert [p.name for p in tmp_path.iterdir()] == [done.name]  # no partial file left
-
-    for kwargs in (dict(result={"failed": True, "msg": "boom"}), dict(check_mode=True)):
-        other = tmp_path / ("never-%d" % len(list(tmp_path.iterdir())))
-        plugin = action(StackAction, {"name": "n", "state": "absent", "done_file": str(other)}, 0, **kwargs)
-        plugin.run(task_vars={"inventory_hostname": "old-1"})
-        assert not other.exists()
-
-
-def test_stack_done_file_that_cannot_be_written_fails_the_task_and_keeps_the_result(lines, tmp_path):
-    plugin = action(StackAction, {"name": "n", "state": "absent", "done_file": str(tmp_path / "no" / "dir" / "x")}, 0,
-                    result={"changed": True, "removed": ["n-web-1"]})
-    result = plugin.run(task_vars={"inventory_hostname": "old-1"})
-    assert result["failed"] and result["removed"] == ["n-web-1"]
-    assert result["msg"].startswith("the stack task succeeded, but its done_file %s" % (tmp_path / "no" / "dir" / "x"))
-    assert "could not be created on the controller" in result["msg"]
 
 
 @pytest.mark.parametrize("args", [
