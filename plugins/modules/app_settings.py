@@ -135,6 +135,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
+from ansible_collections.wabiz.api_client.plugins.module_utils._validate import SECRET_MASK
 
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
 MAX_INT = 2147483647
@@ -314,10 +315,13 @@ def flatten_input(settings, prefix=""):
 def validate(flat):
     """Every problem of the dotted settings, as readable sentences (empty list when valid)."""
     problems = []
-    for name in sorted(n for n in flat if n in FIELDS):
-        what = FIELDS[name](flat[name])
+    for name in sorted(flat):
+        what = FIELDS[name](flat[name]) if name in FIELDS else None
         if what:
             problems.append("%s must be %s (got %r)" % (name, what, flat[name]))
+        elif SECRET_MASK in str(flat[name]):
+            problems.append("%s holds the mask %s, a masked copy from a result or a record: give the real value"
+                            % (name, SECRET_MASK))
     return problems
 
 
