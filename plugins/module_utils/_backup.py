@@ -42,13 +42,6 @@ def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def encode_data(data):
-    """The bytes written for the API's ``data`` string (ASCII base64; kept byte for byte)."""
-    if not isinstance(data, str) or not data:
-        raise BackupFileError("the backup answer carries no data")
-    return data.encode("utf-8")
-
-
 def write_atomic(path, content, mode=0o600):
     """Write ``content`` (bytes) to ``path`` through a temporary file in the same directory, fsync,
     rename over ``path``, then fsync the directory. The file has ``mode`` from its first byte."""
@@ -162,7 +155,9 @@ def write_backup(path, data, metadata):
 
     Returns ``(size, sha256, metadata)``; ``metadata`` gains ``size`` and ``sha256``.
     """
-    content = encode_data(data)
+    if not isinstance(data, str) or data_problem(data):
+        raise BackupFileError("the backup answer carries no data as a backup (base64 text)")
+    content = data.encode("utf-8")  # ASCII base64, kept byte for byte
     digest = sha256_bytes(content)
     metadata = dict(metadata)
     metadata.update(format=FORMAT, size=len(content), sha256=digest)

@@ -69,26 +69,16 @@ def is_secret_name(name):
     return bool(_SECRET_NAME.search(str(name or "")))
 
 
-def mask_urls(value):
-    """``value`` (str, list, dict) with the userinfo of every URL inside masked; other data untouched."""
-    if isinstance(value, str):
-        return mask_url(value)
+def mask_secrets(value, by_name=True):
+    """A record or result safe to write or print: every string has URL userinfo, ``password=``-like pairs and
+    ``-pPASSWORD`` masked and, with ``by_name``, values under keys named like secrets are masked too (a module's
+    result keeps them: login returns its token). Use it on anything that may hold webhook URLs, container
+    environments or DSNs before writing it anywhere."""
     if isinstance(value, dict):
-        return dict((k, mask_urls(v)) for k, v in value.items())
+        return dict((k, SECRET_MASK if by_name and is_secret_name(k) and isinstance(v, (str, int, float)) and v != ""
+                     and not isinstance(v, bool) else mask_secrets(v, by_name)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return [mask_urls(v) for v in value]
-    return value
-
-
-def mask_secrets(value):
-    """A record (state file, result) safe to write or print: keys named like secrets are masked, every
-    string has URL userinfo and ``password=``-like pairs masked. Use it on anything that may hold
-    webhook URLs, container environments or DSNs before writing it anywhere."""
-    if isinstance(value, dict):
-        return dict((k, SECRET_MASK if is_secret_name(k) and isinstance(v, (str, int, float)) and v != ""
-                     and not isinstance(v, bool) else mask_secrets(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [mask_secrets(v) for v in value]
+        return [mask_secrets(v, by_name) for v in value]
     return mask_value(value)
 
 
@@ -438,7 +428,7 @@ class CheckedModule(AnsibleModule):
 
     def exit_json(self, **kwargs):
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
-        super().exit_json(**mask_urls(kwargs))
+        super().exit_json(**mask_secrets(kwargs, by_name=False))
 
     def _name_the_option(self, msg):
         """Ansible's own message for a dictionary option given as unparsable text names no option."""
@@ -452,7 +442,7 @@ class CheckedModule(AnsibleModule):
         if not self._type_checked:
             msg = self._name_the_option(msg)
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
-        super().fail_json(msg=mask_url(msg), **mask_urls(kwargs))
+        super().fail_json(msg=mask_value(msg), **mask_secrets(kwargs, by_name=False))
 
 
 class ModuleWrapper:

@@ -135,7 +135,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
-from ansible_collections.wabiz.api_client.plugins.module_utils._validate import SECRET_MASK
+from ansible_collections.wabiz.api_client.plugins.module_utils._validate import SECRET_MASK, one_of
 
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
 MAX_INT = 2147483647
@@ -177,14 +177,6 @@ def _milliseconds(value):
     if number is None or isinstance(number, float) or number < 0:
         return "a number of milliseconds >= 0, as \"3000\" or 3000"
     return None
-
-
-def _one_of(*allowed):
-    def check(value):
-        if isinstance(value, bool) or value not in allowed:
-            return "one of %s" % ", ".join(str(a) for a in allowed)
-        return None
-    return check
 
 
 def _wa_id(value):
@@ -239,7 +231,7 @@ FIELDS = {
     "pass_through": _pass_through,
     "sent_status": _bool,
     "webhooks.url": _webhook_url,
-    "webhooks.max_concurrent_requests": _one_of(6, 12, 18, 24),
+    "webhooks.max_concurrent_requests": one_of(6, 12, 18, 24),
     "webhooks.message.sent": _bool,
     "webhooks.message.delivered": _bool,
     "webhooks.message.read": _bool,

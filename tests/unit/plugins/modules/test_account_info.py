@@ -122,7 +122,8 @@ def test_the_real_webhook_url_is_kept_in_a_0600_file_only(capsys, server, tmp_pa
     path = tmp_path / "old-webhook-url"
     result = run(capsys, webhook_url_file=str(path))
     assert path.read_text() == real and oct(path.stat().st_mode & 0o777) == "0o600"
-    assert result["changed"] is True and "Hook-Pass-42" not in json.dumps(result)
+    assert result["changed"] is True and "Hook-Pass-42" not in json.dumps(result) and "Tok-99" not in json.dumps(result)
+    assert result["webhook_url"] == "https://********@hooks.example.test/in?token=********"
     assert run(capsys, webhook_url_file=str(path))["changed"] is False
     path.unlink()
     assert run(capsys, webhook_url_file=str(path), _ansible_check_mode=True)["changed"] is False
