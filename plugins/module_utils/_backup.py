@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import tempfile
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 META_SUFFIX = ".meta.json"
 FORMAT = "wabiz.api_client/settings-backup/1"
+#: settings_backup writes mappings of plain values two levels deep; deeper metadata is not its own.
+MAX_METADATA_DEPTH = 4
+#: The backup data is base64 text (standard or URL-safe alphabet); shorter than this it cannot be a backup.
+MIN_DATA_LENGTH = 16
+DATA_RE = re.compile(r"^[A-Za-z0-9+/=_\-\s]+\Z")
 
 
 class BackupFileError(Exception):
@@ -33,13 +40,6 @@ def meta_path(path):
 
 def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def encode_data(data):
-    """The bytes written for the API's ``data`` string (ASCII base64; kept byte for byte)."""
-    if not isinstance(data, str) or not data:
-        raise BackupFileError("the backup answer carries no data")
-    return data.encode("utf-8")
 
 
 def write_atomic(path, content, mode=0o600):
@@ -82,10 +82,36 @@ def read_file(path):
         raise BackupFileError("cannot read %s: %s" % (path, exc.strerror or exc))
 
 
+def data_problem(data, name="data"):
+    """Why ``data`` (the option, or the text of a backup file named by ``name``) cannot be backup data, or
+    ``None``. Never shows the value."""
+    if not data:
+        return "%s must not be empty: give the content of the backup file settings_backup wrote" % name
+    if len(data) < MIN_DATA_LENGTH or not DATA_RE.match(data):
+        return ("%s must be the base64 text of a backup as settings_backup wrote it (at least %d characters of A-Z, "
+                "a-z, 0-9, +, /, =, _ and -)" % (name, MIN_DATA_LENGTH))
+    return None
+
+
+def shape_problem(value, depth=0):
+    """A value nested deeper than settings_backup writes, or a number that is not finite, anywhere in ``value``."""
+    if depth > MAX_METADATA_DEPTH:
+        return "must not nest deeper than %d levels" % MAX_METADATA_DEPTH
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must hold finite numbers only (got %r)" % value
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        found = shape_problem(item, depth + 1)
+        if found:
+            return found
+    return None
+
+
 def metadata_problems(metadata):
     """What is wrong with backup metadata (a ``.meta.json`` file or the ``metadata`` option), as sentences."""
     if not isinstance(metadata, dict):
         return ["must be a JSON object (a mapping) as settings_backup writes it, not %s" % type(metadata).__name__]
+    if shape_problem(metadata):
+        return [shape_problem(metadata)]
     found = []
     topo = metadata.get("topology")
     if topo is not None:
@@ -115,6 +141,9 @@ def read_metadata(path):
         metadata = json.loads(read_file(mpath).decode("utf-8"))
     except ValueError as exc:  # also UnicodeDecodeError: a binary file
         raise BackupFileError("the metadata file %s is not valid JSON: %s" % (mpath, exc))
+    except RecursionError:
+        raise BackupFileError("the metadata file %s is not what settings_backup writes: it must not nest deeper "
+                              "than %d levels" % (mpath, MAX_METADATA_DEPTH))
     found = metadata_problems(metadata)
     if found:
         raise BackupFileError("the metadata file %s is not what settings_backup writes: %s" % (mpath, "; ".join(found)))
@@ -126,7 +155,9 @@ def write_backup(path, data, metadata):
 
     Returns ``(size, sha256, metadata)``; ``metadata`` gains ``size`` and ``sha256``.
     """
-    content = encode_data(data)
+    if not isinstance(data, str) or data_problem(data):
+        raise BackupFileError("the backup answer carries no data as a backup (base64 text)")
+    content = data.encode("utf-8")  # ASCII base64, kept byte for byte
     digest = sha256_bytes(content)
     metadata = dict(metadata)
     metadata.update(format=FORMAT, size=len(content), sha256=digest)
@@ -163,6 +194,6 @@ def verify_backup(path, expected=None, require_metadata=True):
         data = content.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise BackupFileError("the backup file %s is not text (expected the base64 data of the API)" % path)
-    if not data:
-        raise BackupFileError("the backup file %s is empty" % path)
+    if data_problem(data, "the backup file %s" % path):
+        raise BackupFileError(data_problem(data, "the backup file %s" % path))
     return data, metadata

@@ -116,13 +116,9 @@ def parse_env(env_list):
     return result
 
 
-def is_secret_key(key):
-    return _validate.is_secret_name(key)
-
-
 def redact_env(env):
     """Secrets masked by variable name and by value (credentials in URLs, DSNs, proxy settings)."""
-    return _validate.mask_env(env)
+    return _validate.mask_secrets(env or {})
 
 
 def truthy(value):

@@ -11,8 +11,8 @@ It owns, in one place:
   option and what is allowed (:func:`problems`, :class:`CheckedModule`);
 * masking of secrets that are not options of their own: the userinfo of any URL
   (``https://user:pass@host``), credentials inside container environment values (DSNs, proxy URLs,
-  ``password=...`` pairs) and environment variables whose *name* says they hold a secret
-  (:func:`mask_url`, :func:`mask_value`, :func:`mask_env`, :func:`mask_secrets`).
+  ``password=...`` pairs, ``-pPASSWORD``) and values under a *name* that says they hold a secret
+  (:func:`mask_url`, :func:`mask_value`, :func:`mask_secrets`).
 
 Every module is built on :class:`CheckedModule`, so a bad value fails before anything is sent, and every
 result, message and the printed module arguments have URL userinfo and environment secrets masked.
@@ -33,12 +33,14 @@ VALID_SHARDS = (1, 2, 4, 8, 16, 32)
 #: ``scheme://userinfo@`` anywhere in a text. The userinfo runs to the last ``@`` of the authority, so a
 #: password with an unencoded ``@`` is masked whole.
 _URL_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#\s]+)@")
-#: ``password=...``-like pairs in DSNs and connection strings (``host=db password=x``, ``Pwd=x;``).
+#: ``password=...``-like pairs in DSNs and connection strings (``host=db password=x``, ``Pwd=x;``) and the
+#: ``-pPASSWORD`` of a MySQL command line.
 _KV_SECRET = re.compile(r"(?P<key>\b(?:password|passwd|pwd|pass|secret|token|api_?key|access_?key|"
-                        r"secret_?key|auth_?token|sslpassword)\s*[=:]\s*)(?P<value>[^\s;&,'\"]+)", re.I)
-#: Environment variable names that say the value is a secret.
-_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PWD|PASS$|SECRET|API_KEY|TOKEN|_KEY$|^KEY$|PASSPHRASE|PIN$|"
-                          r"CREDENTIAL|DSN|AUTH)", re.I)
+                        r"secret_?key|auth_?token|sslpassword)\s*[=:]\s*|(?<!\S)-p)(?P<value>[^\s;&,'\"]+)", re.I)
+#: Variable and key names that say the value is a secret: a part like PASSWORD, SECRET or TOKEN anywhere
+#: (``MYSQLPASSWORD``), or a word of its own like PW, PASS, KEY, PIN or PEM (``MYSQL_ROOT_PW``, ``SSL_KEY_PEM``).
+_SECRET_NAME = re.compile(r"PASSW|PWD|SECRET|TOKEN|PASSPHRASE|CREDENTIAL|PRIVATE|APIKEY|API_KEY|DSN|AUTH|"
+                          r"(?:^|[_.-])(?:PASS|PW|KEY|PIN|PEM)(?:$|[_.-])", re.I)
 #: Secrets shorter than this are not added to Ansible's ``no_log_values`` (it would garble every short
 #: word of the output); they are still masked explicitly wherever this module returns them.
 MIN_NO_LOG_LENGTH = 3
@@ -63,36 +65,20 @@ def mask_value(text):
 
 
 def is_secret_name(name):
-    """True when a variable or key name says it holds a secret (``MYSQL_PWD``, ``WA_DB_PASSWORD``...)."""
+    """True when a variable or key name says it holds a secret (``MYSQL_PWD``, ``MYSQL_ROOT_PW``, ``SSL_KEY_PEM``)."""
     return bool(_SECRET_NAME.search(str(name or "")))
 
 
-def mask_env(env):
-    """An environment mapping with secrets masked by variable name **and** by value."""
-    return dict((k, SECRET_MASK if is_secret_name(k) and v not in (None, "") else mask_value(v))
-                for k, v in (env or {}).items())
-
-
-def mask_urls(value):
-    """``value`` (str, list, dict) with the userinfo of every URL inside masked; other data untouched."""
-    if isinstance(value, str):
-        return mask_url(value)
+def mask_secrets(value, by_name=True):
+    """A record or result safe to write or print: every string has URL userinfo, ``password=``-like pairs and
+    ``-pPASSWORD`` masked and, with ``by_name``, values under keys named like secrets are masked too (a module's
+    result keeps them: login returns its token). Use it on anything that may hold webhook URLs, container
+    environments or DSNs before writing it anywhere."""
     if isinstance(value, dict):
-        return dict((k, mask_urls(v)) for k, v in value.items())
+        return dict((k, SECRET_MASK if by_name and is_secret_name(k) and isinstance(v, (str, int, float)) and v != ""
+                     and not isinstance(v, bool) else mask_secrets(v, by_name)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return [mask_urls(v) for v in value]
-    return value
-
-
-def mask_secrets(value):
-    """A record (state file, result) safe to write or print: keys named like secrets are masked, every
-    string has URL userinfo and ``password=``-like pairs masked. Use it on anything that may hold
-    webhook URLs, container environments or DSNs before writing it anywhere."""
-    if isinstance(value, dict):
-        return dict((k, SECRET_MASK if is_secret_name(k) and isinstance(v, (str, int, float)) and v != ""
-                     and not isinstance(v, bool) else mask_secrets(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [mask_secrets(v) for v in value]
+        return [mask_secrets(v, by_name) for v in value]
     return mask_value(value)
 
 
@@ -130,7 +116,7 @@ def _number(value):
 def int_range(low=None, high=None):
     """An integer from ``low`` to ``high`` (either may be ``None``)."""
     def rule(value):
-        ok = _number(value) and int(value) == value and (low is None or value >= low) and \
+        ok = _number(value) and math.isfinite(value) and int(value) == value and (low is None or value >= low) and \
             (high is None or value <= high)
         if ok:
             return None
@@ -151,7 +137,7 @@ def number_range(low, high, low_open=False):
 
 def one_of(*allowed):
     def rule(value):
-        return None if value in allowed else "one of %s" % ", ".join(str(a) for a in allowed)
+        return None if value in allowed and not isinstance(value, bool) else "one of %s" % ", ".join(str(a) for a in allowed)
     return rule
 
 
@@ -451,7 +437,7 @@ class CheckedModule(AnsibleModule):
 
     def exit_json(self, **kwargs):
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
-        super().exit_json(**mask_urls(kwargs))
+        super().exit_json(**mask_secrets(kwargs, by_name=False))
 
     def _name_the_option(self, msg):
         """Ansible's own message for a dictionary option given as unparsable text names no option."""
@@ -465,7 +451,7 @@ class CheckedModule(AnsibleModule):
         if not self._type_checked:
             msg = self._name_the_option(msg)
         kwargs.setdefault("invocation", dict(module_args=self.masked_params()))
-        super().fail_json(msg=mask_url(msg), **mask_urls(kwargs))
+        super().fail_json(msg=mask_value(msg), **mask_secrets(kwargs, by_name=False))
 
 
 class ModuleWrapper:

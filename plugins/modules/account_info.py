@@ -23,15 +23,22 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Read-only.
+    details: Read-only; O(webhook_url_file) is not written.
   diff_mode:
     support: none
   idempotent:
     support: full
-    details: Read-only.
+    details: Read-only; O(webhook_url_file) is written (changed) only when its content differs.
   platform:
     platforms: posix
-options: {}
+options:
+  webhook_url_file:
+    description:
+      - Write the webhook URL, with its credentials, to this file (mode 0600) on the host where the module runs,
+        when a webhook is set. Results mask URL credentials; this file keeps the real value, for example to put
+        the old webhook URL back after a rollback (C(playbooks/steps/step3_cleanup.yml) does this).
+      - Not written in check mode.
+    type: path
 notes:
   - With only O(api_key), C(wa_id), C(shards), C(application_settings) and C(webhook_url) cannot be read (the key
     opens C(/v1/health) only) and are null.
@@ -126,13 +133,15 @@ nodes:
   elements: dict
 """
 
+import os
+
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import (
     APP_SETTINGS_PATH, WAApiError, WAModule, application_settings)
-from ansible_collections.wabiz.api_client.plugins.module_utils import _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health
 
 
 def main():
-    module = WAModule(argument_spec={}, supports_check_mode=True)
+    module = WAModule(argument_spec=dict(webhook_url_file=dict(type="path")), supports_check_mode=True)
     p = module.params
     with module.api_errors("account info") as client:
         with_token = bool(p["api_token"] or p["api_password"])
@@ -160,7 +169,15 @@ def main():
         if isinstance(answer, dict) and isinstance(answer.get("meta"), dict):
             version = version or answer["meta"].get("version")
     topo = dict(summary["topology"], shards=shards, multiconnect=summary["multiconnect"])
-    module.exit_json(changed=False, registered=summary["registered"], wa_id=(settings or {}).get("wa_id") or None,
+    changed, path = False, p["webhook_url_file"]
+    if path and webhook_url and not module.check_mode:
+        try:
+            changed = not os.path.isfile(path) or _backup.read_file(path) != webhook_url.encode("utf-8")
+            if changed:
+                _backup.write_atomic(path, webhook_url.encode("utf-8"))
+        except (OSError, _backup.BackupFileError) as exc:
+            module.fail_json(msg="cannot write webhook_url_file %s: %s" % (path, exc))
+    module.exit_json(changed=changed, registered=summary["registered"], wa_id=(settings or {}).get("wa_id") or None,
                      shards=shards, version=version, topology=topo, health=summary, nodes=nodes,
                      application_settings=settings, webhook_url=webhook_url)
 

@@ -135,6 +135,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
+from ansible_collections.wabiz.api_client.plugins.module_utils._validate import SECRET_MASK, one_of
 
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
 MAX_INT = 2147483647
@@ -176,14 +177,6 @@ def _milliseconds(value):
     if number is None or isinstance(number, float) or number < 0:
         return "a number of milliseconds >= 0, as \"3000\" or 3000"
     return None
-
-
-def _one_of(*allowed):
-    def check(value):
-        if isinstance(value, bool) or value not in allowed:
-            return "one of %s" % ", ".join(str(a) for a in allowed)
-        return None
-    return check
 
 
 def _wa_id(value):
@@ -238,7 +231,7 @@ FIELDS = {
     "pass_through": _pass_through,
     "sent_status": _bool,
     "webhooks.url": _webhook_url,
-    "webhooks.max_concurrent_requests": _one_of(6, 12, 18, 24),
+    "webhooks.max_concurrent_requests": one_of(6, 12, 18, 24),
     "webhooks.message.sent": _bool,
     "webhooks.message.delivered": _bool,
     "webhooks.message.read": _bool,
@@ -314,10 +307,13 @@ def flatten_input(settings, prefix=""):
 def validate(flat):
     """Every problem of the dotted settings, as readable sentences (empty list when valid)."""
     problems = []
-    for name in sorted(n for n in flat if n in FIELDS):
-        what = FIELDS[name](flat[name])
+    for name in sorted(flat):
+        what = FIELDS[name](flat[name]) if name in FIELDS else None
         if what:
             problems.append("%s must be %s (got %r)" % (name, what, flat[name]))
+        elif SECRET_MASK in str(flat[name]):
+            problems.append("%s holds the mask %s, a masked copy from a result or a record: give the real value"
+                            % (name, SECRET_MASK))
     return problems
 
 

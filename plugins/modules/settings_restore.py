@@ -150,7 +150,6 @@ polls:
   type: int
 """
 
-import re
 import time
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule, application_settings
@@ -209,19 +208,6 @@ RULES = dict(
     _validate.health_wait_rules(),
     backup_password=[_validate.non_empty(), _validate.single_line()],
 )
-#: The backup data is base64 text (standard or URL-safe alphabet); shorter than this it cannot be a backup.
-MIN_DATA_LENGTH = 16
-DATA_RE = re.compile(r"^[A-Za-z0-9+/=_\-\s]+\Z")
-
-
-def data_problem(data):
-    """Why the ``data`` option cannot be backup data, or ``None``. Never shows the value."""
-    if not data:
-        return "data must not be empty: give the content of the backup file settings_backup wrote (or use src)"
-    if len(data) < MIN_DATA_LENGTH or not DATA_RE.match(data):
-        return ("data must be the base64 text of a backup as settings_backup wrote it (at least %d characters "
-                "of A-Z, a-z, 0-9, +, /, =, _ and -); use src to restore from the backup file" % MIN_DATA_LENGTH)
-    return None
 
 
 def restore_outcome(reader, was_unregistered):
@@ -267,7 +253,7 @@ def main():
     else:
         # data given as null counts as "given" for required_one_of: treat it as empty.
         data, metadata = (p["data"] or "").strip(), p["metadata"]
-        problem = data_problem(data)
+        problem = _backup.data_problem(data)
         if problem:
             module.fail_json(msg=problem, **result)
         found = _backup.metadata_problems(metadata) if metadata is not None else []

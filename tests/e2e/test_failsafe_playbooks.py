@@ -142,6 +142,8 @@ def test_bad_inputs_are_refused_naming_the_variable_with_nothing_changed(make_la
         ("migrate", {"wabiz_masters": "two"}, "wabiz_masters"),
         ("migrate", {"wabiz_old_stack_name": " "}, "wabiz_old_stack_name is blank"),
         ("migrate", {"wabiz_disable_two_step": ""}, "wabiz_disable_two_step"),
+        # Issue 23.10: the PIN step 8 would refuse after the downtime is refused in the preflight.
+        ("migrate", {"wabiz_two_step_pin": "123456\n"}, "wabiz_two_step_pin must be exactly six digits"),
         ("backup", {"wabiz_backup_keep": ""}, "wabiz_backup_keep"),
         ("backup", {"wabiz_backup_keep": 0}, "wabiz_backup_keep = 0"),
         ("rollback", {"wabiz_wait_timeout": "ten"}, "wabiz_wait_timeout"),

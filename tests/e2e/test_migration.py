@@ -408,6 +408,37 @@ def test_restore_failure_keeps_old_database_and_rollback_brings_old_setup_back(m
         assert hashlib.sha256(fh.read()).hexdigest() == backup_digest == record["backup"]["sha256"]
 
 
+def test_rollback_puts_back_the_old_webhook_url_with_its_credentials(make_lab, runner):
+    """Issue 23.7: step 3 recorded the old webhook URL masked and the rollback PATCHed the mask back. The real URL
+    (userinfo and a token parameter) is kept beside the backup (0600), never in the record, and put back exactly."""
+    lab = make_lab("single")
+    old_token, old_state = before_migration(lab)
+    hook_url = "https://hook-user:Hook-Pass-42@%s:8443/webhook?token=Hook-Token-77" % lab.old_hooks.name
+    status, body = labmod.Lab.api("PATCH", lab.old_url, "/v1/settings/application", token=old_token,
+                                  body={"webhooks": {"url": hook_url}})
+    assert status == 200, body
+    rc, out = runner.playbook("migrate", lab, tags=["step3_cleanup"], check=True)
+    assert lab.emulator_state(lab.old_url)["application_settings"]["webhooks"]["url"] == ""
+    record = state_record(lab)
+    kept = record["cleanup"]["old_webhook_url_file"]
+    assert kept == os.path.join(lab.state_dir, lab.prefix + ".settings.bak.webhook-url")
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    with open(kept, encoding="utf-8") as fh:
+        assert fh.read() == hook_url
+    # Without the kept file the rollback stops at the webhook and says how to give the URL ...
+    os.rename(kept, kept + ".away")
+    rc, out2 = runner.playbook("rollback", lab, check=False)
+    assert "Cannot read the old webhook URL that step 3 kept" in out2 and "wabiz_old_webhook_url" in out2, tail(out2)
+    assert lab.emulator_state(lab.old_url)["application_settings"]["webhooks"]["url"] == ""
+    # ... and, run again with it, puts the exact URL back.
+    os.rename(kept + ".away", kept)
+    rc, out3 = runner.playbook("rollback", lab, check=True)
+    assert lab.emulator_state(lab.old_url)["application_settings"]["webhooks"]["url"] == hook_url
+    record = json.dumps(state_record(lab))
+    for secret in ("Hook-Pass-42", "Hook-Token-77"):
+        assert secret not in record and secret not in out + out2 + out3
+
+
 def test_interrupted_after_step5_rerun_completes_with_the_original_backup(make_lab, runner):
     lab = make_lab("single")
     old_token, old_state = before_migration(lab)

@@ -35,8 +35,8 @@ def test_write_backup_is_0600_with_sidecar_and_verifies(tmp_path):
 def test_write_replaces_atomically(tmp_path):
     dest = str(tmp_path / "s.bak")
     _backup.write_backup(dest, DATA, META)
-    _backup.write_backup(dest, "TkVXREFUQQ==", META)
-    assert _backup.verify_backup(dest)[0] == "TkVXREFUQQ=="
+    _backup.write_backup(dest, "TkVXREFUQUFB" * 4, META)
+    assert _backup.verify_backup(dest)[0] == "TkVXREFUQUFB" * 4
 
 
 def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
@@ -73,7 +73,7 @@ def test_missing_and_empty_files(tmp_path):
         _backup.verify_backup(str(tmp_path / "nope.bak"))
     dest = str(tmp_path / "empty.bak")
     open(dest, "w").close()
-    with pytest.raises(_backup.BackupFileError, match="is empty"):
+    with pytest.raises(_backup.BackupFileError, match="must not be empty"):
         _backup.verify_backup(dest, require_metadata=False)
 
 
@@ -90,3 +90,32 @@ def test_missing_directory_and_empty_data(tmp_path):
         _backup.write_backup(str(tmp_path / "no" / "s.bak"), DATA, META)
     with pytest.raises(_backup.BackupFileError, match="no data"):
         _backup.write_backup(str(tmp_path / "s.bak"), "", META)
+
+
+@pytest.mark.parametrize("sidecar, words", [
+    ('{"topology": {"masters": Infinity, "coreapps": 1}}', "finite numbers only"),
+    ('{"topology": {"masters": 1, "coreapps": NaN}}', "finite numbers only"),
+    ('{"size": 1e999}', "finite numbers only"),
+    ('{"note": -Infinity}', "finite numbers only"),
+    ('{"topology": {"masters": 1, "coreapps": 1, "shards": true}}', "topology.shards must be one of"),
+    ('{"topology": {"masters": true, "coreapps": 1}}', "topology.masters must be an integer"),
+    ('{"size": false}', "size must be an integer"),
+    ('{"a": ' + "[" * 100000 + "]" * 100000 + "}", "must not nest deeper than 4 levels"),
+    ('{"a": [[[[[1]]]]]}', "must not nest deeper than 4 levels"),
+])
+def test_metadata_with_non_finite_numbers_booleans_or_deep_nesting_is_refused(tmp_path, sidecar, words):
+    """Issue 23.3: such a .meta.json crashed the restore (OverflowError, RecursionError) or passed (true = 1 shard)."""
+    dest = str(tmp_path / "s.bak")
+    open(dest, "w").write(DATA)
+    open(dest + ".meta.json", "w").write(sidecar)
+    with pytest.raises(_backup.BackupFileError, match="is not what settings_backup writes: .*%s" % words):
+        _backup.verify_backup(dest)
+
+
+@pytest.mark.parametrize("content", ["myhost\n", "root:x:0:0:root:/root:/bin/bash\n" * 3, "short=="])
+def test_a_file_that_is_not_backup_data_is_refused_even_without_metadata(tmp_path, content):
+    """Issue 23.3: with force (no metadata needed) /etc/hostname was sent as the backup."""
+    dest = str(tmp_path / "hostname")
+    open(dest, "w").write(content)
+    with pytest.raises(_backup.BackupFileError, match="the backup file %s must be the base64 text" % dest):
+        _backup.verify_backup(dest, require_metadata=False)

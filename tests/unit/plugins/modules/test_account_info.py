@@ -113,3 +113,20 @@ def test_with_only_an_api_key_the_settings_are_not_read(capsys, server):
     result = run(capsys, api_token=None, api_key="monitoring-key-123")
     assert result["application_settings"] is None and result["webhook_url"] is None
     assert [c[1] for c in server["calls"]] == ["/v1/health"]
+
+
+def test_the_real_webhook_url_is_kept_in_a_0600_file_only(capsys, server, tmp_path):
+    """Issue 23.7: step 3 keeps the old webhook URL with its credentials for a rollback; results stay masked."""
+    real = "https://hook-user:Hook-Pass-42@hooks.example.test/in?token=Tok-99"
+    server["answers"]["/v1/settings/application"]["settings"]["application"]["webhooks"]["url"] = real
+    path = tmp_path / "old-webhook-url"
+    result = run(capsys, webhook_url_file=str(path))
+    assert path.read_text() == real and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert result["changed"] is True and "Hook-Pass-42" not in json.dumps(result) and "Tok-99" not in json.dumps(result)
+    assert result["webhook_url"] == "https://********@hooks.example.test/in?token=********"
+    assert run(capsys, webhook_url_file=str(path))["changed"] is False
+    path.unlink()
+    assert run(capsys, webhook_url_file=str(path), _ansible_check_mode=True)["changed"] is False
+    assert not path.exists()
+    server["answers"]["/v1/settings/application"]["settings"]["application"]["webhooks"]["url"] = ""
+    assert run(capsys, webhook_url_file=str(path))["changed"] is False and not path.exists()

@@ -115,10 +115,33 @@ def test_metadata_that_is_not_the_expected_object_fails_clearly(capsys, server, 
     ({"topology": {"shards": -2}}, "metadata topology.shards must be one of 1, 2, 4, 8, 16, 32"),
     ({"topology": "2 masters"}, "metadata topology must be a mapping"),
     ({"wa_id": 15550001111}, "metadata wa_id must be a string"),
+    ({"topology": {"shards": True}}, "metadata topology.shards must be one of 1, 2, 4, 8, 16, 32"),
+    ({"topology": {"masters": float("inf")}}, "metadata must hold finite numbers only"),
+    ({"topology": {"coreapps": float("nan")}}, "metadata must hold finite numbers only"),
+    ({"x": [[[[[1]]]]]}, "metadata must not nest deeper than 4 levels"),
 ])
 def test_metadata_option_is_checked(capsys, server, metadata, words):
     result = run(capsys, settings_restore, dict(backup_password="Backup-1", data=DATA, metadata=metadata))[0]
     assert result["failed"] and words in result["msg"] and server.calls == []
+
+
+def test_src_content_is_checked_like_data_even_with_force(capsys, server, tmp_path):
+    """Issue 23.3: with force=true and no metadata, /etc/hostname went out as the backup."""
+    src = tmp_path / "hostname"
+    src.write_text("myhost\n")
+    result = run(capsys, settings_restore, dict(backup_password="Backup-1", src=str(src), force=True))[0]
+    assert result["failed"] and server.calls == []
+    assert result["msg"] == ("restore refused: the backup file %s must be the base64 text of a backup as settings_backup"
+                             " wrote it (at least 16 characters of A-Z, a-z, 0-9, +, /, =, _ and -) (option src)" % src)
+
+
+def test_app_settings_refuses_a_masked_value(capsys, server):
+    """Issue 23.7: a value read back masked (a state record, a result) is never written."""
+    for settings in ({"webhooks": {"url": "https://********@hooks.example.com/in?token=********"}},
+                     {"some.new_field": "a-********-b"}):
+        result = run(capsys, app_settings, dict(settings=settings))[0]
+        assert result["failed"] and server.calls == []
+        assert "holds the mask ********" in result["msg"] and "give the real value" in result["msg"]
 
 
 # -- silently accepted -----------------------------------------------------------------------------
@@ -247,6 +270,14 @@ def test_backup_metadata_file_keeps_no_url_userinfo(capsys, server, tmp_path, mo
     ("PG_CONN", "host=db user=wa password=Db-Pass-1 dbname=wa", "host=db user=wa password=******** dbname=wa"),
     ("ODBC", "Server=db;Uid=wa;Pwd=Db-Pass-1;", "Server=db;Uid=wa;Pwd=********;"),
     ("WA_DB_HOSTNAME", "db", "db"),
+    # Issue 23.10: unusual names and a MySQL command line.
+    ("MYSQL_ROOT_PW", "Db-Pass-1", "********"),
+    ("SSL_KEY_PEM", "-----BEGIN PRIVATE KEY-----Db-Pass-1", "********"),
+    ("DB_PASS", "Db-Pass-1", "********"),
+    ("MYSQLPASSWORD", "Db-Pass-1", "********"),
+    ("WA_DB_CHECK", "mysqladmin ping -uroot -pDb-Pass-1 -h db", "mysqladmin ping -uroot -p******** -h db"),
+    ("DOCKER_OPTS", "-p8080:80 -pDb-Pass-1", "-p******** -p********"),  # any -p<word> is masked
+    ("WA_WEB_SERVERNAME", "-", "-"),
 ])
 def test_container_environment_masked_by_name_and_by_value(name, value, shown):
     record = _stack_model.public_record(dict(name="c", env={name: value}, labels={}, image="x"))

@@ -107,7 +107,7 @@ def test_restore_topology_mismatch_names_both():
 
 def test_restore_refuses_a_tampered_file_before_any_call(capsys, calls, tmp_path):
     dest = str(tmp_path / "b.bak")
-    _backup.write_backup(dest, "QUJDREVG", {"topology": {"masters": 0, "coreapps": 1}})
+    _backup.write_backup(dest, "QUJDREVGR0hJSktMTU5P", {"topology": {"masters": 0, "coreapps": 1}})
     open(dest, "a").write("X")
     result, out = run(capsys, settings_restore, dict(backup_password="Backup-Pass1", src=dest))
     assert result["failed"] and result["msg"].startswith("restore refused:") and "sha256" in result["msg"]
@@ -116,9 +116,9 @@ def test_restore_refuses_a_tampered_file_before_any_call(capsys, calls, tmp_path
 
 def test_backup_keeps_an_existing_verified_file(capsys, calls, tmp_path):
     dest = str(tmp_path / "b.bak")
-    _backup.write_backup(dest, "QUJDREVG", {"topology": {"masters": 0, "coreapps": 1}})
+    _backup.write_backup(dest, "QUJDREVGR0hJSktMTU5P", {"topology": {"masters": 0, "coreapps": 1}})
     result, out = run(capsys, settings_backup, dict(backup_password="Backup-Pass1", dest=dest))
-    assert result["changed"] is False and result["sha256"] == _backup.sha256_bytes(b"QUJDREVG")
+    assert result["changed"] is False and result["sha256"] == _backup.sha256_bytes(b"QUJDREVGR0hJSktMTU5P")
     assert "not overwritten" in result["msg"] and calls == []
     assert "QUJDREVG" not in out and "Backup-Pass1" not in out
 
