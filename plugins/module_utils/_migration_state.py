@@ -116,7 +116,7 @@ SCHEMA = dict(
     migrated_at=LINE, steps=dict((name, STEP) for name in STEP_NAMES), plan=_json,
     run=dict(id=LINE, started=TIME, last=TIME),
     downtime=dict(started=TIME, started_at=LINE, ended=TIME, ended_at=LINE, seconds=SECONDS),
-    cleanup=dict(two_step_disabled=_BOOL, webhooks_reset=_BOOL, old_webhook_url=LINE),
+    cleanup=dict(two_step_disabled=_BOOL, webhooks_reset=_BOOL, old_webhook_url_file=LINE),
     backup=dict(host=LINE, path=LINE, sha256=LINE, size=COUNT, verified=_BOOL, taken_at=LINE, metadata=_json),
     old_setup=dict(stack=LINE, wa_id=_ID, hosts=_json, counts=dict(
         masters=COUNT, coreapps=COUNT, webapps=COUNT, shards=COUNT, version=LINE, wa_id=_ID, hosts=COUNT)),

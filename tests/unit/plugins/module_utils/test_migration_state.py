@@ -187,12 +187,12 @@ def test_holds_refuses_a_run_whose_lock_was_taken(tmp_path):
 def test_write_masks_credentials_inside_strings(tmp_path):
     path = str(tmp_path / "m.json")
     ms.write(path, {"migration": "m", "status": "new", "steps": {},
-                    "cleanup": {"old_webhook_url": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
+                    "cleanup": {"old_webhook_url_file": "https://hook-user:hook-Secret-9@hooks.example.com/in"},
                     "failed": {"msg": "mysql://root@db/x?password=Db-Secret-7"}})
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     assert "hook-Secret-9" not in text and "Db-Secret-7" not in text and "hook-user" not in text
-    assert "hooks.example.com/in" in json.loads(text)["cleanup"]["old_webhook_url"]
+    assert "hooks.example.com/in" in json.loads(text)["cleanup"]["old_webhook_url_file"]
 
 
 # --- trust (issue 23.1) -----------------------------------------------------------------------------
