@@ -5,8 +5,8 @@ through ``_docker.DockerModule`` and by ``_stack.StackManager``.
 
 PRIVATE to this collection: no compatibility promise to other collections.
 
-It owns, in one place: reading container records, getting images (present, pull, load an archive; the
-emulator refusal), networks and volumes, creating, removing and waiting for containers. An engine error is
+It owns, in one place: reading container records, getting images (present, pull, load an archive),
+networks and volumes, creating, removing and waiting for containers. An engine error is
 a ``DockerException``; a refusal is a ``_docker.DockerFailure``; ``DockerModule.docker_errors()`` turns
 both into one clear failure.
 """
@@ -42,20 +42,12 @@ def find_container(client, name_or_id):
 # Images
 # --------------------------------------------------------------------------------------------------
 
-def image_facts(client, image):
-    """``{id, emulator}`` of a local image: id None when it is not on the host; emulator True when it
-    carries the label ``biz.wabiz.emulator=true`` (the project's test emulator, not Meta's software)."""
-    try:
-        attrs = client.inspect_image(image)
-    except (ImageNotFound, NotFound):
-        return dict(id=None, emulator=False)
-    labels = (attrs.get("Config") or {}).get("Labels") or {}
-    return dict(id=attrs["Id"], emulator=m.truthy(labels.get(m.LABEL_EMULATOR)))
-
-
 def image_id(client, image):
     """The id of a local image, or None when it is not on the host."""
-    return image_facts(client, image)["id"]
+    try:
+        return client.inspect_image(image)["Id"]
+    except (ImageNotFound, NotFound):
+        return None
 
 
 def _drain(stream):
@@ -81,14 +73,6 @@ def pull_image(client, image):
     _drain(client.pull(repo, tag=tag or "latest", stream=True, decode=True))
 
 
-def _refuse_emulator(images, allow, loaded=False):
-    msg = None if allow else m.emulator_refusal(images)
-    if msg:
-        if loaded:
-            msg = msg.replace("Nothing was changed.", "No container was changed (the images loaded stay).")
-        raise DockerFailure(msg, emulator_images=sorted(images))
-
-
 def _load_archives(client, archives, check_mode):
     for path in archives:
         try:
@@ -100,26 +84,21 @@ def _load_archives(client, archives, check_mode):
             raise DockerFailure("Cannot read image archive %s: %s. Nothing was changed." % (path, exc))
 
 
-def ensure_images(client, names, source="present", archives=(), allow_emulator=False, check_mode=False,
-                  sources=("present", "pull", "archive")):
+def ensure_images(client, names, source="present", archives=(), check_mode=False, sources=("present", "pull", "archive")):
     """Every image of ``names`` on the host, checked first, then obtained per ``source`` (``present``: must be
     there; ``pull``; ``archive``: ``docker load`` of ``archives``; ``sources``: those the module offers, named
-    in the messages). Raises DockerFailure before any container
-    changes: an image missing and not obtained, or the project's test emulator unless ``allow_emulator``.
+    in the messages). Raises DockerFailure before any container changes when an image is missing and not obtained.
 
     Returns ``(status, ids, changed)``: image -> ``present``/``pulled``/``loaded`` (``would pull``/``would
     load`` in check mode), image -> id, and whether an image was (or would be) obtained.
     """
-    status, ids, missing, emulator = {}, {}, [], []
+    status, ids, missing = {}, {}, []
     for image in names:
-        facts = image_facts(client, image)
-        if facts["id"]:
-            status[image], ids[image] = "present", facts["id"]
-            if facts["emulator"]:
-                emulator.append(image)
+        ids[image] = image_id(client, image)
+        if ids[image]:
+            status[image] = "present"
         else:
             missing.append(image)
-    _refuse_emulator(emulator, allow_emulator)
     if not missing:
         return status, ids, False
     if source == "present":
@@ -143,14 +122,11 @@ def ensure_images(client, names, source="present", archives=(), allow_emulator=F
                              % (image, ", or use image_source=archive" if "archive" in sources else ""),
                              missing_images=[image]):
                 pull_image(client, image)
-        facts = image_facts(client, image)
-        if not facts["id"]:
+        ids[image] = image_id(client, image)
+        if not ids[image]:
             raise DockerFailure("Image %s is still missing after loading %s: the archive does not contain it. "
                                 "Nothing else was changed." % (image, ", ".join(archives)), missing_images=[image])
-        status[image], ids[image] = "loaded" if source == "archive" else "pulled", facts["id"]
-        if facts["emulator"]:
-            emulator.append(image)
-    _refuse_emulator(emulator, allow_emulator, loaded=True)
+        status[image] = "loaded" if source == "archive" else "pulled"
     return status, ids, True
 
 

@@ -65,15 +65,17 @@ class StackManager:
                     running=record["running"], config=((record.get("labels") or {}).get(m.LABEL_CONFIG) or "")[:12])
 
     def images(self):
-        """The CoreApp and Webapp image names (from ``version`` unless given)."""
+        """The CoreApp and Webapp image names (unless given: ``version`` in the first of ``coreapp_images`` and
+        ``web_images``)."""
         p = self.p
         coreapp_image, web_image = p["coreapp_image"], p["web_image"]
-        if p["version"]:
+        if p["version"] and p["coreapp_images"] and p["web_images"]:
             version = p["version"] if p["version"].startswith("v") else "v" + p["version"]
-            coreapp_image = coreapp_image or "docker.whatsapp.biz/coreapp:%s" % version
-            web_image = web_image or "docker.whatsapp.biz/web:%s" % version
+            coreapp_image = coreapp_image or "%s:%s" % (m.image_repo(p["coreapp_images"][0]), version)
+            web_image = web_image or "%s:%s" % (m.image_repo(p["web_images"][0]), version)
         if not coreapp_image or not web_image:
-            self.fail("state=present needs version, or both coreapp_image and web_image")
+            self.fail("state=present needs version (with coreapp_images and web_images), or both coreapp_image "
+                      "and web_image")
         return coreapp_image, web_image
 
     def check_topology(self):
@@ -113,8 +115,7 @@ class StackManager:
 
         # Images first: nothing changes when one is missing.
         status, ids, obtained = engine.ensure_images(
-            self.client, sorted(set([coreapp_image, web_image])), p["image_source"], p["image_archive"],
-            p["allow_emulator_images"], self.check)
+            self.client, sorted(set([coreapp_image, web_image])), p["image_source"], p["image_archive"], self.check)
         self.result["images"] = status
         self.result["changed"] = obtained
 

@@ -47,8 +47,6 @@ LABEL_INDEX = "biz.wabiz.index"
 LABEL_CONFIG = "biz.wabiz.config"
 LABEL_MANAGED = "biz.wabiz.managed-by"
 MANAGED_BY = "wabiz.api_client"
-#: Label of the project's test emulator images (tests/emulator/images): never Meta's software.
-LABEL_EMULATOR = "biz.wabiz.emulator"
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 
@@ -179,13 +177,17 @@ def public_record(record, role=None):
 
 
 def classify(record, coreapp_images=None, web_images=None):
-    """``master``, ``coreapp``, ``web``, ``db`` (only when labelled so by this collection) or None."""
+    """``master``, ``coreapp``, ``web``, ``db`` or None. A database server (labelled so by this collection, a
+    database image, a database's data directory mounted, or a compose ``db`` service) is ``db`` whatever the
+    image lists say: an image list naming the database image never makes it an app container."""
     coreapp_images = DEFAULT_COREAPP_IMAGES if coreapp_images is None else coreapp_images
     web_images = DEFAULT_WEB_IMAGES if web_images is None else web_images
     labels = record.get("labels") or {}
     role = labels.get(LABEL_ROLE)
     if role in APP_ROLES or role == "db":
         return role
+    if db_engine_of(record) or labels.get(COMPOSE_SERVICE) == "db":
+        return "db"
     image = record.get("image") or ""
     if repo_matches(image, coreapp_images):
         return "master" if truthy((record.get("env") or {}).get("WA_MASTER_NODE", "")) else "coreapp"
@@ -469,28 +471,13 @@ def db_password():
 
 
 # --------------------------------------------------------------------------------------------------
-# Test emulator images
-# --------------------------------------------------------------------------------------------------
-
-def emulator_refusal(images):
-    """The message refusing to install ``images`` (names of emulator images), or None when there are none."""
-    if not images:
-        return None
-    return ("Refusing to install %s: labelled %s=true, the test EMULATOR of the WhatsApp Business API client "
-            "(tests/emulator of wabiz.api_client), not Meta's software. A real setup must run Meta's images: "
-            "load them under these names (docker load -i <tarball>). For a test or a demo only, set "
-            "allow_emulator_images=true (in the playbooks and roles: the inventory variable "
-            "wabiz_allow_emulator_images=true). Nothing was changed."
-            % (", ".join(sorted(images)), LABEL_EMULATOR))
-
-
-# --------------------------------------------------------------------------------------------------
 # Pure helpers: desired specs and the plan
 # --------------------------------------------------------------------------------------------------
 
 def config_hash(spec):
-    """A stable hash of everything that defines a container (the hash label itself excluded)."""
-    data = dict(spec)
+    """A stable hash of everything that defines a container (the hash label itself excluded), secrets masked:
+    the label and the results never confirm a password guess. :func:`differs` compares the secrets apart."""
+    data = dict(spec, env=redact_env(spec.get("env")))
     data.pop("config_hash", None)
     data["labels"] = dict((k, v) for k, v in (spec.get("labels") or {}).items() if k != LABEL_CONFIG)
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
@@ -576,6 +563,14 @@ def desired_specs(p):
     return specs
 
 
+def differs(spec, record):
+    """True when a container does not have the configuration of ``spec``: another hash label, or another value
+    of a variable of the spec (the secrets, which the hash leaves out)."""
+    env = record.get("env") or {}
+    return ((record.get("labels") or {}).get(LABEL_CONFIG) != spec["config_hash"]
+            or any(env.get(k) != v for k, v in spec["env"].items()))
+
+
 def plan(desired, actual, image_ids=None):
     """Compare desired specs with the stack's actual app container records.
 
@@ -593,8 +588,7 @@ def plan(desired, actual, image_ids=None):
             result["create"].append(s)
             result["reasons"][s["name"]] = "missing"
             continue
-        current = (r.get("labels") or {}).get(LABEL_CONFIG)
-        if current != s["config_hash"]:
+        if differs(s, r):
             result["recreate"].append((s, r))
             result["reasons"][s["name"]] = "configuration differs"
         elif image_ids.get(s["image"]) and r.get("image_id") and image_ids[s["image"]] != r["image_id"]:

@@ -64,13 +64,6 @@ options:
     type: str
     choices: [present, pull]
     default: present
-  allow_emulator_images:
-    description:
-      - Run an image labelled C(biz.wabiz.emulator=true) (the project's stand-ins C(mysql:8.0.33), Debian's
-        MariaDB, and C(wabiz-emulator/postgres:13), Debian's PostgreSQL, built by C(tests/emulator)).
-        V(false) refuses it before anything changes; only test and demo inventories set it.
-    type: bool
-    default: false
   root_password:
     description:
       - The superuser's password, C(MYSQL_ROOT_PASSWORD) or C(POSTGRES_PASSWORD). Required with O(state=present).
@@ -233,9 +226,9 @@ def present(module, current):
     if current and (current.get("labels") or {}).get(m.LABEL_MANAGED) != m.MANAGED_BY:
         module.fail("A container named %s exists and was not created by this module; it is left alone." % p["name"])
     desired = spec_from(p)
-    # Images first: nothing changes when the image is missing and not pulled, or is the test emulator.
-    result["changed"] = engine.ensure_images(client, [p["image"]], p["image_source"], (), p["allow_emulator_images"],
-                                             module.check_mode, sources=("present", "pull"))[2]
+    # Images first: nothing changes when the image is missing and not pulled.
+    result["changed"] = engine.ensure_images(client, [p["image"]], p["image_source"], (), module.check_mode,
+                                             sources=("present", "pull"))[2]
     labels = {m.LABEL_MANAGED: m.MANAGED_BY}
     if p["stack"]:
         labels[m.LABEL_STACK] = p["stack"]
@@ -243,7 +236,7 @@ def present(module, current):
         result["changed"] = True
     if engine.ensure_volume(client, p["volume"], labels, module.check_mode):
         result["changed"] = True
-    if not current or current["labels"].get(m.LABEL_CONFIG) != desired["config_hash"]:
+    if not current or m.differs(desired, current):
         result["created"] = result["changed"] = True
         if not module.check_mode:
             if current:
@@ -293,7 +286,6 @@ def main():
         engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
         image=dict(type="str"),
         image_source=dict(type="str", default="present", choices=["present", "pull"]),
-        allow_emulator_images=dict(type="bool", default=False),
         root_password=dict(type="str", no_log=True),
         user=dict(type="str"),
         password=dict(type="str", no_log=True),

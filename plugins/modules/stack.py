@@ -94,7 +94,8 @@ options:
   version:
     description:
       - Client version, for example V(2.62.5) or V(v2.62.5); gives O(coreapp_image) and O(web_image) as
-        C(docker.whatsapp.biz/coreapp:v<version>) and C(docker.whatsapp.biz/web:v<version>).
+        C(<repository>:v<version>) with the first repository of O(coreapp_images) and of O(web_images), by
+        default C(docker.whatsapp.biz/coreapp:v<version>) and C(docker.whatsapp.biz/web:v<version>).
       - Required with O(state=present) unless both O(coreapp_image) and O(web_image) are set.
     type: str
   coreapp_image:
@@ -117,14 +118,6 @@ options:
     type: list
     elements: path
     default: []
-  allow_emulator_images:
-    description:
-      - Install images labelled C(biz.wabiz.emulator=true), the project's test emulator of the client
-        (C(tests/emulator)), which a test or demo builds under Meta's image names.
-      - V(false) (the default) refuses them before any container changes, so that a real migration never
-        moves a number onto the emulator. Only test and demo inventories set it (V(wabiz_allow_emulator_images)).
-    type: bool
-    default: false
   db:
     description:
       - Database settings given to every app container as C(WA_DB_*) environment variables.
@@ -240,7 +233,7 @@ options:
     type: int
     default: 10
 notes:
-  - Emulators or demos that need extra wiring (for example a network stand-in) pass it with O(env).
+  - Extra wiring a lab needs (for example a network stand-in) goes in O(env).
 seealso:
   - module: wabiz.api_client.stack_info
   - module: wabiz.api_client.db_container
@@ -305,12 +298,6 @@ missing_images:
   returned: on failure because of images
   type: list
   elements: str
-emulator_images:
-  description: Images refused because they are the project's test emulator (O(allow_emulator_images=false)).
-  returned: on failure because of emulator images
-  type: list
-  elements: str
-  sample: [docker.whatsapp.biz/coreapp:v2.62.5]
 created:
   description: Names of the containers created (or that would be).
   returned: always
@@ -426,7 +413,6 @@ def main():
         web_image=dict(type="str"),
         image_source=dict(type="str", default="present", choices=["present", "pull", "archive"]),
         image_archive=dict(type="list", elements="path", default=[]),
-        allow_emulator_images=dict(type="bool", default=False),
         db=dict(type="dict", options=dict(
             engine=dict(type="str", default="MYSQL", choices=["MYSQL", "PGSQL", "mysql", "pgsql"]),
             hostname=dict(type="str", required=True),

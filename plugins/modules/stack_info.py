@@ -187,12 +187,6 @@ images:
     id:
       description: The image id when present.
       type: str
-    emulator:
-      description:
-        - Whether the image carries the label C(biz.wabiz.emulator=true), that is the project's test emulator of
-          the client (C(tests/emulator)), not Meta's software.
-        - M(wabiz.api_client.stack) refuses to install such images unless told otherwise.
-      type: bool
 query_result:
   description: The answer of O(query).
   returned: when O(query) is set
@@ -244,9 +238,8 @@ def main():
         stacks = m.discover_stacks(engine.list_records(module.client), p["coreapp_images"], p["web_images"])
         images = []
         for image in p["images"]:
-            facts = engine.image_facts(module.client, image)
-            images.append(dict(name=image, present=facts["id"] is not None, id=facts["id"],
-                               emulator=facts["emulator"]))
+            image_id = engine.image_id(module.client, image)
+            images.append(dict(name=image, present=image_id is not None, id=image_id))
     if p["name"]:
         stacks = [s for s in stacks if p["name"] in (s["name"], s["compose_project"])]
     result = dict(stacks=stacks, images=images)

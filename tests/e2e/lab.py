@@ -265,8 +265,6 @@ class Lab:
             "wabiz_new_db_container": True,
             "wabiz_new_webhook_url": self.new_hooks.url,
             "wabiz_new_webhook_ca": self.new_ca_path,
-            # The lab runs the project's emulator images: the roles refuse them unless told so.
-            "wabiz_allow_emulator_images": True,
         }
 
     # --- helpers for assertions -------------------------------------------------------------------

@@ -44,11 +44,11 @@ OLD_SHARES = {"old-a": ["db", "waweb", "master1", "wacore1", "wacore2"], "old-b"
 COUNTS = {"masters": 2, "coreapps": 3, "shards": 2}
 NEW_SHARES = {"new-a": {"masters": 1, "coreapps": 2, "webapps": 1}, "new-b": {"masters": 1, "coreapps": 1, "webapps": 0}}
 IMAGES = {
-    "e1": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.OLD_VERSION],
-    "e2": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION, "docker.whatsapp.biz/web:v%s" % e2elab.NEW_VERSION,
-           "mysql:8.0.33"],
+    "e1": ["wabiz-emulator/coreapp:v%s" % e2elab.OLD_VERSION],
+    "e2": ["wabiz-emulator/coreapp:v%s" % e2elab.NEW_VERSION, "wabiz-emulator/web:v%s" % e2elab.NEW_VERSION,
+           "wabiz-emulator/mysql:8.0.33"],
     # new-b runs no Webapp, but the preflight wants both images on every new host.
-    "e3": ["docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION, "docker.whatsapp.biz/web:v%s" % e2elab.NEW_VERSION],
+    "e3": ["wabiz-emulator/coreapp:v%s" % e2elab.NEW_VERSION, "wabiz-emulator/web:v%s" % e2elab.NEW_VERSION],
 }
 SECRETS = [e2elab.OLD_ADMIN_PASSWORD, e2elab.NEW_ADMIN_PASSWORD, e2elab.BACKUP_PASSWORD, e2elab.DB_PASSWORD]
 
@@ -141,7 +141,7 @@ class MultiHostLab:
             health = stack.wait_health(token, expect_shards=COUNTS["shards"], timeout=600)
         # The new setup's database server (an existing server, as in production) on new-a's engine.
         self.docker("new-a", "run", "-d", "--name", self.new_db, "--label", "biz.wabiz.e2e=multihost",
-                    "-e", "MYSQL_ROOT_PASSWORD=%s" % e2elab.DB_PASSWORD, "-p", "3306", "mysql:8.0.33",
+                    "-e", "MYSQL_ROOT_PASSWORD=%s" % e2elab.DB_PASSWORD, "-p", "3306", "wabiz-emulator/mysql:8.0.33",
                     "--default-authentication-plugin=mysql_native_password")
         self.new_db_port = self.published("new-a", self.new_db, 3306)
         os.makedirs(os.path.dirname(self.state_dir), exist_ok=True)
@@ -172,9 +172,10 @@ class MultiHostLab:
         group_vars = {
             "wabiz_migration_name": name or self.prefix,
             "wabiz_state_dir": self.state_dir,
-            # The lab installs the project's emulator images: the preflight and the stack module refuse
-            # them unless the inventory says so (issue 14), as inventories/local and tests/e2e/lab.py do.
-            "wabiz_allow_emulator_images": True,
+            # The lab runs the project's emulator images, under their own names (as inventories/local says).
+            "wabiz_coreapp_images": ["wabiz-emulator/coreapp"],
+            "wabiz_web_images": ["wabiz-emulator/web"],
+            "stack_install_db_image": "wabiz-emulator/mysql:8.0.33",
             "wabiz_masters": counts["masters"],
             "wabiz_coreapps": counts["coreapps"],
             "wabiz_shards": counts["shards"],

@@ -33,7 +33,7 @@ def stack_name():
     name = "wmhsdk-%s" % secrets.token_hex(3)
     subprocess.run(["docker", "create", "--name", name + "-wacore1", "--label", "biz.wabiz.stack=" + name,
                     "--label", "biz.wabiz.role=coreapp", "--label", "biz.wabiz.index=1",
-                    "docker.whatsapp.biz/coreapp:v2.62.5"], check=True, stdout=subprocess.DEVNULL)
+                    "wabiz-emulator/coreapp:v2.62.5"], check=True, stdout=subprocess.DEVNULL)
     yield name
     subprocess.run(["docker", "rm", "-f", name + "-wacore1"], check=False, stdout=subprocess.DEVNULL)
 

@@ -69,7 +69,7 @@ def test_preflight_refuses_counts_summed_over_two_old_hosts(lab, playbook):
 def test_one_new_host_failing_preflight_stops_every_host(lab, playbook):
     """new-b lacks the new CoreApp image: the preflight fails there, and nothing may change anywhere -- not even
     on new-a, whose own checks pass (a partial new setup would be restored onto after the old one is gone)."""
-    image = "docker.whatsapp.biz/coreapp:v%s" % e2elab.NEW_VERSION
+    image = "wabiz-emulator/coreapp:v%s" % e2elab.NEW_VERSION
     keep = "wmh-keep/coreapp:%s" % lab.prefix
     engine = lab.topo.engines["e3"]
     engine.docker("image", "tag", image, keep)

@@ -17,11 +17,11 @@ echo "60-molecule: engine and images $((t1 - t0))s"
 WABIZ_MOL_PREFIX="wabiz-mol-$("$WABIZ_VENV/bin/python" -c 'import secrets; print(secrets.token_hex(3))')"
 WABIZ_MOL_WEB_PORT="$("$WABIZ_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export WABIZ_MOL_PREFIX WABIZ_MOL_WEB_PORT
-# This run's own image tags: another suite rebuilding docker.whatsapp.biz/... meanwhile cannot disturb
+# This run's own image tags: another suite rebuilding wabiz-emulator/... meanwhile cannot disturb
 # the idempotence step.
 export WABIZ_MOL_COREAPP_IMAGE="${WABIZ_MOL_PREFIX}/coreapp:v2.61.2" WABIZ_MOL_WEB_IMAGE="${WABIZ_MOL_PREFIX}/web:v2.61.2"
-docker tag docker.whatsapp.biz/coreapp:v2.61.2 "$WABIZ_MOL_COREAPP_IMAGE"
-docker tag docker.whatsapp.biz/web:v2.61.2 "$WABIZ_MOL_WEB_IMAGE"
+docker tag wabiz-emulator/coreapp:v2.61.2 "$WABIZ_MOL_COREAPP_IMAGE"
+docker tag wabiz-emulator/web:v2.61.2 "$WABIZ_MOL_WEB_IMAGE"
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup_leftovers() {

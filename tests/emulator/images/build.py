@@ -9,11 +9,11 @@ Usage: build.py [--versions 2.61.2,2.62.5] [--force] [--list]
           from the machine's Debian mirror, cleaned, ``docker import``-ed. The root file system tarball
           is cached in ``$WABIZ_EMULATOR_CACHE`` (default ``/var/cache/wabiz-emulator``, or
           ``~/.cache/wabiz-emulator`` when that is not writable), keyed by the hash of the package list.
-2. ``mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/);
+2. ``wabiz-emulator/mysql:8.0.33``: MariaDB stand-in honouring the official mysql image's contract (mysql/);
    ``wabiz-emulator/postgres:13``: Debian PostgreSQL stand-in honouring the official postgres image's
-   contract (postgres/), under the emulator's own repository so it can never replace a real image; both
-   entry points source dbcommon/entrypoint-common.sh (``*_FILE`` variables, ``/docker-entrypoint-initdb.d``).
-3. for each version V: ``docker.whatsapp.biz/coreapp:vV`` and ``docker.whatsapp.biz/web:vV``
+   contract (postgres/); both entry points source dbcommon/entrypoint-common.sh (``*_FILE`` variables,
+   ``/docker-entrypoint-initdb.d``).
+3. for each version V: ``wabiz-emulator/coreapp:vV`` and ``wabiz-emulator/web:vV``
    (whatsapp/ + the ``wa_emulator`` package at ``/opt/whatsapp/emulator``).
 4. ``wabiz-emulator/network:latest`` and ``wabiz-emulator/webhook-receiver:latest``.
 
@@ -22,11 +22,11 @@ Every image carries the label ``biz.wabiz.emulator.hash``: a hash of everything 
 rebuilt ("up to date"), so a warm run takes about a second. The previous build of a rebuilt tag is removed
 when nothing uses it any more (never forced), and only when it carries the emulator's label.
 
-The CoreApp, Webapp and MySQL stand-ins keep the names real setups use (``docker.whatsapp.biz/...``,
-``mysql:8.0.33``): inventories, compose files and tests name them so. So before building anything, every
-tag is checked: a tag held by an image WITHOUT the label ``biz.wabiz.emulator`` (Meta's or Oracle's
-image, which cannot be downloaded again) stops the build with a message naming it; nothing is built
-over it and nothing is removed. Use ``--versions`` to build other versions beside it. Versions: ``--versions`` or
+Every image is built under the emulator's own repository ``wabiz-emulator/``, never a name real setups use
+(``docker.whatsapp.biz/...``, ``mysql:...``, ``postgres:...``): the inventories, compose files and tests name
+them through the collection's options (``coreapp_images``, ``web_images``, the database ``image``). Before
+building anything, every tag is checked: a tag held by an image WITHOUT the label ``biz.wabiz.emulator`` stops
+the build with a message naming it; nothing is built over it and nothing is removed. Versions: ``--versions`` or
 ``$WABIZ_EMULATOR_VERSIONS`` (comma or space separated), default 2.61.2 (old) and 2.62.5 (new).
 Concurrent runs on one machine are serialised with a lock file in the cache directory.
 """
@@ -51,12 +51,12 @@ SUITE = "bookworm"
 # Bump when the way the root file system is made or cleaned changes (it is part of the base hash).
 ROOTFS_RECIPE = "2"
 BASE_REPO = "wabiz-emulator/base"
-MYSQL_TAG = "mysql:8.0.33"
+# Every image under the emulator's own repository: never a name a real setup uses.
+REPOSITORY = "wabiz-emulator"
+MYSQL_TAG = REPOSITORY + "/mysql:8.0.33"
 MYSQL_VERSION = "8.0.33"
-# The emulator's own repository: a tag like postgres:13 could hold an operator's real image.
-POSTGRES_TAG = "wabiz-emulator/postgres:13"
+POSTGRES_TAG = REPOSITORY + "/postgres:13"
 POSTGRES_VERSION = "13"
-WA_REGISTRY = "docker.whatsapp.biz"
 DESCRIPTION = "EMULATOR of the WhatsApp Business API client for tests — not Meta's software"
 HASH_LABEL = "biz.wabiz.emulator.hash"
 EMULATOR_LABEL = "biz.wabiz.emulator"
@@ -67,10 +67,10 @@ SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 
 # role -> (image repository, title, exposed ports)
 ROLES = {
-    "coreapp": ("%s/coreapp" % WA_REGISTRY, "WhatsApp Business API CoreApp (EMULATOR)", "6250 6251 6252 6253"),
-    "web": ("%s/web" % WA_REGISTRY, "WhatsApp Business API Webapp (EMULATOR)", "443"),
-    "network": ("wabiz-emulator/network", "WhatsApp network stand-in (EMULATOR)", "8080"),
-    "webhook-receiver": ("wabiz-emulator/webhook-receiver", "Webhook receiver (EMULATOR)", "8443"),
+    "coreapp": (REPOSITORY + "/coreapp", "WhatsApp Business API CoreApp (EMULATOR)", "6250 6251 6252 6253"),
+    "web": (REPOSITORY + "/web", "WhatsApp Business API Webapp (EMULATOR)", "443"),
+    "network": (REPOSITORY + "/network", "WhatsApp network stand-in (EMULATOR)", "8080"),
+    "webhook-receiver": (REPOSITORY + "/webhook-receiver", "Webhook receiver (EMULATOR)", "8443"),
 }
 
 
@@ -127,10 +127,9 @@ def refuse_foreign(tags):
     foreign = foreign_tags(tags)
     if foreign:
         die("refusing to build over image(s) that are not the emulator's (no label %s=true): %s. They may be "
-            "Meta's or Oracle's images, which cannot be downloaded again: nothing was built, tagged or removed. "
-            "Keep them and build the emulator on a machine without them, or build other client versions "
-            "(--versions); to replace them on purpose, re-tag or remove them yourself first (docker image tag / "
-            "docker image rm)." % (EMULATOR_LABEL, "; ".join("%s (%s)" % item for item in foreign)))
+            "someone else's images: nothing was built, tagged or removed. To replace them on purpose, re-tag or "
+            "remove them yourself first (docker image tag / docker image rm)."
+            % (EMULATOR_LABEL, "; ".join("%s (%s)" % item for item in foreign)))
 
 
 # --- inputs and hashes -------------------------------------------------------------------------

@@ -33,8 +33,11 @@ import dockerctl  # noqa: E402  pylint: disable=wrong-import-position,import-err
 OLD = "2.61.2"
 NEW = "2.62.5"
 DB_PASSWORD = "It-db-pass-123"
-REQUIRED_IMAGES = ["mysql:8.0.33", "wabiz-emulator/network:latest"] + [
-    "docker.whatsapp.biz/%s:v%s" % (kind, v) for v in (OLD, NEW) for kind in ("coreapp", "web")]
+#: The emulator's images, under its own names (tests/emulator/images/build.py); the tests pass them through the
+#: collection's options (image lists, image names, the database image).
+DB_IMAGE = "wabiz-emulator/mysql:8.0.33"
+REQUIRED_IMAGES = [DB_IMAGE, "wabiz-emulator/network:latest"] + [
+    "wabiz-emulator/%s:v%s" % (kind, v) for v in (OLD, NEW) for kind in ("coreapp", "web")]
 
 
 def docker(*args, check=True):
@@ -108,14 +111,14 @@ def prefix(engine):  # pylint: disable=redefined-outer-name,unused-argument
 def run_images(prefix):
     """This run's own tags of the emulator images (``<prefix>/coreapp:v<ver>``, ``<prefix>/web:v<ver>``).
 
-    Other suites may rebuild ``docker.whatsapp.biz/...`` while this one runs (the stack module then rightly
+    Other suites may rebuild ``wabiz-emulator/...`` while this one runs (the stack module then rightly
     recreates containers whose tag points to a new image); private tags keep these tests independent of that.
     """
     tags = {}
     for version in (OLD, NEW):
         for kind in ("coreapp", "web"):
             tag = "%s/%s:v%s" % (prefix, kind, version)
-            docker("tag", "docker.whatsapp.biz/%s:v%s" % (kind, version), tag)
+            docker("tag", "wabiz-emulator/%s:v%s" % (kind, version), tag)
             tags[(kind, version)] = tag
     yield tags
     docker("rmi", *tags.values(), check=False)
@@ -190,22 +193,26 @@ class PlayResult:
 
 
 @pytest.fixture(scope="session")
-def play(collections_root, tmp_path_factory):  # pylint: disable=redefined-outer-name
-    """``play(tasks_or_roles_yaml)``: run a one-play playbook on localhost, return a :class:`PlayResult`."""
+def play(collections_root, tmp_path_factory, prefix):  # pylint: disable=redefined-outer-name
+    """``play(tasks_or_roles_yaml)``: run a one-play playbook on localhost, return a :class:`PlayResult`.
+
+    The play names the emulator's images as an inventory does: the image repositories (this run's tags first, see
+    ``run_images``, then the shared build) for the roles (``wabiz_coreapp_images``, ``wabiz_web_images``) and the
+    Docker modules (``coreapp_images``, ``web_images`` through module_defaults), and the database image."""
+    lists = "{coreapp_images: [%s/coreapp, wabiz-emulator/coreapp], web_images: [%s/web, wabiz-emulator/web]}" % (
+        prefix, prefix)
     workdir = tmp_path_factory.mktemp("plays")
     counter = [0]
 
-    def run(body, extra_vars=None, inventory=None, emulator=True):
-        """``inventory``: {host: {var: value}} of local-connection hosts; the play then targets all of them.
-        ``emulator``: the play says the images may be the project's emulator, as a test inventory does
-        (``wabiz_allow_emulator_images`` for the roles, ``allow_emulator_images`` for the modules)."""
+    def run(body, extra_vars=None, inventory=None):
+        """``inventory``: {host: {var: value}} of local-connection hosts; the play then targets all of them."""
         counter[0] += 1
         path = workdir / ("play%03d.yml" % counter[0])
         head = "- hosts: %s\n  gather_facts: false\n" % ("all" if inventory else "localhost")
-        if emulator:
-            head += ("  vars:\n    wabiz_allow_emulator_images: true\n  module_defaults:\n"
-                     "    wabiz.api_client.stack: {allow_emulator_images: true}\n"
-                     "    wabiz.api_client.db_container: {allow_emulator_images: true}\n")
+        head += ("  vars:\n    wabiz_coreapp_images: [%s/coreapp, wabiz-emulator/coreapp]\n"
+                 "    wabiz_web_images: [%s/web, wabiz-emulator/web]\n    stack_install_db_image: %s\n"
+                 "  module_defaults:\n    wabiz.api_client.stack: %s\n    wabiz.api_client.stack_info: %s\n"
+                 "    wabiz.api_client.db_container: {image: %s}\n" % (prefix, prefix, DB_IMAGE, lists, lists, DB_IMAGE))
         path.write_text(head + body)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_STDOUT_CALLBACK="wabiz_json",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback"),

@@ -6,15 +6,13 @@ stack_uninstall and preflight roles, driven by real ansible-playbook runs on the
 from __future__ import annotations
 
 import json
-import os
 import ssl
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
-from conftest import DB_PASSWORD, NEW, OLD, containers, docker, free_port, https_status, sql  # pylint: disable=import-error
+from conftest import DB_IMAGE, DB_PASSWORD, NEW, OLD, containers, docker, free_port, https_status, sql  # pylint: disable=import-error
 
 import dockerctl  # pylint: disable=import-error
 
@@ -36,12 +34,11 @@ def _yaml(value):
     return json.dumps(value)
 
 
-def image_vars(run_images, prefix, core=OLD, web=OLD):
-    """stack_install variables for this run's private image tags (see the run_images fixture)."""
+def image_vars(run_images, prefix, core=OLD, web=OLD):  # pylint: disable=unused-argument
+    """stack_install variables for this run's private image tags (see the run_images fixture; the play's
+    wabiz_coreapp_images / wabiz_web_images recognise them)."""
     return dict(stack_install_coreapp_image=run_images[("coreapp", core)],
-                stack_install_web_image=run_images[("web", web)],
-                stack_install_coreapp_images=["docker.whatsapp.biz/coreapp", "%s/coreapp" % prefix],
-                stack_install_web_images=["docker.whatsapp.biz/web", "%s/web" % prefix])
+                stack_install_web_image=run_images[("web", web)])
 
 
 def snapshot(prefix):
@@ -65,86 +62,9 @@ def test_missing_image_fails_before_any_change(play, prefix):
                "        db: {hostname: db, password: pw}\n" % (name, name, name))
     assert res.failed, res
     _task, msg = res.failure()
-    assert "docker.whatsapp.biz/coreapp:v9.9.9" in msg and "docker load" in msg and "Nothing was changed" in msg
+    # version names the images in the first repository of coreapp_images (the play's, through module_defaults).
+    assert "%s/coreapp:v9.9.9" % prefix in msg and "docker load" in msg and "Nothing was changed" in msg
     assert snapshot(name) == before == ({}, [], [])
-
-
-def test_emulator_images_are_refused_unless_the_inventory_allows_them(play, prefix, run_images, tmp_path):
-    """The emulator's images (label biz.wabiz.emulator=true) under Meta's names must never carry a real
-    migration: the stack module, the db_container module, the stack_install role and the preflight role refuse
-    them, naming them, before anything changes, unless allowed explicitly. An image without the label passes."""
-    name = "%s-emu" % prefix
-    images = [run_images[("coreapp", OLD)], run_images[("web", OLD)]]
-    before = snapshot(name)
-    module = play("  tasks:\n"
-                  "    - wabiz.api_client.stack:\n"
-                  "        name: %s\n"
-                  "        coreapp_image: %s\n"
-                  "        web_image: %s\n"
-                  "        network: %s\n"
-                  "        media_volume: %s-media\n"
-                  "        db: {hostname: db, password: pw}\n" % (name, images[0], images[1], name, name),
-                  emulator=False)
-    assert module.failed, module
-    _task, msg = module.failure()
-    assert msg.startswith("Refusing to install %s: labelled biz.wabiz.emulator=true" % ", ".join(sorted(images)))
-    assert "wabiz_allow_emulator_images=true" in msg and "Nothing was changed" in msg
-    assert module.result("wabiz.api_client.stack")["emulator_images"] == sorted(images)
-
-    database = play("  tasks:\n"
-                    "    - wabiz.api_client.db_container:\n"
-                    "        name: %s-db\n"
-                    "        network: %s\n"
-                    "        root_password: %s\n" % (name, name, DB_PASSWORD), emulator=False)
-    assert database.failed and database.failure()[1].startswith("Refusing to install mysql:8.0.33: labelled"), database
-
-    installed = play(install_role(stack_install_name=name, stack_install_db_password=DB_PASSWORD,
-                                  stack_install_db_container=True, stack_install_network=name,
-                                  **image_vars(run_images, prefix)), emulator=False)
-    assert installed.failed, installed
-    task, msg = installed.failure()
-    assert "test emulator" in task and "Refusing to install" in msg and "Nothing was changed" in msg, (task, msg)
-    for image in images + ["mysql:8.0.33"]:
-        assert image in msg
-
-    # The preflight role's image check (its resources part; the full role first compares the topologies).
-    resources = play("  tasks:\n"
-                     "    - ansible.builtin.include_role:\n"
-                     "        name: wabiz.api_client.preflight\n"
-                     "        tasks_from: resources\n"
-                     "      vars:\n"
-                     "        preflight_new_images: %s\n" % json.dumps(images), emulator=False)
-    assert resources.failed, resources
-    task, msg = resources.failure()
-    assert "test emulator" in task and "biz.wabiz.emulator=true" in msg and "Nothing was changed" in msg, (task, msg)
-    for image in images:
-        assert image in msg
-    assert snapshot(name) == before == ({}, [], [])
-
-    # Meta's images carry no such label: the same install passes the guard (check mode: nothing is made).
-    relabelled = []
-    for image in images:
-        tag = image.replace(":v", "-meta:v")
-        subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input="FROM %s\nLABEL biz.wabiz.emulator=false\n"
-                       % image, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True,
-                       env=dict(os.environ, DOCKER_BUILDKIT="0"))
-        relabelled.append(tag)
-    try:
-        meta = play("  check_mode: true\n  tasks:\n"
-                    "    - wabiz.api_client.stack:\n"
-                    "        name: %s\n"
-                    "        coreapp_image: %s\n"
-                    "        web_image: %s\n"
-                    "        network: %s\n"
-                    "        db: {hostname: db, password: pw}\n" % (name, relabelled[0], relabelled[1], name),
-                    emulator=False)
-        assert not meta.failed, meta
-        result = meta.result("wabiz.api_client.stack")
-        assert result["images"] == {relabelled[0]: "present", relabelled[1]: "present"}
-        assert result["created"] == ["%s-wacore1" % name, "%s-waweb1" % name]
-    finally:
-        docker("rmi", *relabelled, check=False)
-    assert snapshot(name) == before
 
 
 def test_install_refuses_broken_topologies(play, prefix):
@@ -342,7 +262,7 @@ def test_preflight_fails_on_each_mismatch_and_changes_nothing(play, prefix, mult
         (dict(same, preflight_new_masters=1), "The new setup has 1 Master(s), the old has 2"),
         (dict(same, preflight_new_coreapps=4), "The new setup has 4 CoreApp(s), the old has 3"),
         (dict(same, preflight_new_shards=4), "The new setup has 4 shard(s), the old has 2"),
-        (dict(same, preflight_new_images=["docker.whatsapp.biz/coreapp:v0.0.1"]), "docker.whatsapp.biz/coreapp:v0.0.1"),
+        (dict(same, preflight_new_images=["wabiz-emulator/coreapp:v0.0.1"]), "wabiz-emulator/coreapp:v0.0.1"),
         (dict(same, preflight_required_secrets={"backup_password": "", "admin_password": "x"}),
          "Required secret(s) missing or empty: backup_password."),
         (dict(same, preflight_backup_dir=str(tmp_path / "nope")), "does not exist"),
@@ -363,7 +283,7 @@ def test_preflight_fails_on_each_mismatch_and_changes_nothing(play, prefix, mult
 def test_preflight_passes_when_the_counts_match(play, multi, tmp_path):
     res = play(role("preflight", preflight_old_stack_name=multi["name"], preflight_old_shards=2,
                     preflight_new_masters=2, preflight_new_coreapps=3, preflight_new_shards=2,
-                    preflight_new_images=["docker.whatsapp.biz/coreapp:v%s" % NEW, "docker.whatsapp.biz/web:v%s" % NEW],
+                    preflight_new_images=["wabiz-emulator/coreapp:v%s" % NEW, "wabiz-emulator/web:v%s" % NEW],
                     preflight_backup_dir=str(tmp_path), preflight_required_secrets={"backup_password": "x"}))
     assert not res.failed, res
     assert res.changed == 0
@@ -526,8 +446,8 @@ def test_image_source_archive_loads_missing_images(play, prefix, tmp_path):
     name = "%s-arch" % prefix
     core, web = "%s/coreapp:v%s" % (prefix, OLD), "%s/web:v%s" % (prefix, OLD)
     archive = tmp_path / "images.tar"
-    docker("tag", "docker.whatsapp.biz/coreapp:v%s" % OLD, core)
-    docker("tag", "docker.whatsapp.biz/web:v%s" % OLD, web)
+    docker("tag", "wabiz-emulator/coreapp:v%s" % OLD, core)
+    docker("tag", "wabiz-emulator/web:v%s" % OLD, web)
     try:
         docker("save", "-o", str(archive), core, web)
         docker("rmi", core, web)
@@ -566,7 +486,7 @@ def test_image_source_pull_failure_changes_nothing(play, prefix):
                "    - wabiz.api_client.stack:\n"
                "        name: %s\n"
                "        coreapp_image: 127.0.0.1:1/wabiz-it/coreapp:v1\n"
-               "        web_image: docker.whatsapp.biz/web:v%s\n"
+               "        web_image: wabiz-emulator/web:v%s\n"
                "        image_source: pull\n"
                "        network: %s\n"
                "        db: {hostname: db, password: pw}\n" % (name, OLD, name))
@@ -584,16 +504,16 @@ def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, pref
     command = ["/opt/whatsapp/bin/wait_on_mysql.sh", "/opt/whatsapp/bin/launch_within_docker.sh"]
     docker("network", "create", net)
     docker("run", "-d", "--name", db, "--network", net, "-e", "MYSQL_ROOT_PASSWORD=%s" % DB_PASSWORD,
-           "-v", "%s-data:/var/lib/mysql" % db, "mysql:8.0.33")
+           "-v", "%s-data:/var/lib/mysql" % db, DB_IMAGE)
     # Secrets a field setup carries beside WA_DB_PASSWORD: masked by name (MYSQL_PWD) and by value (DSN, proxy).
     leaky = dict(MYSQL_PWD="Pwd-Secret-31", DATABASE_URL="mysql://wa:Dsn-Secret-32@%s:3306/wa" % db,
                  HTTPS_PROXY="http://px:Proxy-Secret-33@proxy.example:3128",
                  PG_CONNECTION="host=%s user=wa password=Kv-Secret-34 dbname=wa" % db)
     extra = [item for k, val in sorted(leaky.items()) for item in ("-e", "%s=%s" % (k, val))]
     docker("run", "-d", "--name", core, "--network", net, *env, *extra, "-e", "COREAPP_HOSTNAME=%s" % core,
-           "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/coreapp:v%s" % OLD, *command)
+           "-v", "%s-media:/usr/local/wamedia" % net, "wabiz-emulator/coreapp:v%s" % OLD, *command)
     docker("run", "-d", "--name", web, "--network", net, *env, "-e", "WACORE_HOSTNAME=%s" % core,
-           "-v", "%s-media:/usr/local/wamedia" % net, "docker.whatsapp.biz/web:v%s" % OLD, *command)
+           "-v", "%s-media:/usr/local/wamedia" % net, "wabiz-emulator/web:v%s" % OLD, *command)
     res = play("  tasks:\n    - wabiz.api_client.stack_info:\n        name: %s\n" % net)
     stacks = res.result("stack_info")["stacks"]
     assert len(stacks) == 1 and stacks[0]["managed"] is False and stacks[0]["compose_project"] is None
@@ -605,7 +525,11 @@ def test_hand_made_stack_is_recognised_and_uninstalled_keeping_its_db(play, pref
     assert core_env["PG_CONNECTION"] == "host=%s user=wa password=******** dbname=wa" % db
     for secret in [DB_PASSWORD] + ["%s-Secret-3%d" % (w, i) for i, w in enumerate(("Pwd", "Dsn", "Proxy", "Kv"), 1)]:
         assert secret not in json.dumps(res.data) and secret not in res.stderr
-    res = play(role("stack_uninstall", stack_uninstall_name=net))
+    # An image list that names the database image never makes the database an app container (issue 23.8): its
+    # container (no label: made by hand) is kept, running, with its data.
+    res = play(role("stack_uninstall", stack_uninstall_name=net,
+                    stack_uninstall_coreapp_images=["wabiz-emulator/coreapp", "wabiz-emulator/mysql"],
+                    stack_uninstall_web_images=["wabiz-emulator/web", DB_IMAGE]))
     assert not res.failed, res
     assert sorted(res.result("Remove the Master, CoreApp and Webapp containers")["removed"]) == sorted([core, web])
     assert {n: s for n, (_i, s) in containers("%s-hand" % prefix).items()} == {db: "running"}

@@ -23,8 +23,8 @@ NEW_VERSION = "2.62.5"
 ADMIN_PASSWORD = "Old-Setup-Passw0rd!"
 # Docker mode runs one process per container; these make leases and initialisation quick.
 FAST_ENV = {"WA_EMULATOR_TICK_SECONDS": "0.5", "WA_EMULATOR_LEASE_SECONDS": "4", "WA_EMULATOR_INIT_SECONDS": "1"}
-REQUIRED_IMAGES = ["mysql:8.0.33", "wabiz-emulator/postgres:13", "wabiz-emulator/network:latest"] + [
-    "docker.whatsapp.biz/%s:v%s" % (kind, v) for v in (OLD_VERSION, NEW_VERSION) for kind in ("coreapp", "web")]
+REQUIRED_IMAGES = ["wabiz-emulator/mysql:8.0.33", "wabiz-emulator/postgres:13", "wabiz-emulator/network:latest"] + [
+    "wabiz-emulator/%s:v%s" % (kind, v) for v in (OLD_VERSION, NEW_VERSION) for kind in ("coreapp", "web")]
 
 
 def docker(*args, check=True):

@@ -21,10 +21,10 @@ def image(tag):
 
 
 @pytest.mark.parametrize("tag, role, ports", [
-    ("docker.whatsapp.biz/coreapp:v" + OLD_VERSION, "coreapp", ["6250/tcp", "6251/tcp", "6252/tcp", "6253/tcp"]),
-    ("docker.whatsapp.biz/coreapp:v" + NEW_VERSION, "coreapp", ["6250/tcp", "6251/tcp", "6252/tcp", "6253/tcp"]),
-    ("docker.whatsapp.biz/web:v" + OLD_VERSION, "web", ["443/tcp"]),
-    ("docker.whatsapp.biz/web:v" + NEW_VERSION, "web", ["443/tcp"]),
+    ("wabiz-emulator/coreapp:v" + OLD_VERSION, "coreapp", ["6250/tcp", "6251/tcp", "6252/tcp", "6253/tcp"]),
+    ("wabiz-emulator/coreapp:v" + NEW_VERSION, "coreapp", ["6250/tcp", "6251/tcp", "6252/tcp", "6253/tcp"]),
+    ("wabiz-emulator/web:v" + OLD_VERSION, "web", ["443/tcp"]),
+    ("wabiz-emulator/web:v" + NEW_VERSION, "web", ["443/tcp"]),
     ("wabiz-emulator/network:latest", "network", ["8080/tcp"]),
     ("wabiz-emulator/webhook-receiver:latest", "webhook-receiver", ["8443/tcp"]),
 ])
@@ -44,7 +44,7 @@ def test_emulator_images_say_what_they_are(engine, tag, role, ports):  # pylint:
 
 
 def test_mysql_standin_and_base_images_are_labelled(engine):  # pylint: disable=unused-argument
-    mysql = image("mysql:8.0.33")
+    mysql = image("wabiz-emulator/mysql:8.0.33")
     assert mysql["Labels"]["biz.wabiz.emulator"] == "true"
     assert mysql["Labels"]["biz.wabiz.emulator.component"] == "mysql"
     assert mysql["Labels"]["org.opencontainers.image.description"].startswith(DESCRIPTION)
@@ -60,13 +60,13 @@ def test_mysql_standin_and_base_images_are_labelled(engine):  # pylint: disable=
 
 def test_coreapp_and_web_images_of_two_versions_differ(engine):  # pylint: disable=unused-argument
     for kind in ("coreapp", "web"):
-        ids = {docker("image", "inspect", "--format", "{{.Id}}", "docker.whatsapp.biz/%s:v%s" % (kind, v))
+        ids = {docker("image", "inspect", "--format", "{{.Id}}", "wabiz-emulator/%s:v%s" % (kind, v))
                for v in (OLD_VERSION, NEW_VERSION)}
         assert len(ids) == 2
 
 
 def test_official_scripts_are_in_the_images(engine):  # pylint: disable=unused-argument
-    out = docker("run", "--rm", "--entrypoint", "/bin/sh", "docker.whatsapp.biz/coreapp:v" + OLD_VERSION, "-c",
+    out = docker("run", "--rm", "--entrypoint", "/bin/sh", "wabiz-emulator/coreapp:v" + OLD_VERSION, "-c",
                  "cd /opt/whatsapp/bin && ls -l wait_on_mysql.sh wait_on_postgres.sh launch_within_docker.sh"
                  " && test -f /opt/whatsapp/emulator/wa_emulator/__main__.py && echo package-ok"
                  " && python3 -c 'import pymysql, cryptography; print(\"libs-ok\")'")
@@ -80,7 +80,7 @@ def test_wait_on_mysql_waits_for_the_database(engine, run_id):  # pylint: disabl
     try:
         t0 = time.monotonic()
         out = docker("run", "--rm", "--network", net, "-e", "WA_DB_HOSTNAME=db", "-e", "WA_DB_PORT=3306",
-                     "-e", "WA_DB_WAIT_TIMEOUT=3", "docker.whatsapp.biz/web:v" + OLD_VERSION,
+                     "-e", "WA_DB_WAIT_TIMEOUT=3", "wabiz-emulator/web:v" + OLD_VERSION,
                      "/opt/whatsapp/bin/wait_on_mysql.sh", "echo", "launched", check=False)
         assert "launched" not in out and "waiting for the database at db:3306" in out
         # The script counts whole seconds (bash's SECONDS): a 3 s limit waits more than 2 s of real time.
@@ -125,7 +125,7 @@ def test_mysql_standin_contract_and_volume(engine, run_id):  # pylint: disable=u
         docker("run", "-d", "--name", first, "--network", net, "--network-alias", "dbhost",
                "-v", "%s:/var/lib/mysql" % vol,
                "-e", "MYSQL_ROOT_PASSWORD=rootpw", "-e", "MYSQL_USER=appuser", "-e", "MYSQL_PASSWORD=apppw",
-               "-e", "MYSQL_DATABASE=appdb", "mysql:8.0.33",
+               "-e", "MYSQL_DATABASE=appdb", "wabiz-emulator/mysql:8.0.33",
                "--default-authentication-plugin=mysql_native_password")
         out = sql_client(net, "dbhost", "appuser", "apppw", "one")
         assert "value=one" in out and "appdb" in out and "wabiz_probe" in out
@@ -135,7 +135,7 @@ def test_mysql_standin_contract_and_volume(engine, run_id):  # pylint: disable=u
         docker("rm", "-f", first)
         # A new container on the same volume, without any MYSQL_* variable: data and users are kept.
         docker("run", "-d", "--name", second, "--network", net, "--network-alias", "dbhost",
-               "-v", "%s:/var/lib/mysql" % vol, "mysql:8.0.33")
+               "-v", "%s:/var/lib/mysql" % vol, "wabiz-emulator/mysql:8.0.33")
         out = sql_client(net, "dbhost", "appuser", "apppw", "two")
         assert "value=two" in out and "appdb" in out
         logs = docker("logs", second)
@@ -149,7 +149,7 @@ def test_mysql_standin_contract_and_volume(engine, run_id):  # pylint: disable=u
 def test_mysql_standin_refuses_to_initialise_without_password(engine, run_id):  # pylint: disable=unused-argument
     name = "%s-sqlnopw" % run_id
     try:
-        proc = subprocess.run(["docker", "run", "--name", name, "mysql:8.0.33"], stdout=subprocess.PIPE,
+        proc = subprocess.run(["docker", "run", "--name", name, "wabiz-emulator/mysql:8.0.33"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, check=False)
         assert proc.returncode != 0 and "password option is not specified" in proc.stdout
         state = json.loads(docker("inspect", name))[0]["State"]
@@ -162,7 +162,7 @@ def test_mysql_standin_refuses_to_initialise_without_password(engine, run_id):  
 #: of the password variable and /docker-entrypoint-initdb.d (*.sql, *.sql.gz, *.sh run in name order, the rest
 #: ignored), as the official mysql and postgres images document them.
 DB_STANDINS = {
-    "mysql": ("mysql:8.0.33", "MYSQL_ROOT_PASSWORD_FILE", "MYSQL_DATABASE",
+    "mysql": ("wabiz-emulator/mysql:8.0.33", "MYSQL_ROOT_PASSWORD_FILE", "MYSQL_DATABASE",
               ["mariadb", "-uroot", "-pInit-Passw0rd-7", "-N", "-e"]),
     "postgres": ("wabiz-emulator/postgres:13", "POSTGRES_PASSWORD_FILE", "POSTGRES_DB",
                  ["env", "PGPASSWORD=Init-Passw0rd-7", "psql", "-h", "127.0.0.1", "-U", "postgres", "-At", "-c"]),
@@ -220,14 +220,14 @@ def image_ids(*tags):
 
 
 def test_build_refuses_to_overwrite_an_image_that_is_not_the_emulators(engine, run_id, tmp_path):  # pylint: disable=unused-argument
-    """A non-emulator image under a name the build uses (as Meta's image would be on a real host) stops the
+    """A non-emulator image under a name the build uses (someone else's image under the emulator's name) stops the
     build before anything happens: named in the message, still there with the same id, nothing built beside
     it. A scratch version is used so the tags every other test shares are never touched."""
     version = "9.9.9-%s" % run_id.rsplit("-", 1)[-1]
-    foreign = "docker.whatsapp.biz/coreapp:v%s" % version
-    web = "docker.whatsapp.biz/web:v%s" % version
-    shared = ["mysql:8.0.33", "wabiz-emulator/network:latest", "wabiz-emulator/webhook-receiver:latest"] + [
-        "docker.whatsapp.biz/%s:v%s" % (kind, v) for v in (OLD_VERSION, NEW_VERSION) for kind in ("coreapp", "web")]
+    foreign = "wabiz-emulator/coreapp:v%s" % version
+    web = "wabiz-emulator/web:v%s" % version
+    shared = ["wabiz-emulator/mysql:8.0.33", "wabiz-emulator/network:latest", "wabiz-emulator/webhook-receiver:latest"] + [
+        "wabiz-emulator/%s:v%s" % (kind, v) for v in (OLD_VERSION, NEW_VERSION) for kind in ("coreapp", "web")]
     (tmp_path / "rootfs").mkdir()
     (tmp_path / "rootfs" / "meta-image").write_text("not the emulator\n")
     tarball = tmp_path / "rootfs.tar"

@@ -36,7 +36,7 @@ def test_multiconnect_layout_documented_health_shape(stacks):
     for service in ("waweb", "master1", "master2", "wacore1", "wacore2", "wacore3"):
         info = inspect(services[service][0])
         kind = "web" if service == "waweb" else "coreapp"
-        assert info["Config"]["Image"] == "docker.whatsapp.biz/%s:v%s" % (kind, OLD_VERSION)
+        assert info["Config"]["Image"] == "wabiz-emulator/%s:v%s" % (kind, OLD_VERSION)
         assert info["Config"]["Cmd"] == OFFICIAL_COMMAND
         env = dict(item.split("=", 1) for item in info["Config"]["Env"])
         assert env["WA_APP_MULTICONNECT"] == "1"
@@ -52,7 +52,7 @@ def test_multiconnect_layout_documented_health_shape(stacks):
         mounts = {m["Destination"]: m for m in info["Mounts"]}
         assert mounts["/usr/local/wamedia"]["Name"] == "%s_whatsappMedia" % stack.project
     db = inspect(services["db"][0])
-    assert db["Config"]["Image"] == "mysql:8.0.33"
+    assert db["Config"]["Image"] == "wabiz-emulator/mysql:8.0.33"
     assert db["Config"]["Cmd"] == ["--default-authentication-plugin=mysql_native_password"]
     assert {m["Destination"]: m["Name"] for m in db["Mounts"]}["/var/lib/mysql"] == "%s_mysqlData" % stack.project
 
@@ -138,7 +138,7 @@ def test_version_change_recreates_client_containers_and_keeps_data(stacks):
     after = {svc: inspect(stack.container(svc))["Id"] for svc in ("db", "wacore", "waweb")}
     assert after["db"] == before["db"]
     assert after["wacore"] != before["wacore"] and after["waweb"] != before["waweb"]
-    assert inspect(stack.container("wacore"))["Config"]["Image"] == "docker.whatsapp.biz/coreapp:v" + NEW_VERSION
+    assert inspect(stack.container("wacore"))["Config"]["Image"] == "wabiz-emulator/coreapp:v" + NEW_VERSION
     status, body = dockerctl.http("GET", stack.wait_web() + "/v1/health",
                                   headers={"Authorization": "Bearer " + stack.login(ADMIN_PASSWORD)})
     assert status == 200 and body["meta"]["version"] == "v" + NEW_VERSION

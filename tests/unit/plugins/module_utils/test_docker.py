@@ -105,6 +105,25 @@ def test_private_mirror_names_and_labels():
     assert model.classify(labelled) == "web"
 
 
+@pytest.mark.parametrize("db_image, lists", [
+    ("mysql:8.0.33", dict(coreapp_images=["mysql", CORE])),
+    ("mysql:8.0.33", dict(web_images=["docker.io/library/mysql", WEB])),
+    # Not a known database image: its data directory says what it is.
+    ("registry.example.com/db/server:8", dict(coreapp_images=["registry.example.com/db/server", CORE])),
+])
+def test_a_database_container_is_never_an_app_container_whatever_the_lists_say(db_image, lists):
+    """Issue 23.8: an image list naming the database image must not make stack state=absent remove the database."""
+    records = official_multiconnect("old")
+    records[0] = compose("old", "database", db_image, env=["MYSQL_ROOT_PASSWORD=testpass"],
+                         mounts=[("old_mysqlData", "/var/lib/mysql")], aliases=["db"])
+    assert model.classify(records[0], **lists) == "db"
+    names = [r["name"] for r, _role in model.app_containers_of(records, "old", **lists)]
+    assert "old_database_1" not in names and len(names) == 6
+    st = model.discover_stacks(records, **lists)[0]
+    assert st["counts"] == {"masters": 2, "coreapps": 3, "webapps": 1, "databases": 1}
+    assert st["databases"][0]["name"] == "old_database_1"
+
+
 def test_summary_keeps_ports_mounts_networks():
     r = model.summarize_container(inspect("w", WEB, networks={"net1": ["waweb"]}, mounts=[("media", model.MEDIA_PATH)],
                                           ports={"443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9090"}]}))
@@ -328,7 +347,8 @@ def test_user_env_overrides_and_changes_the_hash():
 def records_for(specs, running=True):
     out = []
     for s in specs:
-        r = model.summarize_container(inspect(s["name"], s["image"], labels=s["labels"], running=running))
+        r = model.summarize_container(inspect(s["name"], s["image"], labels=s["labels"], running=running,
+                                              env=["%s=%s" % kv for kv in s["env"].items()]))
         out.append(r)
     return out
 
@@ -364,6 +384,17 @@ def test_plan_recreates_when_the_tag_points_to_a_new_image():
     p = model.plan(specs, actual, image_ids={CORE: "sha256:new"})
     assert [s["name"] for s, _r in p["recreate"]] == ["s-master1", "s-master2", "s-wacore1", "s-wacore2", "s-wacore3"]
     assert "updated" in p["reasons"]["s-master1"]
+
+
+def test_config_hash_leaves_secrets_out_and_a_changed_password_still_recreates():
+    """The fingerprint in the label and the results cannot confirm a password guess offline (issue 23.10): it
+    is the same whatever the database password; a changed password is found by comparing the environment."""
+    specs = model.desired_specs(params())
+    other = model.desired_specs(params(db=dict(params()["db"], password="another-pw")))
+    assert [s["config_hash"] for s in specs] == [s["config_hash"] for s in other]
+    p = model.plan(other, records_for(specs))
+    assert len(p["recreate"]) == 6 and p["reasons"]["s-master1"] == "configuration differs"
+    assert model.plan(specs, records_for(specs))["recreate"] == []
 
 
 def test_views_hide_secrets():

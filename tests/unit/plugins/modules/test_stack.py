@@ -26,9 +26,8 @@ PASSWORD = "Unit-db-pass-1"
 class FakeClient:
     """Answers reads from a fixed state; records every call so a test can prove nothing changed."""
 
-    def __init__(self, images=(CORE, WEB), containers=(), emulator=()):
+    def __init__(self, images=(CORE, WEB), containers=()):
         self.images = set(images)
-        self.emulator = set(emulator)
         self.inspects = dict((c["Id"], c) for c in containers)
         self.calls = []
 
@@ -52,8 +51,7 @@ class FakeClient:
     def inspect_image(self, name):
         if name not in self.images:
             raise d.ImageNotFound("no such image")
-        labels = {model.LABEL_EMULATOR: "true"} if name in self.emulator else {"org.opencontainers.image.title": name}
-        return {"Id": "sha256:" + name, "Config": {"Labels": labels}}
+        return {"Id": "sha256:" + name, "Config": {"Labels": {"org.opencontainers.image.title": name}}}
 
     def networks(self, names=None):  # pylint: disable=unused-argument
         return []
@@ -83,18 +81,14 @@ def test_missing_image_fails_before_any_change(capsys, monkeypatch):
     assert PASSWORD not in out
 
 
-@pytest.mark.parametrize("allow", [False, True])
-def test_emulator_images_are_refused_unless_allowed(capsys, monkeypatch, allow):
-    client = FakeClient(emulator=[CORE])
-    result, out = run(capsys, monkeypatch, client, allow_emulator_images=allow, _ansible_check_mode=True)
-    if allow:
-        assert not result.get("failed") and result["images"] == {CORE: "present", WEB: "present"}
-    else:
-        assert result["failed"] and result["emulator_images"] == [CORE]
-        assert result["msg"].startswith("Refusing to install %s: labelled biz.wabiz.emulator=true" % CORE)
-        assert "Nothing was changed" in result["msg"] and WEB not in result["msg"]
+def test_version_names_the_images_in_the_first_repositories_of_the_lists(capsys, monkeypatch):
+    mirror = ("registry.example.com/wa/coreapp:v2.62.5", "registry.example.com/wa/web:v2.62.5")
+    client = FakeClient(images=mirror)
+    result, _out = run(capsys, monkeypatch, client, _ansible_check_mode=True,
+                       coreapp_images=["registry.example.com/wa/coreapp", "docker.whatsapp.biz/coreapp"],
+                       web_images=["registry.example.com/wa/web:any", "docker.whatsapp.biz/web"])
+    assert not result.get("failed") and result["images"] == {mirror[0]: "present", mirror[1]: "present"}
     assert client.calls == []
-    assert PASSWORD not in out
 
 
 @pytest.mark.parametrize("args, words", [
@@ -139,7 +133,8 @@ def test_absent_never_touches_the_database(capsys, monkeypatch):
                 "Config": {"Image": image, "Env": list(env), "Labels": labels or {}},
                 "State": {"Status": "running", "Running": True},
                 "NetworkSettings": {"Networks": {"old_default": {"IPAddress": "10.0.0.2", "Aliases": [name]}}},
-                "Mounts": [{"Type": "volume", "Name": "old_data", "Destination": "/var/lib/mysql"}]}
+                "Mounts": [{"Type": "volume", "Name": "old_data",
+                            "Destination": "/var/lib/mysql" if image.startswith("mysql") else "/usr/local/wamedia"}]}
     compose = {model.COMPOSE_PROJECT: "old"}
     db = container("db", "mysql:8.0.33", labels=dict(compose, **{model.COMPOSE_SERVICE: "db"}))
     core = container("wacore1", "docker.whatsapp.biz/coreapp:v2.61.2", env=["WA_DB_HOSTNAME=db"],
@@ -152,6 +147,12 @@ def test_absent_never_touches_the_database(capsys, monkeypatch):
     assert result["removed"] == ["wacore1"] and removed == [core["Id"][:12]]
     assert [k["name"] for k in result["kept"]["databases"]] == ["db"]
     assert result["removed_volumes"] == [] and "old_data" in result["kept"]["volumes"]
+    # An image list naming the database image changes nothing (issue 23.8).
+    removed.clear()
+    result, _out = run(capsys, monkeypatch, client, name="old", state="absent",
+                       coreapp_images=["docker.whatsapp.biz/coreapp", "mysql"])
+    assert result["removed"] == ["wacore1"] and removed == [core["Id"][:12]]
+    assert [k["name"] for k in result["kept"]["databases"]] == ["db"]
 
 
 @pytest.mark.parametrize("answers", [True, False])
