@@ -208,8 +208,9 @@ MODULES = dict(
     two_step=(two_step, dict(api_url=URL, api_token="tok", state="present", pin="123456"), dict(
         COMMON_API, pin=st.one_of(st.sampled_from(["123456\n", " 123456", "12345", "1234567", "12a456", "",
                                                    "\u0661\u0662\u0663\u0664\u0665\u0666"]),
+                                  # A "PIN" that is part of the word pin: Ansible masks it in the option's name.
                                   st.text(max_size=10).filter(lambda s: not (len(s) == 6 and s.isascii()
-                                                                             and s.isdigit()))),
+                                                                             and s.isdigit()) and s not in "pin")),
         state=st.text(min_size=1).filter(lambda s: s not in ("present", "absent")))),
     message=(message, dict(api_url=URL, api_token="tok", to="+15550001111", body="hello"), dict(
         COMMON_API, to=st.one_of(st.sampled_from(["", "abc", "+1555\n", "1234", "+" + "1" * 30, "15550001111\n"]),
@@ -365,7 +366,9 @@ def test_any_value_of_any_option_gives_a_result_and_no_traceback(name):
             assert result.get("msg") and "Traceback" not in result["msg"] and "exception" not in result
         for option in SECRET_OPTIONS:
             value = args.get(option)
-            if isinstance(value, str) and len(value) >= 6 and value.strip() and not value.isspace():
+            # (not when another, printed option holds the same text: api_retry_delay "123456" and pin " 123456")
+            if isinstance(value, str) and len(value) >= 6 and value.strip() and not value.isspace() \
+                    and not any(value.strip() in str(v) for k, v in args.items() if k not in SECRET_OPTIONS):
                 assert value not in text, "the value of %s appears in the output" % option
 
     check()
