@@ -165,6 +165,10 @@ def get_client(module):
                          docker_sdk_version=version)
     p = connection_params(module.params)
     tls_config = None
+    if p["tls"] and not p["validate_certs"]:
+        module.warn("TLS to the Docker engine at %s is on but its certificate is NOT verified (tls without "
+                    "validate_certs): anyone on the path can act as the engine. Set validate_certs (DOCKER_TLS_VERIFY) "
+                    "and ca_path." % p["docker_host"])
     if p["tls"] or p["validate_certs"]:
         client_cert = (p["client_cert"], p["client_key"]) if p["client_cert"] and p["client_key"] else None
         tls_config = docker.tls.TLSConfig(

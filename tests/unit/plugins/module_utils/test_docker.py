@@ -531,3 +531,37 @@ def test_get_client_explains_a_clash_with_newer_http_libraries(monkeypatch):
         d.get_client(module)
     msg = str(exc.value)
     assert "requests 2.32.3" in msg and "7.1.0 or later" in msg and "ansible_python_interpreter" in msg
+
+
+@pytest.mark.parametrize("tls, verify, warned", [(True, False, True), (True, True, False), (False, False, False)])
+def test_tls_to_the_engine_without_verification_is_warned_once(monkeypatch, tls, verify, warned):
+    made = []
+
+    class FakeDocker:
+        __version__ = "7.1.0"
+
+        class tls:  # noqa: N801 - the SDK's module name
+            TLSConfig = staticmethod(lambda **kw: made.append(kw) or kw)
+
+        class APIClient:
+            def __init__(self, **kw):
+                self.kw = kw
+
+            def ping(self):
+                return True
+
+    class Module:
+        warnings = []
+        params = {"docker_host": "tcp://engine:2376", "tls": tls, "validate_certs": verify, "ca_path": None,
+                  "client_cert": None, "client_key": None, "timeout": 5}
+
+        def warn(self, msg):
+            self.warnings.append(msg)
+
+    monkeypatch.setattr(d, "docker", FakeDocker)
+    module = Module()
+    d.get_client(module)
+    assert len(module.warnings) == (1 if warned else 0)
+    if warned:
+        assert "NOT verified" in module.warnings[0] and "tcp://engine:2376" in module.warnings[0]
+        assert made and made[0]["verify"] is False
