@@ -615,7 +615,7 @@ class ApiHandlers:
     def h_support(self, _user):
         s = self.app.setup
         reg = s.registration()
-        info = "version %s; setup %s; number %s; nodes %s" % (self.app.version, s.setup_id, reg["wa_id"] if reg else
-                                                             "unregistered", ", ".join(
-                                                                 "%(name)s %(status)s" % n for n in s.nodes()) or "none")
+        nodes = ", ".join("%(name)s %(status)s" % n for n in s.nodes()) or "none"
+        number = reg["wa_id"] if reg else "unregistered"
+        info = "version %s; setup %s; number %s; nodes %s" % (self.app.version, s.setup_id, number, nodes)
         return self.ok(200, {"support": {"debug_info": info}})

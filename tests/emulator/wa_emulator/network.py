@@ -146,8 +146,8 @@ class Network:
     def set_recipient(self, body):
         number = str(body.get("number", ""))
         wrote = body.get("last_wrote", {})
-        if not number.isdigit() or not isinstance(wrote, dict) or set(body) - {"number", "whatsapp_user", "reads",
-                                                                                "last_wrote"}:
+        known = {"number", "whatsapp_user", "reads", "last_wrote"}
+        if not number.isdigit() or not isinstance(wrote, dict) or set(body) - known:
             return 400, {"error": "give {\"number\": digits, \"whatsapp_user\": bool, \"reads\": bool, "
                                   "\"last_wrote\": {\"<business number>\": unix time}}"}
         with self.lock:
