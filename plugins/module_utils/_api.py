@@ -150,17 +150,15 @@ class WAApiError(Exception):
         code = title = details = None
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
-            first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
-            code = first.get("code")
-            title = first.get("title")
-            details = first.get("details")
-            if len(body["errors"]) > 1:
-                details = "; ".join(
-                    "%s %s" % (e.get("code"), e.get("details") or e.get("title"))
-                    for e in body["errors"] if isinstance(e, dict))
+            # Only the scalars of Meta's error object are kept: a hostile answer may put anything there.
+            errors = [dict((k, e.get(k)) for k in ("code", "title", "details") if isinstance(e.get(k), (int, str)))
+                      for e in body["errors"] if isinstance(e, dict)] or [{}]
+            code, title, details = (errors[0].get(k) for k in ("code", "title", "details"))
+            if len(errors) > 1:
+                details = "; ".join("%s %s" % (e.get("code"), e.get("details") or e.get("title")) for e in errors)
         else:
             title = response.reason or "HTTP error"
             text = (response.text or "").strip()
@@ -303,16 +301,14 @@ class WAClient:
         # Login changes nothing on a repeat (a new token at worst), so it may be retried.
         data = self.request("POST", LOGIN_PATH, json_body=body, auth=None, extra_headers=headers,
                             idempotent=True, changes=bool(new_password))
-        users = (data or {}).get("users") or [{}]
-        record = users[0]
-        if not record.get("token"):
-            raise WAApiError(status=200, title="Unexpected login answer", details="no token in the answer",
-                             method="POST", path=LOGIN_PATH)
-        self._token = record["token"]
+        from ansible_collections.wabiz.api_client.plugins.module_utils._answer import read  # it imports this module
+        token = read(data, "POST " + LOGIN_PATH, "text", "users", 0, "token")
+        expires = read(data, "POST " + LOGIN_PATH, str, "users", 0, "expires_after", required=False)
+        self._token = token
         if new_password:
             self._password = new_password
         self.logged_in = True
-        return {"token": record["token"], "expires_after": record.get("expires_after")}
+        return {"token": token, "expires_after": expires}
 
     def _auth_header(self, auth):
         if auth is None:
@@ -375,7 +371,7 @@ class WAClient:
                 may_retry = not _hopeless(exc) and (idempotent or _never_sent(exc))
             else:
                 if response.status_code in expected:
-                    return self._decode(response)
+                    return self._decode(response, method, path)
                 if response.status_code in allow_status:
                     return None
                 error = WAApiError.from_response(response, method=method, path=path)
@@ -400,11 +396,14 @@ class WAClient:
             attempt += 1
 
     @staticmethod
-    def _decode(response):
+    def _decode(response, method, path):
         if not response.content:
             return None
         try:
             return response.json()
+        except RecursionError:
+            raise WAApiError(status=response.status_code, title="unexpected answer to %s %s" % (method, path),
+                             details="the body is nested too deeply", method=method, path=path)
         except ValueError:
             return response.text
 
@@ -441,14 +440,6 @@ def client_from_params(params, **kwargs):
 #: Meta's reference, "Application Settings": ``GET`` answers ``{"settings": {"application": {...}}}`` (admin only);
 #: ``PATCH`` changes the fields it is given, ``DELETE`` resets them all.
 APP_SETTINGS_PATH = "/v1/settings/application"
-
-
-def application_settings(answer):
-    """The ``settings.application`` object of a ``GET /v1/settings/application`` answer (``{}`` when absent or
-    not an object)."""
-    settings = answer.get("settings") if isinstance(answer, dict) else None
-    application = settings.get("application") if isinstance(settings, dict) else None
-    return application if isinstance(application, dict) else {}
 
 
 class WAModule(_validate.ModuleWrapper):

@@ -134,7 +134,8 @@ import copy
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils._answer import application_settings
 
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
 MAX_INT = 2147483647
@@ -157,7 +158,7 @@ def _int(low):
     return check
 
 
-_NUMBER = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?\s*$")
+_NUMBER = re.compile(r"^\s*-?[0-9]{1,30}(\.[0-9]{1,30})?\s*$")
 
 
 def as_number(value):
@@ -391,8 +392,9 @@ def apply(current, flat):
     return result
 
 
-def read_settings(client):
-    return application_settings(client.get(APP_SETTINGS_PATH))
+def read_settings(client, flat):
+    """The current settings; each group holding a field of ``flat`` must be an object where present."""
+    return application_settings(client.get(APP_SETTINGS_PATH), *set(n.rsplit(".", 1)[0] for n in flat if "." in n))
 
 
 def main():
@@ -422,7 +424,7 @@ def main():
         desired = dict(DOCUMENTED_DEFAULTS)
 
     with module.api_errors("application settings") as client:
-        current = read_settings(client)
+        current = read_settings(client, desired)
         changes = differences(current, desired)
         if p["state"] == "reset" and p["force"] and not changes:
             changes = dict((name, (get_path(current, name), value)) for name, value in desired.items())
@@ -442,7 +444,7 @@ def main():
             client.patch(APP_SETTINGS_PATH, unflatten(dict((n, desired[n]) for n in changes)))
         else:
             client.delete(APP_SETTINGS_PATH)
-        after = read_settings(client)
+        after = read_settings(client, desired)
     if p["state"] == "present":
         still = differences(after, desired)
         unseen = sorted(n for n in still if n not in FIELDS and get_path(after, n, _MISSING) is _MISSING)

@@ -357,12 +357,3 @@ def test_token_obtained_by_login_is_masked_in_results(monkeypatch, capsys):
     rc, result, out = run_module(capsys, args, body)
     assert TOKEN not in out and PASSWORD not in out
     assert result["echo"] == "token was " + _api.SECRET_MASK
-
-
-@pytest.mark.parametrize("answer, settings", [
-    ({"settings": {"application": {"wa_id": "15550001111"}}, "meta": {}}, {"wa_id": "15550001111"}),
-    (None, {}), ({}, {}), ([], {}), ("text", {}), ({"settings": None}, {}), ({"settings": []}, {}),
-    ({"settings": {"application": "x"}}, {}),
-])
-def test_application_settings_of_an_answer(answer, settings):
-    assert _api.application_settings(answer) == settings
