@@ -29,7 +29,7 @@ import random
 import time
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib, remove_values
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
@@ -193,6 +193,11 @@ def backoff_delay(attempt, base, cap=60.0, rand=random.random):
     return exp / 2.0 + rand() * exp / 2.0
 
 
+def basic_credentials(username, password):
+    """The HTTP Basic credentials of a login: a secret, as the password is."""
+    return base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
+
+
 def _never_sent(exc):
     """True when a requests exception proves the request never reached the server."""
     if requests is None:
@@ -295,8 +300,7 @@ class WAClient:
             raise WAApiError(title="Missing credentials",
                              details="api_username and api_password are required to log in",
                              method="POST", path=LOGIN_PATH)
-        basic = base64.b64encode(("%s:%s" % (self.username, self._password)).encode("utf-8"))
-        headers = {"Authorization": "Basic " + basic.decode("ascii")}
+        headers = {"Authorization": "Basic " + basic_credentials(self.username, self._password)}
         body = {"new_password": new_password} if new_password else None
         # Login changes nothing on a repeat (a new token at worst), so it may be retried.
         data = self.request("POST", LOGIN_PATH, json_body=body, auth=None, extra_headers=headers,
@@ -471,6 +475,11 @@ class WAModule(_validate.ModuleWrapper):
         self._protect_token()
         self.module.fail_json(msg=msg, **result)
 
+    def warn(self, msg):
+        # Ansible masks the secrets in results and messages, not in warnings (one may quote an echoing Webapp).
+        self._protect_token()
+        self.module.warn(remove_values(msg, self.module.no_log_values))
+
     @property
     def client(self):
         if self._client is None:
@@ -481,7 +490,11 @@ class WAModule(_validate.ModuleWrapper):
         self.module.log("wabiz api: retry %d in %.1fs after: %s" % (attempt, delay, reason))
 
     def _protect_token(self):
-        """A token this run obtained by logging in is a secret unless the module returns it on purpose."""
+        """A token this run obtained by logging in is a secret unless the module returns it on purpose; the Basic
+        credentials of every password it may send always are (a hostile Webapp may echo them)."""
+        for password in (self.params.get("api_password"), self.params.get("new_password")):
+            if password and self.params.get("api_username"):
+                self.module.no_log_values.add(basic_credentials(self.params["api_username"], password))
         if self._client is not None and self._client.token and not self.expose_token:
             self.module.no_log_values.add(self._client.token)
 
