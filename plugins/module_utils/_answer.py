@@ -10,15 +10,14 @@ of another type, raises :class:`AnswerError` naming the call and the field. It i
 
 from __future__ import annotations
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
 
 #: No answer of Meta's reference nests half as deep; deeper ones could not even be printed in a result.
 MAX_DEPTH = 32
 #: ``kind`` of :func:`read` -> what the message says; ``"text"`` is a non-empty string.
-KINDS = {str: "a string", "text": "a non-empty string", int: "an integer", dict: "an object", list: "a list",
-         object: "any JSON value"}
-JSON_TYPES = ((bool, "a boolean"), (str, "a string"), (int, "a number"), (float, "a number"), (dict, "an object"),
-              (list, "a list"))
+KINDS = {str: "a string", "text": "a non-empty string", int: "an integer", dict: "an object", list: "a list"}
+#: The type of a decoded JSON value -> its name in a message.
+JSON_TYPES = {bool: "a boolean", str: "a string", int: "a number", float: "a number", dict: "an object", list: "a list"}
 
 
 class AnswerError(WAApiError):
@@ -37,16 +36,13 @@ def _is(value, kind):
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
-def _json_type(value):
-    return next((name for kind, name in JSON_TYPES if isinstance(value, kind)), "nothing")
-
-
 def read(answer, call, kind, *path, required=True):
     """The field at ``path`` (keys, and indexes of lists) of the JSON ``answer`` to ``call`` (``"GET /v1/health"``),
     checked to be ``kind``; with no path the body itself. A field that is null or missing is ``None`` when not
     ``required``; a field of another type always raises :class:`AnswerError`."""
     if not _is(answer, dict if path else kind):
-        raise AnswerError(call, "the body must be %s, got %s" % (KINDS[dict if path else kind], _json_type(answer)))
+        raise AnswerError(call, "the body must be %s, got %s" % (KINDS[dict if path else kind],
+                                                                   JSON_TYPES.get(type(answer), "nothing")))
     level, depth = [answer] if isinstance(answer, (dict, list)) else [], 0
     while level:
         depth += 1
@@ -65,17 +61,8 @@ def read(answer, call, kind, *path, required=True):
             return None
         if not _is(value, want):
             raise AnswerError(call, "%s must be %s, got %s" % (".".join(map(str, path[:index + 1])), KINDS[want],
-                                                               _json_type(value)))
+                                                               JSON_TYPES.get(type(value), "nothing")))
     return value
-
-
-def application_settings(answer, *groups):
-    """The ``settings.application`` object of a ``GET /v1/settings/application`` answer; each dotted name of
-    ``groups`` present in it (``"webhooks.message"``) must be an object too."""
-    call = "GET " + APP_SETTINGS_PATH
-    for group in groups:
-        read(answer, call, dict, "settings", "application", *group.split("."), required=False)
-    return read(answer, call, dict, "settings", "application")
 
 
 def version(*calls):

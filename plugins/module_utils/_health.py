@@ -211,11 +211,8 @@ def compile_condition(expression):
 
 
 def view(response, nodes, summary):
-    """What a custom condition is evaluated against: the raw answer plus ``nodes`` and ``summary``."""
-    data = dict(response) if isinstance(response, dict) else {}
-    data["nodes"] = nodes
-    data["summary"] = summary
-    return data
+    """What a custom condition is evaluated against: the raw answer (an object) plus ``nodes`` and ``summary``."""
+    return dict(response, nodes=nodes, summary=summary)
 
 
 def evaluate(compiled, response, nodes, summary):

@@ -148,7 +148,7 @@ def main():
                     raise
                 module.warn("cannot read the application settings: %s" % error.describe())
             else:
-                settings = _answer.application_settings(app, "webhooks")
+                settings = _answer.read(app, SETTINGS_CALL, dict, "settings", "application")
                 wa_id = _answer.read(app, SETTINGS_CALL, str, "settings", "application", "wa_id", required=False)
                 webhook_url = _answer.read(app, SETTINGS_CALL, str, "settings", "application", "webhooks", "url",
                                            required=False) or ""

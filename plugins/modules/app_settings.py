@@ -135,7 +135,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule
-from ansible_collections.wabiz.api_client.plugins.module_utils._answer import application_settings
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer
 
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
 MAX_INT = 2147483647
@@ -394,7 +394,10 @@ def apply(current, flat):
 
 def read_settings(client, flat):
     """The current settings; each group holding a field of ``flat`` must be an object where present."""
-    return application_settings(client.get(APP_SETTINGS_PATH), *set(n.rsplit(".", 1)[0] for n in flat if "." in n))
+    answer, call = client.get(APP_SETTINGS_PATH), "GET " + APP_SETTINGS_PATH
+    for group in set(name.rsplit(".", 1)[0] for name in flat if "." in name):
+        _answer.read(answer, call, dict, "settings", "application", *group.split("."), required=False)
+    return _answer.read(answer, call, dict, "settings", "application")
 
 
 def main():
