@@ -41,8 +41,8 @@ def read(answer, call, kind, *path, required=True):
     checked to be ``kind``; with no path the body itself. A field that is null or missing is ``None`` when not
     ``required``; a field of another type always raises :class:`AnswerError`."""
     if not _is(answer, dict if path else kind):
-        raise AnswerError(call, "the body must be %s, got %s" % (KINDS[dict if path else kind],
-                                                                   JSON_TYPES.get(type(answer), "nothing")))
+        what = KINDS[dict if path else kind]
+        raise AnswerError(call, "the body must be %s, got %s" % (what, JSON_TYPES.get(type(answer), "nothing")))
     level, depth = [answer] if isinstance(answer, (dict, list)) else [], 0
     while level:
         depth += 1
