@@ -34,16 +34,16 @@ import time
 import traceback
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib, remove_values
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate, _wait
 
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
-    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
+    from urllib3.exceptions import DecodeError, MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 except ImportError:  # pragma: no cover - exercised by the sanity import test
-    requests = MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
+    requests = DecodeError = MaxRetryError = NewConnectionError = ProtocolError = ReadTimeoutError = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 
@@ -160,17 +160,15 @@ class WAApiError(Exception):
         code = title = details = None
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
-            first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
-            code = first.get("code")
-            title = first.get("title")
-            details = first.get("details")
-            if len(body["errors"]) > 1:
-                details = "; ".join(
-                    "%s %s" % (e.get("code"), e.get("details") or e.get("title"))
-                    for e in body["errors"] if isinstance(e, dict))
+            # Only the scalars of Meta's error object are kept: a hostile answer may put anything there.
+            errors = [dict((k, e.get(k)) for k in ("code", "title", "details") if isinstance(e.get(k), (int, str)))
+                      for e in body["errors"] if isinstance(e, dict)] or [{}]
+            code, title, details = (errors[0].get(k) for k in ("code", "title", "details"))
+            if len(errors) > 1:
+                details = "; ".join("%s %s" % (e.get("code"), e.get("details") or e.get("title")) for e in errors)
         else:
             title = response.reason or "HTTP error"
             text = (response.text or "").strip()
@@ -205,6 +203,11 @@ def backoff_delay(attempt, base, cap=60.0, rand=random.random):
     """Jittered exponential backoff ("equal jitter"): half fixed, half random, never above ``cap``."""
     exp = min(cap, base * (2 ** attempt))
     return exp / 2.0 + rand() * exp / 2.0
+
+
+def basic_credentials(username, password):
+    """The HTTP Basic credentials of a login: a secret, as the password is."""
+    return base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
 
 
 def _never_sent(exc):
@@ -280,6 +283,8 @@ def _read_body(response, end):
         raise requests.exceptions.ReadTimeout(exc)
     except (ProtocolError, OSError) as exc:
         raise requests.exceptions.ConnectionError(exc)
+    except DecodeError as exc:  # a Content-Encoding the body does not have
+        raise requests.exceptions.ContentDecodingError(exc)
     finally:
         response.close()
     if chunk:
@@ -344,22 +349,19 @@ class WAClient:
             raise WAApiError(title="Missing credentials",
                              details="api_username and api_password are required to log in",
                              method="POST", path=LOGIN_PATH)
-        basic = base64.b64encode(("%s:%s" % (self.username, self._password)).encode("utf-8"))
-        headers = {"Authorization": "Basic " + basic.decode("ascii")}
+        headers = {"Authorization": "Basic " + basic_credentials(self.username, self._password)}
         body = {"new_password": new_password} if new_password else None
         # Login changes nothing on a repeat (a new token at worst), so it may be retried.
         data = self.request("POST", LOGIN_PATH, json_body=body, auth=None, extra_headers=headers,
                             idempotent=True, changes=bool(new_password))
-        users = (data or {}).get("users") or [{}]
-        record = users[0]
-        if not record.get("token"):
-            raise WAApiError(status=200, title="Unexpected login answer", details="no token in the answer",
-                             method="POST", path=LOGIN_PATH)
-        self._token = record["token"]
+        from ansible_collections.wabiz.api_client.plugins.module_utils._answer import read  # it imports this module
+        token = read(data, "POST " + LOGIN_PATH, "text", "users", 0, "token")
+        expires = read(data, "POST " + LOGIN_PATH, str, "users", 0, "expires_after", required=False)
+        self._token = token
         if new_password:
             self._password = new_password
         self.logged_in = True
-        return {"token": record["token"], "expires_after": record.get("expires_after")}
+        return {"token": token, "expires_after": expires}
 
     def _auth_header(self, auth):
         if auth is None:
@@ -441,7 +443,7 @@ class WAClient:
                 if 300 <= response.status_code < 400:
                     raise _redirect_error(response, method, path)
                 if response.status_code in expected:
-                    return self._decode(response)
+                    return self._decode(response, method, path)
                 if response.status_code in allow_status:
                     return None
                 error = WAApiError.from_response(response, method=method, path=path)
@@ -469,11 +471,14 @@ class WAClient:
             attempt += 1
 
     @staticmethod
-    def _decode(response):
+    def _decode(response, method, path):
         if not response.content:
             return None
         try:
             return response.json()
+        except RecursionError:
+            raise WAApiError(status=response.status_code, title="unexpected answer to %s %s" % (method, path),
+                             details="the body is nested too deeply", method=method, path=path)
         except ValueError:
             return response.text
 
@@ -512,14 +517,6 @@ def client_from_params(params, **kwargs):
 APP_SETTINGS_PATH = "/v1/settings/application"
 
 
-def application_settings(answer):
-    """The ``settings.application`` object of a ``GET /v1/settings/application`` answer (``{}`` when absent or
-    not an object)."""
-    settings = answer.get("settings") if isinstance(answer, dict) else None
-    application = settings.get("application") if isinstance(settings, dict) else None
-    return application if isinstance(application, dict) else {}
-
-
 class WAModule(_validate.ModuleWrapper):
     """The wrapper every API module uses instead of a bare ``AnsibleModule``.
 
@@ -555,6 +552,11 @@ class WAModule(_validate.ModuleWrapper):
         self._protect_token()
         self.module.fail_json(msg=msg, **result)
 
+    def warn(self, msg):
+        # Ansible masks the secrets in results and messages, not in warnings (one may quote an echoing Webapp).
+        self._protect_token()
+        self.module.warn(remove_values(msg, self.module.no_log_values))
+
     @property
     def client(self):
         if self._client is None:
@@ -565,7 +567,11 @@ class WAModule(_validate.ModuleWrapper):
         self.module.log("wabiz api: retry %d in %.1fs after: %s" % (attempt, delay, reason))
 
     def _protect_token(self):
-        """A token this run obtained by logging in is a secret unless the module returns it on purpose."""
+        """A token this run obtained by logging in is a secret unless the module returns it on purpose; the Basic
+        credentials of every password it may send always are (a hostile Webapp may echo them)."""
+        for password in (self.params.get("api_password"), self.params.get("new_password")):
+            if password and self.params.get("api_username"):
+                self.module.no_log_values.add(basic_credentials(self.params["api_username"], password))
         if self._client is not None and self._client.token and not self.expose_token:
             self.module.no_log_values.add(self._client.token)
 

@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _wait
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
 
 HEALTH_PATH = "/v1/health"
@@ -53,31 +54,28 @@ REASONS = {
 
 
 class HealthError(ValueError):
-    """The health answer has a shape this collection does not know."""
+    """A JMESPath ``condition`` that cannot be evaluated against the health answer."""
 
 
 def normalise(response):
     """Return the list of nodes of a ``/v1/health`` answer, single or multiconnect.
 
     Each node: ``name``, ``hostname``, ``container_id``, ``gateway_status``, ``role``.
-    A single instance is one node named ``single`` with role ``coreapp``.
+    A single instance is one node named ``single`` with role ``coreapp``. Any other shape raises ``AnswerError``.
     """
-    if not isinstance(response, dict) or not isinstance(response.get("health"), dict):
-        raise HealthError("the health answer has no 'health' object")
-    health = response["health"]
-    if isinstance(health.get("gateway_status"), str):
-        return [dict(name=SINGLE_NAME, hostname=None, container_id=None,
-                     gateway_status=health["gateway_status"], role="coreapp")]
+    call = "GET " + HEALTH_PATH
+    health = _answer.read(response, call, dict, "health")
+    if "gateway_status" in health:
+        return [dict(name=SINGLE_NAME, hostname=None, container_id=None, role="coreapp",
+                     gateway_status=_answer.read(response, call, str, "health", "gateway_status"))]
+    if not health:
+        raise _answer.AnswerError(call, "health names no node")
     nodes = []
     for name in sorted(health):
-        value = health[name]
-        if not isinstance(value, dict):
-            raise HealthError("health entry %r is not an object" % name)
         hostname, sep, container_id = name.rpartition(":")
-        if not sep:
-            hostname, container_id = name, None
-        nodes.append(dict(name=name, hostname=hostname, container_id=container_id,
-                          gateway_status=value.get("gateway_status"), role=value.get("role")))
+        nodes.append(dict(name=name, hostname=hostname if sep else name, container_id=container_id if sep else None,
+                          gateway_status=_answer.read(response, call, str, "health", name, "gateway_status"),
+                          role=_answer.read(response, call, str, "health", name, "role", required=False)))
     return nodes
 
 
@@ -214,16 +212,16 @@ def compile_condition(expression):
 
 
 def view(response, nodes, summary):
-    """What a custom condition is evaluated against: the raw answer plus ``nodes`` and ``summary``."""
-    data = dict(response) if isinstance(response, dict) else {}
-    data["nodes"] = nodes
-    data["summary"] = summary
-    return data
+    """What a custom condition is evaluated against: the raw answer (an object) plus ``nodes`` and ``summary``."""
+    return dict(response, nodes=nodes, summary=summary)
 
 
 def evaluate(compiled, response, nodes, summary):
     """Truthiness of a compiled JMESPath condition (JMESPath false, null, empty list/object are false)."""
-    result = compiled.search(view(response, nodes, summary))
+    try:
+        result = compiled.search(view(response, nodes, summary))
+    except (jmespath.exceptions.JMESPathError, TypeError, ValueError, RecursionError) as exc:
+        raise HealthError("condition cannot be evaluated against the health answer: %s" % exc)
     return bool(result), result
 
 
@@ -235,10 +233,7 @@ def shard_count(client, retries=None):
         if error.status in (400, 403, 404):
             return None
         raise
-    try:
-        return int(((answer or {}).get("account") or {}).get("shards"))
-    except (TypeError, ValueError):
-        return None
+    return _answer.read(answer, "GET " + SHARDS_PATH, int, "account", "shards")
 
 
 class HealthReader:

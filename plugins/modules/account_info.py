@@ -135,22 +135,20 @@ nodes:
 
 import os
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import (
-    APP_SETTINGS_PATH, WAApiError, WAModule, application_settings)
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _backup, _health
+
+SETTINGS_CALL = "GET " + APP_SETTINGS_PATH
 
 
 def main():
     module = WAModule(argument_spec=dict(webhook_url_file=dict(type="path")), supports_check_mode=True)
     p = module.params
+    app = settings = wa_id = webhook_url = None
     with module.api_errors("account info") as client:
         with_token = bool(p["api_token"] or p["api_password"])
         shards = _health.shard_count(client) if with_token else None
-        try:
-            response, nodes, summary = _health.HealthReader(client, expected_shards=shards).read()
-        except _health.HealthError as exc:
-            module.fail_json(msg="account info failed: %s" % exc)
-        app = None
+        response, nodes, summary = _health.HealthReader(client, expected_shards=shards).read()
         if with_token:
             try:
                 app = client.get(APP_SETTINGS_PATH)
@@ -158,16 +156,12 @@ def main():
                 if error.status == 401:
                     raise
                 module.warn("cannot read the application settings: %s" % error.describe())
-    settings = application_settings(app) if app is not None else None
-    webhook_url = None
-    if settings is not None:
-        webhooks = settings.get("webhooks")
-        webhook_url = webhooks.get("url") if isinstance(webhooks, dict) else None
-        webhook_url = webhook_url if isinstance(webhook_url, str) else ""
-    version = None
-    for answer in (response, app):
-        if isinstance(answer, dict) and isinstance(answer.get("meta"), dict):
-            version = version or answer["meta"].get("version")
+            else:
+                settings = _answer.read(app, SETTINGS_CALL, dict, "settings", "application")
+                wa_id = _answer.read(app, SETTINGS_CALL, str, "settings", "application", "wa_id", required=False)
+                webhook_url = _answer.read(app, SETTINGS_CALL, str, "settings", "application", "webhooks", "url",
+                                           required=False) or ""
+        version = _answer.version(("GET " + _health.HEALTH_PATH, response), (SETTINGS_CALL, app))
     topo = dict(summary["topology"], shards=shards, multiconnect=summary["multiconnect"])
     changed, path = False, p["webhook_url_file"]
     if path and webhook_url and not module.check_mode:
@@ -177,9 +171,9 @@ def main():
                 _backup.write_atomic(path, webhook_url.encode("utf-8"))
         except (OSError, _backup.BackupFileError) as exc:
             module.fail_json(msg="cannot write webhook_url_file %s: %s" % (path, exc))
-    module.exit_json(changed=changed, registered=summary["registered"], wa_id=(settings or {}).get("wa_id") or None,
-                     shards=shards, version=version, topology=topo, health=summary, nodes=nodes,
-                     application_settings=settings, webhook_url=webhook_url)
+    module.exit_json(changed=changed, registered=summary["registered"], wa_id=wa_id or None, shards=shards,
+                     version=version, topology=topo, health=summary, nodes=nodes, application_settings=settings,
+                     webhook_url=webhook_url)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,8 @@ import copy
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer
 from ansible_collections.wabiz.api_client.plugins.module_utils._validate import SECRET_MASK, one_of
 
 #: A sanity bound for integer settings (no documented setting comes near it; larger is a typo).
@@ -158,7 +159,7 @@ def _int(low):
     return check
 
 
-_NUMBER = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?\s*$")
+_NUMBER = re.compile(r"^\s*-?[0-9]{1,30}(\.[0-9]{1,30})?\s*$")
 
 
 def as_number(value):
@@ -387,8 +388,12 @@ def apply(current, flat):
     return result
 
 
-def read_settings(client):
-    return application_settings(client.get(APP_SETTINGS_PATH))
+def read_settings(client, flat):
+    """The current settings; each group holding a field of ``flat`` must be an object where present."""
+    answer, call = client.get(APP_SETTINGS_PATH), "GET " + APP_SETTINGS_PATH
+    for group in set(name.rsplit(".", 1)[0] for name in flat if "." in name):
+        _answer.read(answer, call, dict, "settings", "application", *group.split("."), required=False)
+    return _answer.read(answer, call, dict, "settings", "application")
 
 
 def main():
@@ -418,7 +423,7 @@ def main():
         desired = dict(DOCUMENTED_DEFAULTS)
 
     with module.api_errors("application settings") as client:
-        current = read_settings(client)
+        current = read_settings(client, desired)
         changes = differences(current, desired)
         if p["state"] == "reset" and p["force"] and not changes:
             changes = dict((name, (get_path(current, name), value)) for name, value in desired.items())
@@ -438,7 +443,7 @@ def main():
             client.patch(APP_SETTINGS_PATH, unflatten(dict((n, desired[n]) for n in changes)))
         else:
             client.delete(APP_SETTINGS_PATH)
-        after = read_settings(client)
+        after = read_settings(client, desired)
     if p["state"] == "present":
         still = differences(after, desired)
         unseen = sorted(n for n in still if n not in FIELDS and get_path(after, n, _MISSING) is _MISSING)

@@ -195,11 +195,11 @@ def main():
             else:
                 response, nodes, summary = reader.read()
                 ok, last_error, polls = reader.satisfied(response, nodes, summary), None, 1
+            result = dict(changed=False, health=response, nodes=nodes, summary=summary, polls=polls)
+            if p["condition"] and response is not None:
+                result["condition_result"] = _health.evaluate(reader.condition, response, nodes, summary)[1]
         except _health.HealthError as exc:
             module.fail_json(msg="health check failed: %s" % exc)
-    result = dict(changed=False, health=response, nodes=nodes, summary=summary, polls=polls)
-    if p["condition"] and response is not None:
-        result["condition_result"] = _health.evaluate(reader.condition, response, nodes, summary)[1]
     if not ok and (p["wait"] or p["fail_unhealthy"]):
         what = "condition %r" % p["condition"] if p["condition"] else "the healthy state"
         if p["wait"]:

@@ -149,7 +149,7 @@ polls:
 import re
 import time
 
-from ansible_collections.wabiz.api_client.plugins.module_utils import _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _health
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate, _wait
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
 
@@ -166,10 +166,7 @@ def wait_until_healthy(module, result):
     reader = _health.HealthReader(module.client, expected_shards=p["expected_shards"])
     started = time.time()
     with module.api_errors("waiting for health before the message (nothing sent)", **result):
-        try:
-            ok, response, dummy, summary, last_error, polls = reader.wait(p["wait_timeout"], p["wait_interval"])
-        except _health.HealthError as exc:
-            module.fail_json(msg="health check failed (nothing sent): %s" % exc, **result)
+        ok, response, dummy, summary, last_error, polls = reader.wait(p["wait_timeout"], p["wait_interval"])
     result.update(waited=round(time.time() - started, 3), polls=polls, healthy_at=round(time.time(), 3))
     if response is not None:
         result["health"] = summary
@@ -221,10 +218,8 @@ def main():
     with module.api_errors("send message", **result) as client:
         answer = client.post(MESSAGES_PATH, payload, idempotent=False)
     result.update(changed=True, sent_at=round(time.time(), 3))
-    messages = (answer or {}).get("messages") or [{}]
-    message_id = messages[0].get("id") if isinstance(messages[0], dict) else None
-    if not message_id:
-        module.fail_json(msg="send message: the client answered without a message id", **result)
+    with module.api_errors("the message was sent, but reading its id", **result):
+        message_id = _answer.read(answer, "POST " + MESSAGES_PATH, "text", "messages", 0, "id")
     module.exit_json(message_id=message_id, msg="accepted: message id %s (delivery is reported to the webhook)"
                      % message_id, **result)
 

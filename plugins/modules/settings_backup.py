@@ -135,17 +135,10 @@ data:
 import datetime
 import os
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule, application_settings
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _backup, _health, _validate
 
 BACKUP_PATH = "/v1/settings/backup"
-
-
-def version_of(*answers):
-    for answer in answers:
-        if isinstance(answer, dict) and isinstance(answer.get("meta"), dict) and answer["meta"].get("version"):
-            return answer["meta"]["version"]
-    return None
 
 
 def collect_metadata(client, source_url, now=None):
@@ -156,14 +149,13 @@ def collect_metadata(client, source_url, now=None):
     topo["multiconnect"] = _health.is_multiconnect(nodes)
     topo["shards"] = _health.shard_count(client)
     app = client.get(APP_SETTINGS_PATH)
-    settings = application_settings(app)
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return dict(
         source_url=source_url,
         created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         topology=topo,
-        wa_id=settings.get("wa_id"),
-        version=version_of(health, app),
+        wa_id=_answer.read(app, "GET " + APP_SETTINGS_PATH, str, "settings", "application", "wa_id", required=False),
+        version=_answer.version(("GET " + _health.HEALTH_PATH, health), ("GET " + APP_SETTINGS_PATH, app)),
         gateway_status=dict((n["name"], n["gateway_status"]) for n in nodes),
         registered=_health.registration(nodes) == "registered",
     )
@@ -206,11 +198,8 @@ def main():
         module.exit_json(msg="would back up the settings of %s to %s" % (p["api_url"], dest), **result)
 
     with module.api_errors("backup", **unchanged) as client:
-        try:
-            # The metadata file keeps the source URL without its userinfo (a password may sit there).
-            metadata = collect_metadata(client, _validate.mask_url(p["api_url"]))
-        except _health.HealthError as exc:
-            module.fail_json(msg="backup failed: cannot read the topology: %s" % exc, **unchanged)
+        # The metadata file keeps the source URL without its userinfo (a password may sit there).
+        metadata = collect_metadata(client, _validate.mask_url(p["api_url"]))
         if not metadata.pop("registered"):
             module.fail_json(msg="backup refused: %s is not registered (health: %s); a backup needs the registered, "
                                  "running client, i.e. the old setup" % (p["api_url"], ", ".join(
@@ -218,13 +207,11 @@ def main():
                              **unchanged)
         # Backup changes nothing on the client: it may be retried like a read.
         answer = client.post(BACKUP_PATH, {"password": p["backup_password"]}, idempotent=True)
-    data = (((answer or {}).get("settings") or {}).get("data"))
-    if not isinstance(data, str) or not data:
-        module.fail_json(msg="backup failed: the answer carries no settings.data", **unchanged)
-    if not p["return_data"]:
-        # Belt and braces: the data is never printed, even by accident.
-        module.module.no_log_values.add(data)
-    metadata["version"] = metadata.get("version") or version_of(answer)
+        data = _answer.read(answer, "POST " + BACKUP_PATH, "text", "settings", "data")
+        if not p["return_data"]:
+            # Belt and braces: the data is never printed, even by accident.
+            module.module.no_log_values.add(data)
+        metadata["version"] = metadata.get("version") or _answer.version(("POST " + BACKUP_PATH, answer))
     try:
         size, digest, metadata = _backup.write_backup(dest, data, metadata)
     except (_backup.BackupFileError, OSError) as exc:

@@ -152,8 +152,8 @@ polls:
 
 import time
 
-from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule, application_settings
-from ansible_collections.wabiz.api_client.plugins.module_utils import _backup, _health, _validate, _wait
+from ansible_collections.wabiz.api_client.plugins.module_utils._api import APP_SETTINGS_PATH, WAApiError, WAModule
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _backup, _health, _validate, _wait
 
 RESTORE_PATH = "/v1/settings/restore"
 
@@ -196,7 +196,7 @@ def current_wa_id(client):
         answer = client.get(APP_SETTINGS_PATH)
     except WAApiError:
         return None
-    return application_settings(answer).get("wa_id")
+    return _answer.read(answer, "GET " + APP_SETTINGS_PATH, str, "settings", "application", "wa_id", required=False)
 
 
 def statuses(nodes):
@@ -220,7 +220,7 @@ def restore_outcome(reader, was_unregistered):
         return None
     try:
         dummy, nodes, dummy2 = reader.read()
-    except (WAApiError, _health.HealthError):
+    except WAApiError:
         return None
     return "not applied" if _health.registration(nodes) == "unregistered" else "applied"
 
@@ -270,11 +270,8 @@ def main():
         module.warn("the backup has no recorded topology: the Master/CoreApp counts of the target cannot be checked")
 
     with module.api_errors("restore preflight", **result) as client:
-        try:
-            reader = _health.HealthReader(client, expected_shards=(backup_topo or {}).get("shards"))
-            response, nodes, summary = reader.read()
-        except _health.HealthError as exc:
-            module.fail_json(msg="restore preflight failed: %s" % exc, **result)
+        reader = _health.HealthReader(client, expected_shards=(backup_topo or {}).get("shards"))
+        response, nodes, summary = reader.read()
         target_topo = _health.topology(nodes)
         result["target_topology"] = target_topo
         verdict = target_verdict(nodes, lambda: current_wa_id(client), metadata.get("wa_id"))

@@ -84,7 +84,7 @@ import hashlib
 import re
 
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAModule
-from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _validate
 
 CA_PATH = "/v1/certificates/webhooks/ca"
 PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
@@ -155,7 +155,7 @@ def main():
                                  "(no private key)" % ("src" if p["src"] else "content"))
 
     with module.api_errors("webhook CA") as client:
-        current = find_pem(client.get(CA_PATH, allow_status=(404,)))
+        current = find_pem(_answer.read(client.get(CA_PATH, allow_status=(404,)), "GET " + CA_PATH, object))
         changed = current != wanted
         result = dict(changed=changed, present=wanted is not None, sha256=sha256_text(wanted),
                       restart_required=changed and wanted is not None)

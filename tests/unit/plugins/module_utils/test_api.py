@@ -368,15 +368,6 @@ def test_token_obtained_by_login_is_masked_in_results(monkeypatch, capsys):
     assert result["echo"] == "token was " + _api.SECRET_MASK
 
 
-@pytest.mark.parametrize("answer, settings", [
-    ({"settings": {"application": {"wa_id": "15550001111"}}, "meta": {}}, {"wa_id": "15550001111"}),
-    (None, {}), ({}, {}), ([], {}), ("text", {}), ({"settings": None}, {}), ({"settings": []}, {}),
-    ({"settings": {"application": "x"}}, {}),
-])
-def test_application_settings_of_an_answer(answer, settings):
-    assert _api.application_settings(answer) == settings
-
-
 # -- a real local server: redirects, netrc, trickling bodies (issue 23, items 5 and 9) ------------
 
 class Server:

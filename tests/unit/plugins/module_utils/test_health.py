@@ -8,7 +8,7 @@ import contextlib
 
 import pytest
 
-from ansible_collections.wabiz.api_client.plugins.module_utils import _health
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _health
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
 
 META = {"api_status": "stable", "version": "v2.62.5"}
@@ -47,10 +47,30 @@ def test_multiconnect_nodes_are_split_into_hostname_and_container():
     assert _health.topology(nodes) == {"masters": 2, "coreapps": 3}
 
 
-@pytest.mark.parametrize("bad", [None, [], {}, {"health": "x"}, {"health": {"n:1": "connected"}}])
-def test_unknown_shapes_are_refused(bad):
-    with pytest.raises(_health.HealthError):
+@pytest.mark.parametrize("bad, words", [
+    (None, "the body must be an object, got nothing"), ([], "the body must be an object, got a list"),
+    ({}, "health must be an object, got nothing"), ({"health": "x"}, "health must be an object, got a string"),
+    ({"health": {}}, "health names no node"),
+    ({"health": {"n:1": "connected"}}, "health.n:1 must be an object, got a string"),
+    ({"health": {"gateway_status": ["connected"]}}, "health.gateway_status must be a string, got a list"),
+    ({"health": {"gateway_status": {"a": 1}}}, "health.gateway_status must be a string, got an object"),
+    ({"health": {"n:1": {"gateway_status": ["x"], "role": "coreapp"}}}, "health.n:1.gateway_status must be a string"),
+    ({"health": {"n:1": {"gateway_status": "connected", "role": {}}}}, "health.n:1.role must be a string"),
+])
+def test_unknown_shapes_are_refused_naming_the_call_and_the_field(bad, words):
+    with pytest.raises(_answer.AnswerError) as caught:
         _health.normalise(bad)
+    assert "unexpected answer to GET /v1/health: " + words in str(caught.value)
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize("condition", ["length(health.gateway_status) > `1`", "abs(summary.primary_master)",
+                                       "max(nodes)"])
+def test_a_condition_that_fails_at_evaluation_is_a_clear_error(condition):
+    nodes = _health.normalise(single("connected"))
+    compiled = _health.compile_condition(condition)
+    with pytest.raises(_health.HealthError, match="condition cannot be evaluated against the health answer"):
+        _health.evaluate(compiled, {"health": {"gateway_status": 7}}, nodes, _health.summarise(nodes))
 
 
 def test_single_healthy_and_not():
@@ -250,7 +270,9 @@ def test_wait_with_condition():
 def test_shard_count():
     assert _health.shard_count(FakeClient([{"account": {"shards": 4}}])) == 4
     assert _health.shard_count(FakeClient([WAApiError(status=400, code=1011)])) is None
-    assert _health.shard_count(FakeClient([{"account": {}}])) is None
+    for bad in ({"account": {}}, {"account": {"shards": 1e999}}, {"account": {"shards": "2"}}, {"account": 2}):
+        with pytest.raises(_answer.AnswerError, match="GET /v1/account/shards: account"):
+            _health.shard_count(FakeClient([bad]))
     with pytest.raises(WAApiError):
         _health.shard_count(FakeClient([WAApiError(status=401, code=1005)]))
 

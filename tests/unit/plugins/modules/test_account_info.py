@@ -76,13 +76,26 @@ def test_returns_the_application_settings_and_the_webhook_url(capsys, server):
 
 
 @pytest.mark.parametrize("answer", [settings_with_url(""), settings_with_url(None),
-                                    {"settings": {"application": {"wa_id": "16315551019"}}},
-                                    {"settings": {"application": {"webhooks": "not an object"}}}])
+                                    {"settings": {"application": {"wa_id": "16315551019"}}}])
 def test_no_webhook_set_is_an_empty_url(capsys, server, answer):
     server["answers"]["/v1/settings/application"] = answer
     result = run(capsys)
     assert result["webhook_url"] == ""
     assert result["application_settings"] == answer["settings"]["application"]
+
+
+@pytest.mark.parametrize("answer, words", [
+    ({"settings": {"application": {"webhooks": "not an object"}}}, "settings.application.webhooks must be an object"),
+    ({"settings": {"application": {"webhooks": {"url": 5}}}}, "settings.application.webhooks.url must be a string"),
+    ({"settings": {"application": {"wa_id": ["1"]}}}, "settings.application.wa_id must be a string"),
+    ({"settings": "x"}, "settings must be an object, got a string"), ([None], "the body must be an object"),
+    ({"settings": {"application": {}}, "meta": {"version": 2}}, "meta.version must be a string, got a number"),
+])
+def test_a_broken_settings_answer_fails_naming_the_field(capsys, server, answer, words):
+    server["answers"]["/v1/settings/application"] = answer
+    server["answers"]["/v1/health"] = {"health": {"gateway_status": "connected"}}
+    result = run(capsys)
+    assert result["failed"] and "unexpected answer to GET /v1/settings/application: " + words in result["msg"]
 
 
 def test_the_userinfo_of_the_webhook_url_is_masked(capsys, server):
