@@ -144,6 +144,8 @@ def test_bad_inputs_are_refused_naming_the_variable_with_nothing_changed(make_la
         ("migrate", {"wabiz_disable_two_step": ""}, "wabiz_disable_two_step"),
         # Issue 23.10: the PIN step 8 would refuse after the downtime is refused in the preflight.
         ("migrate", {"wabiz_two_step_pin": "123456\n"}, "wabiz_two_step_pin must be exactly six digits"),
+        # Issue 26: what a rollback would need is required before the downtime.
+        ("migrate", {"wabiz_old_db_password": ""}, "Required secret(s) missing or empty: wabiz_old_db_password."),
         ("backup", {"wabiz_backup_keep": ""}, "wabiz_backup_keep"),
         ("backup", {"wabiz_backup_keep": 0}, "wabiz_backup_keep = 0"),
         ("rollback", {"wabiz_wait_timeout": "ten"}, "wabiz_wait_timeout"),

@@ -22,17 +22,12 @@ SOURCE = os.environ.get("WABIZ_COLLECTION") or REPO
 BIN = os.path.dirname(sys.executable)
 EXAMPLE_VAULT_PASSWORD = "example-vault-password"
 
-# What the credential type injects -> the inventory variable that must take it (a migration talks to two
-# setups, so the secrets have old/new names of their own; see extensions/awx/credential_type.yml).
-INJECTED = {
-    "WABIZ_API_OLD_USERNAME": "wabiz_old_api_username",
-    "WABIZ_API_OLD_PASSWORD": "wabiz_old_api_password",
-    "WABIZ_API_NEW_PASSWORD": "wabiz_new_api_password",
-    "WABIZ_BACKUP_PASSWORD": "wabiz_backup_password",
-    "WABIZ_TWO_STEP_PIN": "wabiz_two_step_pin",
-    "WABIZ_OLD_DB_PASSWORD": "wabiz_old_db_password",
-    "WABIZ_NEW_DB_PASSWORD": "wabiz_new_db.password",
-}
+# The credential's inputs in the AWX tests, and the variables of the playbooks that must take them.
+CREDENTIAL = {"old_api_username": "admin-old", "old_api_password": "cred-old-pw", "new_api_password": "cred-new-pw",
+              "backup_password": "cred-backup-pw", "two_step_pin": "246810", "old_db_password": "cred-old-db",
+              "new_db_password": "cred-new-db"}
+SECRETS = ["wabiz_old_api_username", "wabiz_old_api_password", "wabiz_new_api_password", "wabiz_backup_password",
+           "wabiz_two_step_pin", "wabiz_old_db_password", "wabiz_new_db_secret"]
 
 
 def tool(name):
@@ -210,18 +205,51 @@ def test_extra_docs_are_current_and_render_with_the_collection(installed, tmp_pa
 
 # --- AWX: secrets from the credential type, an inventory without a vault ----------------------------------
 
-def test_credential_type_injects_exactly_what_the_example_inventory_reads():
+def injected_extra_vars(inputs):
+    """The credential type's extra vars as AWX renders them for a credential with these inputs."""
     cred = load_yaml("extensions", "awx", "credential_type.yml")
-    injected = cred["injectors"]["env"]
-    assert set(injected) == set(INJECTED)
-    with open(os.path.join(SOURCE, "inventories", "example", "group_vars", "all", "main.yml"), encoding="utf-8") as fh:
-        inventory_text = fh.read()
-    read = set(re.findall(r"lookup\('ansible\.builtin\.env', '([A-Z0-9_]+)'\)", inventory_text))
-    assert read == set(INJECTED), read
+    return {k: jinja2.Template(v).render(**inputs) for k, v in cred["injectors"]["extra_vars"].items()}
+
+
+def yaml_tasks(tasks):
+    for task in tasks:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from yaml_tasks(task.get(key, []))
+
+
+def test_credential_type_injects_the_playbooks_variables_and_requires_what_every_migration_needs():
+    cred = load_yaml("extensions", "awx", "credential_type.yml")
+    assert list(cred["injectors"]) == ["extra_vars"]  # AWX's own way, whatever the inventory: no env mapping
+    injected = cred["injectors"]["extra_vars"]
     fields = {f["id"] for f in cred["inputs"]["fields"]}
-    for template in injected.values():
-        assert set(re.findall(r"\{\{\s*(\w+)\s*\}\}", template)) <= fields, template
-    assert set(cred["inputs"]["required"]) <= fields
+    sets = {}  # field -> the variable it sets
+    for var, template in injected.items():
+        used = re.findall(r"\{\{\s*(\w+)", template)
+        assert len(used) == 1 and used[0] in fields, template
+        sets[used[0]] = var
+    assert set(sets) == fields  # every field reaches the playbooks
+    # Every injected variable is one the playbooks validate (playbooks/vars/specs.yml), secrets with no_log.
+    specs = load_yaml("playbooks", "vars", "specs.yml")
+    known = {}
+    for name, spec in specs.items():
+        if name.startswith("wabiz_spec_") and isinstance(spec, dict):
+            known.update(spec)
+    for text in specs["wabiz_specs"].values():
+        known.update({k: yaml.safe_load("{%s}" % v) for k, v in re.findall(r"'(wabiz_\w+)': \{([^}]*)\}", text)})
+    for var in injected:
+        assert var in known, var
+        assert var == "wabiz_old_api_username" or known[var].get("no_log") is True, var
+    # Every required field is a secret the migration's preflight requires (naming the variable), and the
+    # preflight requires no other; the PIN only with wabiz_disable_two_step, so it is not required.
+    preflight = load_yaml("playbooks", "steps", "preflight.yml")
+    needed = [t for t in yaml_tasks(preflight) if "preflight_required_secrets" in t.get("vars", {})]
+    assert len(needed) == 1
+    needed = set(needed[0]["vars"]["preflight_required_secrets"]) - {"wabiz_two_step_pin"}
+    assert {sets[f] for f in cred["inputs"]["required"]} == needed
+    assert "two_step_pin" not in cred["inputs"]["required"]
+    # An empty user field gives the default user, not an empty one.
+    assert injected_extra_vars({})["wabiz_old_api_username"] == "admin"
 
 
 def copy_documented_layout(tmp_path):
@@ -247,7 +275,9 @@ def test_awx_inventory_sync_of_the_documented_layout_needs_no_vault_secret(tmp_p
         data = json.loads(out[out.index("{"):])
         for group in ("wabiz_old_docker", "wabiz_new_docker", "wabiz_backup", "wabiz_managed"):
             assert group in data, group
-        assert "lookup('ansible.builtin.env', 'WABIZ_BACKUP_PASSWORD')" in data["all"]["vars"]["wabiz_backup_password"]
+        assert "ansible.builtin.env" not in out  # the credential sets the variables, the inventory maps nothing
+        # The SSH user is the Machine credential's: the inventory does not override it.
+        assert "ansible_user" not in json.dumps(data["wabiz_managed"]), data["wabiz_managed"]
     # The same sync with the vault file inside the inventory (the old layout) fails as AWX reported.
     shutil.copy(project / "inventories" / "prod-vault.yml", inventory / "group_vars" / "all" / "vault.yml")
     rc, out = run([tool("ansible-inventory"), "-i", str(inventory / "hosts.yml"), "--list", "--export"],
@@ -255,13 +285,16 @@ def test_awx_inventory_sync_of_the_documented_layout_needs_no_vault_secret(tmp_p
     assert rc != 0 and "no vault secrets" in out, out
 
 
-def resolved_secrets(project, env=None, extra=()):
-    """The secrets as a play sees them with the documented inventory (printed once, as JSON, by debug)."""
-    exprs = ", ".join('"%s": %s' % (var, var) for var in INJECTED.values())
-    rc, out = run([tool("ansible"), "-i", str(project / "inventories" / "prod"), "backup-1.example.com",
-                   "-c", "local", "-e", "ansible_become=false", "-e", "ansible_python_interpreter=" + sys.executable,
-                   *extra, "-m", "ansible.builtin.debug", "-a", "msg={{ {%s} | to_json }}" % exprs],
-                  cwd=str(project), env=env)
+def resolved_secrets(project, inventory, extra=()):
+    """The secrets as a play of the playbooks sees them (their vars/main.yml too), printed once as JSON."""
+    play = project / "secrets.yml"
+    play.write_text(yaml.safe_dump([{
+        "name": "Secrets", "hosts": "backup-1.example.com", "gather_facts": False,
+        "vars_files": [os.path.join(SOURCE, "playbooks", "vars", "main.yml")],
+        "tasks": [{"ansible.builtin.debug": {"msg": "{{ {%s} | to_json }}" % ", ".join(
+            '"%s": %s' % (var, var) for var in SECRETS)}}]}]))
+    rc, out = run([tool("ansible-playbook"), "-i", str(inventory), str(play), "-c", "local", "-e", "ansible_become=false",
+                   "-e", "ansible_python_interpreter=" + sys.executable, *extra], cwd=str(project))
     assert rc == 0, out
     match = re.search(r'"msg": "(\{.*\})"', out)
     assert match, out
@@ -270,19 +303,28 @@ def resolved_secrets(project, env=None, extra=()):
 
 def test_secrets_come_from_the_credential_type_or_the_vault_file_outside_the_inventory(tmp_path):
     project = copy_documented_layout(tmp_path)
-    # AWX: a credential of the type, its injectors rendered as AWX renders them, no vault password at all.
-    cred = load_yaml("extensions", "awx", "credential_type.yml")
-    inputs = {"old_api_username": "admin-old", "old_api_password": "cred-old-pw", "new_api_password": "cred-new-pw",
-              "backup_password": "cred-backup-pw", "two_step_pin": "246810", "old_db_password": "cred-old-db",
-              "new_db_password": "cred-new-db"}
-    env = {k: jinja2.Template(v).render(**inputs) for k, v in cred["injectors"]["env"].items()}
-    got = resolved_secrets(project, env=env)
-    assert got == {var: env[name] for name, var in INJECTED.items()}
+    prod = project / "inventories" / "prod"
+    # AWX: a credential of the type, its extra vars rendered as AWX renders them, no vault password at all;
+    # the documented inventory and one built in the AWX UI (hosts and groups, no variables) alike.
+    extra_vars = project / "credential-extra-vars.json"
+    extra_vars.write_text(json.dumps(injected_extra_vars(CREDENTIAL)))
+    ui_built = project / "ui-inventory.yml"
+    ui_built.write_text("all:\n  children:\n    wabiz_backup:\n      hosts:\n        backup-1.example.com:\n")
+    want = {"wabiz_%s" % k: v for k, v in CREDENTIAL.items() if k != "new_db_password"}
+    want["wabiz_new_db_secret"] = CREDENTIAL["new_db_password"]
+    for inventory in (prod, ui_built):
+        assert resolved_secrets(project, inventory, ["-e", "@" + str(extra_vars)]) == want, inventory
     # Command line: the vault file next to the inventory, passed with -e @ and its vault password.
     password_file = tmp_path / "vault-pass"
     password_file.write_text(EXAMPLE_VAULT_PASSWORD)
-    got = resolved_secrets(project, extra=["-e", "@" + str(project / "inventories" / "prod-vault.yml"),
+    got = resolved_secrets(project, prod, ["-e", "@" + str(project / "inventories" / "prod-vault.yml"),
                                            "--vault-password-file", str(password_file)])
     assert got["wabiz_backup_password"] == "CHANGE-ME-backup-password"
-    assert got["wabiz_new_db.password"] == "CHANGE-ME-new-db-password"
+    assert got["wabiz_new_db_secret"] == "CHANGE-ME-new-db-password"
     assert got["wabiz_old_api_username"] == "admin" and got["wabiz_two_step_pin"] == "000000"
+    # No PIN given (two-step verification left as it is): the PIN is empty, not an undefined-variable error.
+    given = []
+    for name in ("old_api_password", "new_api_password", "backup_password", "old_db_password", "new_db_password"):
+        given += ["-e", "vault_wabiz_%s=x" % name]
+    got = resolved_secrets(project, prod, given)
+    assert got["wabiz_two_step_pin"] == "" and got["wabiz_new_db_secret"] == "x"
