@@ -295,17 +295,20 @@ def test_single_instance_migration_through_ansible_runner(make_lab, collections_
                  wabiz_old_ca_path=str(tmp_path / "old-webapp-ca.pem"), wabiz_old_validate_certs=True,
                  wabiz_new_ca_path=str(tmp_path / "old-webapp-ca.pem"), wabiz_new_validate_certs=False,
                  wabiz_test_message_to=MESSAGE_TO)
-    extra["wabiz_new_db"] = dict(extra["wabiz_new_db"], password="{{ lookup('ansible.builtin.env', 'WABIZ_NEW_DB_PASSWORD') }}")
+    # The new database's password comes from the credential (wabiz_new_db_password), not from the dict.
+    extra["wabiz_new_db"] = {k: v for k, v in extra["wabiz_new_db"].items() if k != "password"}
     (pdd / "env" / "extravars").write_text(json.dumps(extra))
-    # The credential of the shipped type, injected as AWX does.
+    # The credential of the shipped type, injected as AWX does: its extra vars in a file given with -e @.
     with open(os.path.join(collection_dir(), "extensions", "awx", "credential_type.yml"), encoding="utf-8") as fh:
         credential_type = yaml.safe_load(fh)
     inputs = {"old_api_username": "admin", "old_api_password": labmod.OLD_ADMIN_PASSWORD,
               "new_api_password": labmod.NEW_ADMIN_PASSWORD, "backup_password": labmod.BACKUP_PASSWORD,
               "two_step_pin": labmod.TWO_STEP_PIN, "old_db_password": labmod.DB_PASSWORD,
               "new_db_password": labmod.DB_PASSWORD}
-    envvars = {k: jinja2.Template(v).render(**inputs) for k, v in credential_type["injectors"]["env"].items()}
-    envvars["ANSIBLE_COLLECTIONS_PATH"] = collections_root
+    injected = {k: jinja2.Template(v).render(**inputs) for k, v in credential_type["injectors"]["extra_vars"].items()}
+    (pdd / "credential-extravars.json").write_text(json.dumps(injected))
+    (pdd / "env" / "cmdline").write_text("-e @%s" % (pdd / "credential-extravars.json"))
+    envvars = {"ANSIBLE_COLLECTIONS_PATH": collections_root}
     (pdd / "env" / "envvars").write_text(json.dumps(envvars))
     t0 = time.monotonic()
     # ansible-runner runs the ansible-playbook found on PATH: the one of this venv.
