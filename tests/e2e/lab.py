@@ -56,6 +56,8 @@ TWO_STEP_PIN = "123456"
 BACKUP_PASSWORD = "Backup-Passw0rd!"
 DB_PASSWORD = "testpass"  # Meta's db.env value, used by the compose layouts
 POSTGRES_IMAGE = "wabiz-emulator/postgres:13"  # the emulator's stand-in for postgres:13
+MYSQL_IMAGE = "wabiz-emulator/mysql:8.0.33"  # the emulator's stand-in for mysql:8.0.33
+COREAPP_REPOSITORY, WEB_REPOSITORY = "wabiz-emulator/coreapp", "wabiz-emulator/web"
 WAIT_ON_POSTGRES = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/launch_within_docker.sh"]
 
 LAYOUTS = {

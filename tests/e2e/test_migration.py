@@ -294,7 +294,10 @@ def test_single_instance_migration_through_ansible_runner(make_lab, collections_
                  ansible_python_interpreter="{{ ansible_playbook_python }}", ansible_pipelining=True,
                  wabiz_old_ca_path=str(tmp_path / "old-webapp-ca.pem"), wabiz_old_validate_certs=True,
                  wabiz_new_ca_path=str(tmp_path / "old-webapp-ca.pem"), wabiz_new_validate_certs=False,
-                 wabiz_test_message_to=MESSAGE_TO)
+                 wabiz_test_message_to=MESSAGE_TO,
+                 # The lab runs the emulator's images (the example inventory names Meta's).
+                 wabiz_coreapp_images=[labmod.COREAPP_REPOSITORY], wabiz_web_images=[labmod.WEB_REPOSITORY],
+                 stack_install_db_image=labmod.MYSQL_IMAGE)
     # The new database's password comes from the credential (wabiz_new_db_password), not from the dict.
     extra["wabiz_new_db"] = {k: v for k, v in extra["wabiz_new_db"].items() if k != "password"}
     (pdd / "env" / "extravars").write_text(json.dumps(extra))

@@ -16,9 +16,10 @@ from test_migration import MESSAGE_TO, age_record, before_migration, docker_name
 
 def stack_info(runner, lab, name):
     """The stacks wabiz.api_client.stack_info reports for ``name`` (an ad-hoc run of the module)."""
+    args = dict(name=name, coreapp_images=[labmod.COREAPP_REPOSITORY], web_images=[labmod.WEB_REPOSITORY])
     cmd = [tool("ansible"), "localhost", "-c", "local", "-i", "localhost,", "-e",
            "ansible_python_interpreter=%s" % sys.executable, "-m", "wabiz.api_client.stack_info", "-a",
-           "name=%s" % name]
+           json.dumps(args)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=runner.env(),
                           cwd=lab.workdir, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
