@@ -185,15 +185,12 @@ def spec_from(p):
     """The container spec of the database server (see ``_docker_engine.create_container``)."""
     engine_defaults = ENGINES[p["engine"]]
     env = {engine_defaults["password_env"]: p["root_password"]}
-    if p["engine"] == "PGSQL":
-        if p["user"]:
-            env["POSTGRES_USER"] = p["user"]
-            env["POSTGRES_PASSWORD"] = p["password"] or p["root_password"]
-    else:
-        if p["user"]:
-            env["MYSQL_USER"] = p["user"]
-        if p["password"]:
-            env["MYSQL_PASSWORD"] = p["password"]
+    if p["engine"] == "PGSQL" and p["user"]:
+        env.update(POSTGRES_USER=p["user"], POSTGRES_PASSWORD=p["password"] or p["root_password"])
+    if p["engine"] == "MYSQL" and p["user"]:
+        env["MYSQL_USER"] = p["user"]
+    if p["engine"] == "MYSQL" and p["password"]:
+        env["MYSQL_PASSWORD"] = p["password"]
     env.update(dict((k, str(v)) for k, v in (p["env"] or {}).items()))
     labels = {m.LABEL_ROLE: "db", m.LABEL_MANAGED: m.MANAGED_BY}
     if p["stack"]:

@@ -196,3 +196,14 @@ def test_db_container_absent_diff_names_what_goes(capsys, monkeypatch, check):
     assert ROOT not in out
     result, _out = db_run(capsys, monkeypatch, Engine(), state="absent", root_password=None, _ansible_diff=True)
     assert not result["changed"] and result["diff"] == dict(before={}, after={})
+
+
+@pytest.mark.parametrize("engine, user, password, env", [
+    ("MYSQL", None, None, {"MYSQL_ROOT_PASSWORD": ROOT}),
+    ("MYSQL", "wa", "User-1", {"MYSQL_ROOT_PASSWORD": ROOT, "MYSQL_USER": "wa", "MYSQL_PASSWORD": "User-1"}),
+    ("PGSQL", None, "User-1", {"POSTGRES_PASSWORD": ROOT}),
+    ("PGSQL", "wa", None, {"POSTGRES_USER": "wa", "POSTGRES_PASSWORD": ROOT}),
+    ("PGSQL", "wa", "User-1", {"POSTGRES_USER": "wa", "POSTGRES_PASSWORD": "User-1"}),
+])
+def test_db_container_environment_per_engine(engine, user, password, env):
+    assert db_container.spec_from(dict(PARAMS, engine=engine, user=user, password=password, env={}))["env"] == env
