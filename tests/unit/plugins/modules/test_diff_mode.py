@@ -36,20 +36,27 @@ def run(capsys, module, args):
 # ------------------------------------------------------------------------------------------------
 # two_step
 # ------------------------------------------------------------------------------------------------
-@pytest.fixture
-def api(monkeypatch):
-    """Records every call; answers ``failure`` when set, else success."""
-    state = dict(calls=[], failure=None)
+class Api:
+    """Records every call; raises ``failure`` when set, else answers success."""
+
+    def __init__(self):
+        self.calls = []
+        self.failure = None
 
     def request(self, method, path, **kwargs):
-        state["calls"].append((method, path))
-        if state["failure"]:
-            raise state["failure"]
-        return None
-    monkeypatch.setattr(_api.WAClient, "request", request)
+        """Installed as ``WAClient.request`` (a bound method: the client is not passed)."""
+        self.calls.append((method, path))
+        if self.failure is not None:
+            raise self.failure
+
+
+@pytest.fixture
+def api(monkeypatch):
+    fake = Api()
+    monkeypatch.setattr(_api.WAClient, "request", fake.request)
     for var in ("WABIZ_API_URL", "WABIZ_API_TOKEN", "WABIZ_CA_PATH", "WABIZ_API_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
-    return state
+    return fake
 
 
 def two_step_run(capsys, **args):
@@ -64,7 +71,7 @@ def test_two_step_diff_says_set_or_not_set_never_the_pin(capsys, api, check, sta
     assert result["changed"] and not result.get("failed"), result
     # No API call reads the state, so "before" is unknown, never a guess.
     assert result["diff"] == dict(before=dict(pin="unknown"), after=dict(pin=after))
-    assert api["calls"] == ([] if check else [(method, two_step.TWO_STEP_PATH)])
+    assert api.calls == ([] if check else [(method, two_step.TWO_STEP_PATH)])
     assert PIN not in out and "********" not in json.dumps(result["diff"])
 
 
@@ -74,8 +81,8 @@ def test_two_step_without_diff_mode_returns_no_diff(capsys, api):
 
 
 def test_two_step_refused_call_changes_nothing_and_has_no_diff(capsys, api):
-    api["failure"] = _api.WAApiError(status=400, code=1009, title="Parameter value is not valid",
-                                     method="POST", path=two_step.TWO_STEP_PATH)
+    api.failure = _api.WAApiError(status=400, code=1009, title="Parameter value is not valid",
+                                  method="POST", path=two_step.TWO_STEP_PATH)
     result, out = two_step_run(capsys, state="present", pin=PIN, _ansible_diff=True)
     assert result["failed"] and result["changed"] is False and "diff" not in result
     assert PIN not in out
