@@ -28,7 +28,9 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: The container (image, the variables the module sets, network, volume, port, configuration, running) or,
+      with O(state=absent), what is removed. Secrets are masked; one that changes shows as C(******** (changed)).
   idempotent:
     support: full
   platform:
@@ -183,15 +185,12 @@ def spec_from(p):
     """The container spec of the database server (see ``_docker_engine.create_container``)."""
     engine_defaults = ENGINES[p["engine"]]
     env = {engine_defaults["password_env"]: p["root_password"]}
-    if p["engine"] == "PGSQL":
-        if p["user"]:
-            env["POSTGRES_USER"] = p["user"]
-            env["POSTGRES_PASSWORD"] = p["password"] or p["root_password"]
-    else:
-        if p["user"]:
-            env["MYSQL_USER"] = p["user"]
-        if p["password"]:
-            env["MYSQL_PASSWORD"] = p["password"]
+    if p["engine"] == "PGSQL" and p["user"]:
+        env.update(POSTGRES_USER=p["user"], POSTGRES_PASSWORD=p["password"] or p["root_password"])
+    if p["engine"] == "MYSQL" and p["user"]:
+        env["MYSQL_USER"] = p["user"]
+    if p["engine"] == "MYSQL" and p["password"]:
+        env["MYSQL_PASSWORD"] = p["password"]
     env.update(dict((k, str(v)) for k, v in (p["env"] or {}).items()))
     labels = {m.LABEL_ROLE: "db", m.LABEL_MANAGED: m.MANAGED_BY}
     if p["stack"]:
@@ -208,16 +207,41 @@ def spec_from(p):
     return spec
 
 
+def diff_of(p, current, desired):
+    """The diff of state=present: the variables the module sets, secrets masked (one that changes is marked so)."""
+    env = dict((k, v) for k, v in (current or {}).get("env", {}).items() if k in desired["env"])
+    after = dict(image=desired["image"], env=m.redact_env(desired["env"]), network=desired["network"],
+                 volume=p["volume"], published_port=p["published_port"], config=desired["config_hash"][:12],
+                 running=True)
+    for k, v in after["env"].items():
+        if v != desired["env"][k] and k in env and env[k] != desired["env"][k]:
+            after["env"][k] = v + " (changed)"
+    if not current:
+        return dict(before={}, after=after)
+    data_dir = ENGINES[p["engine"]]["data_dir"]
+    volume = [x.get("name") or x.get("source") for x in current["mounts"] if x["destination"] == data_dir]
+    port = (current["ports"].get("%d/tcp" % p["port"]) or [{}])[0].get("host_port")
+    before = dict(image=current["image"], env=m.redact_env(env), network=(m.user_networks(current) or [None])[0],
+                  volume=(volume or [None])[0], published_port=port,
+                  config=current["labels"].get(m.LABEL_CONFIG, "")[:12], running=current["running"])
+    return dict(before=before, after=after)
+
+
 def absent(module, current):
     p, result = module.params, module.result
+    before = {}
     if current:
         result["removed"] = result["changed"] = True
+        before["container"] = current["name"]
         if not module.check_mode:
             engine.remove_container(module.client, current["id"])
     if p["remove_volume"] and not p["volume"].startswith("/") and engine.volume_exists(module.client, p["volume"]):
         result["volume_removed"] = result["changed"] = True
+        before["volume"] = p["volume"]
         if not module.check_mode:
             module.client.remove_volume(p["volume"])
+    if module.diff_mode:
+        result["diff"] = dict(before=before, after={})
     module.exit(container={})
 
 
@@ -229,13 +253,13 @@ def present(module, current):
     # Images first: nothing changes when the image is missing and not pulled.
     result["changed"] = engine.ensure_images(client, [p["image"]], p["image_source"], (), module.check_mode,
                                              sources=("present", "pull"))[2]
-    labels = {m.LABEL_MANAGED: m.MANAGED_BY}
-    if p["stack"]:
-        labels[m.LABEL_STACK] = p["stack"]
+    labels = dict((k, v) for k, v in desired["labels"].items() if k in (m.LABEL_MANAGED, m.LABEL_STACK))
     if engine.ensure_network(client, p["network"], labels, module.check_mode):
         result["changed"] = True
     if engine.ensure_volume(client, p["volume"], labels, module.check_mode):
         result["changed"] = True
+    if module.diff_mode:
+        result["diff"] = diff_of(p, current, desired)
     if not current or m.differs(desired, current):
         result["created"] = result["changed"] = True
         if not module.check_mode:

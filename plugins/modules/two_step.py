@@ -26,7 +26,8 @@ attributes:
     support: full
     details: Nothing is sent; the module reports C(changed) for the call it would make (O(pin) is still validated).
   diff_mode:
-    support: none
+    support: full
+    details: The PIN is never shown, only C(set) or C(not set); before the call it is C(unknown) (no API reads it).
   idempotent:
     support: none
     details: No API reads the state; every run sends the call and reports C(changed).
@@ -96,13 +97,13 @@ def main():
         module.fail_json(msg="pin must be exactly six digits (0-9), without spaces or a trailing newline")
     if state == "absent" and p["pin"]:
         module.warn("pin is ignored with state=absent")
+    action = "%s two-step verification" % ("enable" if state == "present" else "disable")
     result = dict(changed=True, state=state)
-    unchanged = dict(changed=False, state=state)
+    if module.diff_mode:
+        result["diff"] = dict(before=dict(pin="unknown"), after=dict(pin="set" if state == "present" else "not set"))
     if module.check_mode:
-        module.exit_json(msg="would %s two-step verification" % ("enable" if state == "present" else "disable"),
-                         **result)
-    action = "enable two-step verification" if state == "present" else "disable two-step verification"
-    with module.api_errors(action, **unchanged) as client:
+        module.exit_json(msg="would " + action, **result)
+    with module.api_errors(action, changed=False, state=state) as client:
         if state == "present":
             client.post(TWO_STEP_PATH, {"pin": p["pin"]}, idempotent=False)
         else:
