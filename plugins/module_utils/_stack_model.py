@@ -60,8 +60,7 @@ COMMAND_PGSQL = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/lau
 COREAPP_EXTERNAL_PORTS = "6250,6251,6252,6253"
 WEB_EXTERNAL_PORTS = "443"
 
-SECRET_MASK = _validate.SECRET_MASK
-_DEFAULT_NETWORKS = ("bridge", "host", "none")
+DEFAULT_NETWORKS = ("bridge", "host", "none")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,7 +217,7 @@ def db_data_volume(record):
 
 
 def user_networks(record):
-    return sorted(n for n in (record.get("networks") or {}) if n not in _DEFAULT_NETWORKS)
+    return sorted(n for n in (record.get("networks") or {}) if n not in DEFAULT_NETWORKS)
 
 
 def stack_of(record):
