@@ -113,11 +113,6 @@ def parse_env(env_list):
     return result
 
 
-def redact_env(env):
-    """Secrets masked by variable name and by value (credentials in URLs, DSNs, proxy settings)."""
-    return _validate.mask_secrets(env or {})
-
-
 def truthy(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -164,7 +159,7 @@ def summarize_container(inspect):
 def public_record(record, role=None):
     """The container record as modules return it: secrets masked, role added."""
     out = dict(record)
-    out["env"] = redact_env(record.get("env"))
+    out["env"] = _validate.mask_secrets(record.get("env") or {})
     labels = dict(record.get("labels") or {})
     if LABEL_CONFIG in labels:
         labels[LABEL_CONFIG] = labels[LABEL_CONFIG][:12]
@@ -476,7 +471,7 @@ def db_password():
 def config_hash(spec):
     """A stable hash of everything that defines a container (the hash label itself excluded), secrets masked:
     the label and the results never confirm a password guess. :func:`differs` compares the secrets apart."""
-    data = dict(spec, env=redact_env(spec.get("env")))
+    data = dict(spec, env=_validate.mask_secrets(spec.get("env") or {}))
     data.pop("config_hash", None)
     data["labels"] = dict((k, v) for k, v in (spec.get("labels") or {}).items() if k != LABEL_CONFIG)
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
