@@ -604,14 +604,14 @@ def plan(desired, actual, image_ids=None):
 def spec_view(spec):
     """What a diff shows of a desired spec (no secrets)."""
     return dict(role=spec["role"], image=spec["image"], config=spec["config_hash"][:12],
-                env=redact_env(spec["env"]), ports=spec["ports"], network=spec["network"])
+                env=_validate.mask_secrets(spec["env"] or {}), ports=spec["ports"], network=spec["network"])
 
 
 def record_view(record, role=None):
     """What a diff shows of an existing container (no secrets)."""
     return dict(role=role or (record.get("labels") or {}).get(LABEL_ROLE), image=record.get("image"),
                 config=((record.get("labels") or {}).get(LABEL_CONFIG) or "")[:12],
-                env=redact_env(record.get("env")), state=record.get("state"),
+                env=_validate.mask_secrets(record.get("env") or {}), state=record.get("state"),
                 network=(user_networks(record) or [None])[0])
 
 
