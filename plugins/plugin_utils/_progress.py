@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -40,7 +41,7 @@ class ProgressAction(ActionBase):
 
     def waits(self, args):
         """The seconds the module may wait (0: it does not wait)."""
-        if self._task.check_mode or not _bool(args.get(self.wait_option, self.default_wait)):
+        if self._task.check_mode or not boolean(args.get(self.wait_option, self.default_wait), strict=False):
             return 0
         try:
             return int(args.get("wait_timeout", self.default_timeout))
@@ -124,9 +125,3 @@ class ApiProgressAction(ProgressAction):
         if summary.get("healthy") and not summary.get("not_ready"):
             return "nothing at this read (healthy; the module's next poll ends the wait)"
         return _health.describe_not_ready(summary)
-
-
-def _bool(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y")
-    return bool(value)
