@@ -16,7 +16,7 @@ description:
   - O(state=present) creates only what is missing, recreates only containers whose configuration (a hash
     stored in the label C(biz.wabiz.config)) or image differs, starts stopped ones, and removes surplus
     numbered containers. Container names are C(<name>-master<N>), C(<name>-wacore<N>), C(<name>-waweb<N>).
-  - O(state=present) refuses counts that break the documented rules (see O(topology)): those of O(topology)
+  - O(state=present) refuses counts that break the documented rules (see O(topology)), those of O(topology)
     when set (give it on each host of a multi-host setup), else this host's O(masters), O(coreapps), O(webapps).
   - Image presence is checked first; when an image is missing and cannot be obtained the module fails
     before it changes anything.

@@ -83,7 +83,7 @@ def test_repo_matches_ignores_tags_and_docker_io():
 
 def test_secrets_are_masked():
     env = _validate.mask_secrets({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
-                            "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
+                                  "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
     mask = _validate.SECRET_MASK
     assert env == {"WA_DB_PASSWORD": mask, "WA_API_KEY": mask, "WA_SECRET": mask,
                    "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": mask, "EMPTY_PASSWORD": ""}
