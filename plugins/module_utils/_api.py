@@ -111,7 +111,6 @@ def refusal(params):
 API_REQUIRED_TOGETHER = [("api_username", "api_password")]
 API_MUTUALLY_EXCLUSIVE = [("api_token", "api_password")]
 
-SECRET_MASK = _validate.SECRET_MASK
 #: Methods that only read: their failure never leaves a change behind.
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 

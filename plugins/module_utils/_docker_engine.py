@@ -17,8 +17,6 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_mod
 from ansible_collections.wabiz.api_client.plugins.module_utils._docker import (
     APIError, DockerException, DockerFailure, ImageNotFound, NotFound, engine_step)
 
-_DEFAULT_NETWORKS = ("bridge", "host", "none")
-
 
 def list_records(client, filters=None):
     """Records of every container (running or not) matching ``filters``."""
@@ -136,7 +134,7 @@ def ensure_images(client, names, source="present", archives=(), check_mode=False
 
 def ensure_network(client, name, labels=None, check_mode=False):
     """Create a user-defined bridge network when missing; True when it was (or would be) created."""
-    if not name or name in _DEFAULT_NETWORKS:
+    if not name or name in m.DEFAULT_NETWORKS:
         return False
     if client.networks(names=[name]) and any(n["Name"] == name for n in client.networks(names=[name])):
         return False

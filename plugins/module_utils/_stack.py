@@ -82,8 +82,6 @@ class StackManager:
         """The documented rules, on ``topology`` (the whole setup, when this host runs a share) or this host's
         counts; fails before anything is read or changed."""
         p = self.p
-        if not p["validate_topology"]:
-            return
         total = p["topology"] or dict(masters=p["masters"], coreapps=p["coreapps"], webapps=p["webapps"])
         refusal = m.topology_refusal(total["masters"], total["coreapps"], total.get("webapps"), total.get("shards"),
                                      total.get("hosts") or 1)

@@ -60,8 +60,7 @@ COMMAND_PGSQL = ["/opt/whatsapp/bin/wait_on_postgres.sh", "/opt/whatsapp/bin/lau
 COREAPP_EXTERNAL_PORTS = "6250,6251,6252,6253"
 WEB_EXTERNAL_PORTS = "443"
 
-SECRET_MASK = _validate.SECRET_MASK
-_DEFAULT_NETWORKS = ("bridge", "host", "none")
+DEFAULT_NETWORKS = ("bridge", "host", "none")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -114,11 +113,6 @@ def parse_env(env_list):
     return result
 
 
-def redact_env(env):
-    """Secrets masked by variable name and by value (credentials in URLs, DSNs, proxy settings)."""
-    return _validate.mask_secrets(env or {})
-
-
 def truthy(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -165,7 +159,7 @@ def summarize_container(inspect):
 def public_record(record, role=None):
     """The container record as modules return it: secrets masked, role added."""
     out = dict(record)
-    out["env"] = redact_env(record.get("env"))
+    out["env"] = _validate.mask_secrets(record.get("env") or {})
     labels = dict(record.get("labels") or {})
     if LABEL_CONFIG in labels:
         labels[LABEL_CONFIG] = labels[LABEL_CONFIG][:12]
@@ -218,7 +212,7 @@ def db_data_volume(record):
 
 
 def user_networks(record):
-    return sorted(n for n in (record.get("networks") or {}) if n not in _DEFAULT_NETWORKS)
+    return sorted(n for n in (record.get("networks") or {}) if n not in DEFAULT_NETWORKS)
 
 
 def stack_of(record):
@@ -477,7 +471,7 @@ def db_password():
 def config_hash(spec):
     """A stable hash of everything that defines a container (the hash label itself excluded), secrets masked:
     the label and the results never confirm a password guess. :func:`differs` compares the secrets apart."""
-    data = dict(spec, env=redact_env(spec.get("env")))
+    data = dict(spec, env=_validate.mask_secrets(spec.get("env") or {}))
     data.pop("config_hash", None)
     data["labels"] = dict((k, v) for k, v in (spec.get("labels") or {}).items() if k != LABEL_CONFIG)
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
@@ -610,14 +604,14 @@ def plan(desired, actual, image_ids=None):
 def spec_view(spec):
     """What a diff shows of a desired spec (no secrets)."""
     return dict(role=spec["role"], image=spec["image"], config=spec["config_hash"][:12],
-                env=redact_env(spec["env"]), ports=spec["ports"], network=spec["network"])
+                env=_validate.mask_secrets(spec["env"] or {}), ports=spec["ports"], network=spec["network"])
 
 
 def record_view(record, role=None):
     """What a diff shows of an existing container (no secrets)."""
     return dict(role=role or (record.get("labels") or {}).get(LABEL_ROLE), image=record.get("image"),
                 config=((record.get("labels") or {}).get(LABEL_CONFIG) or "")[:12],
-                env=redact_env(record.get("env")), state=record.get("state"),
+                env=_validate.mask_secrets(record.get("env") or {}), state=record.get("state"),
                 network=(user_networks(record) or [None])[0])
 
 

@@ -455,22 +455,14 @@ class CheckedModule(AnsibleModule):
 
 
 class ModuleWrapper:
-    """What a module wrapper (``_api.WAModule``, ``_docker.DockerModule``) passes through to its
-    :class:`CheckedModule` (``self.module``)."""
+    """A module wrapper (``_api.WAModule``, ``_docker.DockerModule``): what it does not define itself is its
+    :class:`CheckedModule`'s (``self.module``)."""
 
     module = None
 
-    @property
-    def params(self):
-        return self.module.params
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
+    def __getattr__(self, name):
+        return getattr(self.module, name)
 
     @property
     def diff_mode(self):
         return self.module._diff
-
-    def warn(self, msg):
-        self.module.warn(msg)

@@ -181,7 +181,7 @@ def main():
     )
     p = module.params
     if p["condition"] and _health.JMESPATH_IMPORT_ERROR:
-        module.module.fail_json(msg=missing_required_lib("jmespath"), exception=_health.JMESPATH_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("jmespath"), exception=_health.JMESPATH_IMPORT_ERROR)
     try:
         # The condition is compiled before any call: a bad one fails with nothing sent.
         reader = _health.HealthReader(module.client, expected_shards=p["expected_shards"], condition=p["condition"],

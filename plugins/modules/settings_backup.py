@@ -210,7 +210,7 @@ def main():
         data = _answer.read(answer, "POST " + BACKUP_PATH, "text", "settings", "data")
         if not p["return_data"]:
             # Belt and braces: the data is never printed, even by accident.
-            module.module.no_log_values.add(data)
+            module.no_log_values.add(data)
         metadata["version"] = metadata.get("version") or _answer.version(("POST " + BACKUP_PATH, answer))
     try:
         size, digest, metadata = _backup.write_backup(dest, data, metadata)

@@ -259,7 +259,7 @@ def main():
         found = _backup.metadata_problems(metadata) if metadata is not None else []
         if found:
             module.fail_json(msg="metadata %s" % "; metadata ".join(found), **result)
-    module.module.no_log_values.add(data)
+    module.no_log_values.add(data)
     metadata = metadata or {}
     backup_topo = metadata.get("topology")
     if backup_topo:

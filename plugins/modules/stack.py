@@ -16,6 +16,8 @@ description:
   - O(state=present) creates only what is missing, recreates only containers whose configuration (a hash
     stored in the label C(biz.wabiz.config)) or image differs, starts stopped ones, and removes surplus
     numbered containers. Container names are C(<name>-master<N>), C(<name>-wacore<N>), C(<name>-waweb<N>).
+  - O(state=present) refuses counts that break the documented rules (see O(topology)), those of O(topology)
+    when set (give it on each host of a multi-host setup), else this host's O(masters), O(coreapps), O(webapps).
   - Image presence is checked first; when an image is missing and cannot be obtained the module fails
     before it changes anything.
   - O(state=absent) removes only the app containers of the stack, whoever created them (this module,
@@ -83,14 +85,6 @@ options:
     description: Number of Webapps. The first publishes O(web_port), the next O(web_port)+1, and so on.
     type: int
     default: 1
-  validate_topology:
-    description:
-      - Refuse counts that break the documented rules (see O(topology)), those of O(topology) when set, else
-        this host's O(masters), O(coreapps) and O(webapps).
-      - On one host of a multi-host setup, give the whole setup's counts in O(topology) rather than turning
-        this off.
-    type: bool
-    default: true
   version:
     description:
       - Client version, for example V(2.62.5) or V(v2.62.5); gives O(coreapp_image) and O(web_image) as
@@ -406,7 +400,6 @@ def main():
         masters=dict(type="int", default=0),
         coreapps=dict(type="int", default=1),
         webapps=dict(type="int", default=1),
-        validate_topology=dict(type="bool", default=True),
         topology=m.TOPOLOGY_SPEC,
         version=dict(type="str"),
         coreapp_image=dict(type="str"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -31,7 +32,6 @@ class ProgressAction(ActionBase):
     """Run the task's module; print a progress line every interval while it waits."""
 
     _supports_check_mode = True
-    _supports_async = True  # an async task (poll: 0 or polled by Ansible) runs the module as usual, without lines
 
     # The module's option that turns its wait on, and its defaults (the module's argument spec owns them; these
     # only decide whether to print and size the message).
@@ -41,7 +41,7 @@ class ProgressAction(ActionBase):
 
     def waits(self, args):
         """The seconds the module may wait (0: it does not wait)."""
-        if self._task.check_mode or not _bool(args.get(self.wait_option, self.default_wait)):
+        if self._task.check_mode or not boolean(args.get(self.wait_option, self.default_wait), strict=False):
             return 0
         try:
             return int(args.get("wait_timeout", self.default_timeout))
@@ -57,19 +57,14 @@ class ProgressAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         try:
-            result.update(self.execute(task_vars, wrap_async))
+            result.update(self.execute(task_vars or {}))
         finally:
-            if not wrap_async:  # as Ansible's own action plugin: an async job still needs its files
-                self._remove_tmp_path(self._connection._shell.tmpdir)
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def execute(self, task_vars, wrap_async):
-        """The module's result; progress lines while a synchronous module waits longer than the interval."""
-        if wrap_async:
-            return self._execute_module(task_vars=task_vars, wrap_async=True)
+    def execute(self, task_vars):
+        """The module's result; progress lines while the module waits longer than the interval."""
         args = self._task.args
         timeout = self.waits(args)
         try:
@@ -123,16 +118,10 @@ class ApiProgressAction(ProgressAction):
         client = _api.client_from_params(params)
         try:
             _response, nodes, summary = _health.HealthReader(client, expected_shards=args.get("expected_shards")).read()
-        except (_api.WAApiError, _health.HealthError) as exc:
-            return "no health answer (%s)" % (exc.describe() if hasattr(exc, "describe") else exc)
+        except _api.WAApiError as exc:
+            return "no health answer (%s)" % exc.describe()
         if args.get("condition"):  # a condition of its own: the nodes as they are now
             return "; ".join("%s (%s): %s" % (n["name"], n["role"], n["gateway_status"]) for n in nodes)
         if summary.get("healthy") and not summary.get("not_ready"):
             return "nothing at this read (healthy; the module's next poll ends the wait)"
         return _health.describe_not_ready(summary)
-
-
-def _bool(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y")
-    return bool(value)

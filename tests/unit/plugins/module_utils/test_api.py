@@ -17,7 +17,7 @@ import requests
 
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _health, _wait
+from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _health, _validate, _wait
 
 URL = "https://wa.example.test:9090"
 PASSWORD = "S3cret!pass"
@@ -365,7 +365,7 @@ def test_token_obtained_by_login_is_masked_in_results(monkeypatch, capsys):
 
     rc, result, out = run_module(capsys, args, body)
     assert TOKEN not in out and PASSWORD not in out
-    assert result["echo"] == "token was " + _api.SECRET_MASK
+    assert result["echo"] == "token was " + _validate.SECRET_MASK
 
 
 # -- a real local server: redirects, netrc, trickling bodies (issue 23, items 5 and 9) ------------

@@ -13,6 +13,7 @@ from ansible_collections.wabiz.api_client.plugins.module_utils import _docker as
 from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as model
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker_engine as engine
 from ansible_collections.wabiz.api_client.plugins.module_utils import _probes as probes
+from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
 
 CORE = "docker.whatsapp.biz/coreapp:v2.61.2"
 WEB = "docker.whatsapp.biz/web:v2.61.2"
@@ -81,10 +82,11 @@ def test_repo_matches_ignores_tags_and_docker_io():
 
 
 def test_secrets_are_masked():
-    env = model.redact_env({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
-                            "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
-    assert env == {"WA_DB_PASSWORD": model.SECRET_MASK, "WA_API_KEY": model.SECRET_MASK, "WA_SECRET": model.SECRET_MASK,
-                   "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": model.SECRET_MASK, "EMPTY_PASSWORD": ""}
+    env = _validate.mask_secrets({"WA_DB_PASSWORD": "x", "WA_API_KEY": "k" * 20, "WA_SECRET": "s", "WA_DB_HOSTNAME": "db",
+                                  "MYSQL_ROOT_PASSWORD": "r", "EMPTY_PASSWORD": ""})
+    mask = _validate.SECRET_MASK
+    assert env == {"WA_DB_PASSWORD": mask, "WA_API_KEY": mask, "WA_SECRET": mask,
+                   "WA_DB_HOSTNAME": "db", "MYSQL_ROOT_PASSWORD": mask, "EMPTY_PASSWORD": ""}
 
 
 # -- classification ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.wabiz.api_client.plugins.module_utils import _api
+from ansible_collections.wabiz.api_client.plugins.module_utils import _api, _validate
 from ansible_collections.wabiz.api_client.plugins.modules import account_info
 
 URL = "https://wa.example.test:9090"
@@ -101,7 +101,7 @@ def test_a_broken_settings_answer_fails_naming_the_field(capsys, server, answer,
 def test_the_userinfo_of_the_webhook_url_is_masked(capsys, server):
     server["answers"]["/v1/settings/application"] = settings_with_url("https://hookuser:hook-Secret-9@hooks.example.test/wa")
     result = run(capsys)
-    assert result["webhook_url"] == "https://%s@hooks.example.test/wa" % _api.SECRET_MASK
+    assert result["webhook_url"] == "https://%s@hooks.example.test/wa" % _validate.SECRET_MASK
     assert result["application_settings"]["webhooks"]["url"] == result["webhook_url"]
     assert "hook-Secret-9" not in json.dumps(result)
 

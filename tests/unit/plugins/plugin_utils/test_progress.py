@@ -15,8 +15,8 @@ from ansible_collections.wabiz.api_client.plugins.action.stack import ActionModu
 from ansible_collections.wabiz.api_client.plugins.action.health_info import ActionModule as HealthAction
 
 
-def action(cls, args, seconds, result=None, error=None, check_mode=False, async_val=0):
-    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=async_val)
+def action(cls, args, seconds, result=None, error=None, check_mode=False):
+    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=0)
     connection = mock.MagicMock(has_native_async=False)
     plugin = cls(task, connection, mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
     plugin.calls = []
@@ -71,12 +71,8 @@ def test_the_module_s_exception_is_raised_and_health_without_token_never_logs_in
     assert lines[0].startswith("[localhost] waiting for a healthy setup at https://wa:9090: ")
 
 
-def test_an_async_task_runs_the_module_wrapped_without_lines_and_keeps_its_files(lines):
-    plugin = action(StackAction, {"name": "n", "wait_timeout": 60}, 0.3, result={"ansible_job_id": "j1", "started": 1},
-                    async_val=600)
-    assert plugin.run(task_vars={"wabiz_progress_interval": 0.05})["ansible_job_id"] == "j1"
-    assert plugin.calls == [True] and lines == [] and plugin.removed_tmp == []
-    plugin = action(StackAction, {"name": "n"}, 0, async_val=0)
+def test_the_module_s_files_are_removed_after_the_run(lines):
+    plugin = action(StackAction, {"name": "n"}, 0)
     plugin.run(task_vars={"wabiz_progress_interval": 0})
     assert plugin.calls == [False] and len(plugin.removed_tmp) == 1
 
