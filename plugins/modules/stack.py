@@ -85,6 +85,10 @@ options:
     description: Number of Webapps. The first publishes O(web_port), the next O(web_port)+1, and so on.
     type: int
     default: 1
+  validate_topology:
+    description:
+      - Ignored; the counts are always checked (see the description). Deprecated, to be removed in 2.0.0.
+    type: bool
   version:
     description:
       - Client version, for example V(2.62.5) or V(v2.62.5); gives O(coreapp_image) and O(web_image) as
@@ -400,6 +404,7 @@ def main():
         masters=dict(type="int", default=0),
         coreapps=dict(type="int", default=1),
         webapps=dict(type="int", default=1),
+        validate_topology=dict(type="bool", removed_in_version="2.0.0", removed_from_collection="wabiz.api_client"),
         topology=m.TOPOLOGY_SPEC,
         version=dict(type="str"),
         coreapp_image=dict(type="str"),
