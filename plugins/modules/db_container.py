@@ -210,7 +210,7 @@ def spec_from(p):
 def diff_of(p, current, desired):
     """The diff of state=present: the variables the module sets, secrets masked (one that changes is marked so)."""
     env = dict((k, v) for k, v in (current or {}).get("env", {}).items() if k in desired["env"])
-    after = dict(image=desired["image"], env=m.redact_env(desired["env"]), network=desired["network"],
+    after = dict(image=desired["image"], env=_validate.mask_secrets(desired["env"] or {}), network=desired["network"],
                  volume=p["volume"], published_port=p["published_port"], config=desired["config_hash"][:12],
                  running=True)
     for k, v in after["env"].items():
@@ -221,7 +221,7 @@ def diff_of(p, current, desired):
     data_dir = ENGINES[p["engine"]]["data_dir"]
     volume = [x.get("name") or x.get("source") for x in current["mounts"] if x["destination"] == data_dir]
     port = (current["ports"].get("%d/tcp" % p["port"]) or [{}])[0].get("host_port")
-    before = dict(image=current["image"], env=m.redact_env(env), network=(m.user_networks(current) or [None])[0],
+    before = dict(image=current["image"], env=_validate.mask_secrets(env or {}), network=(m.user_networks(current) or [None])[0],
                   volume=(volume or [None])[0], published_port=port,
                   config=current["labels"].get(m.LABEL_CONFIG, "")[:12], running=current["running"])
     return dict(before=before, after=after)
