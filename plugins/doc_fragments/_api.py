@@ -47,6 +47,7 @@ options:
         example behind a local TLS-terminating proxy. Off, such a URL is refused before any call.
     type: bool
     default: false
+    version_added: 1.1.0
   validate_certs:
     description:
       - Verify the Webapp's TLS certificate. Leave it on and give O(ca_path); turn it off only in a lab (each

@@ -39,6 +39,7 @@ options:
         the old webhook URL back after a rollback (C(playbooks/steps/step3_cleanup.yml) does this).
       - Not written in check mode.
     type: path
+    version_added: 1.1.0
 notes:
   - With only O(api_key), C(wa_id), C(shards), C(application_settings) and C(webhook_url) cannot be read (the key
     opens C(/v1/health) only) and are null.

@@ -54,6 +54,7 @@ options:
       - Send this approved message template instead of a text. A template may be sent to a recipient who has not
         written in the last 24 hours; a free-form text then fails (status callback C(failed), error 470).
     type: dict
+    version_added: 1.1.0
     suboptions:
       namespace:
         description: The template namespace of the WhatsApp Business Account (WhatsApp Manager).

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: migration_state
 short_description: Keep a migration's state record and lock on the backup host
-version_added: 0.2.0
+version_added: 1.1.0
 description:
   - Owns the state record C(<state_dir>/<migration>.json) of one migration, on the host where it runs
     (the backup host; use C(delegate_to)). The record holds no secret and has one schema (its fields,
