@@ -31,12 +31,14 @@ import traceback
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils._answer import AnswerError
 
 DOCKER_IMPORT_ERROR = None
 try:
     import docker
     # APIError, ImageNotFound and NotFound are for _docker_engine: the SDK is imported (guarded) here only.
     from docker.errors import APIError, DockerException, ImageNotFound, NotFound  # pylint: disable=unused-import
+    from requests.exceptions import RequestException  # the SDK lets these through (a timeout, a reset)
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     docker = None
     DOCKER_IMPORT_ERROR = traceback.format_exc()
@@ -53,6 +55,12 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     class ImageNotFound(NotFound):  # type: ignore[no-redef]
         pass
 
+    RequestException = DockerException
+
+
+#: What an engine call may raise: the SDK's errors, the HTTP errors it lets through, an answer that is not what
+#: the Docker Engine API answers (read with ``_answer.read``: an ``AnswerError`` naming the call and the field).
+ENGINE_ERRORS = (DockerException, RequestException, AnswerError)
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -207,7 +215,7 @@ def engine_step(template, **extra):
     """Inside the block, an engine error becomes ``DockerFailure(template.format(error=<the engine's text>))``."""
     try:
         yield
-    except DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerFailure(template.format(error=exc), **extra) from exc
 
 
@@ -250,5 +258,5 @@ class DockerModule(_validate.ModuleWrapper):
             yield
         except DockerFailure as exc:
             self.fail(exc.msg, **exc.extra)
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             self.fail("Docker engine error%s: %s" % (" while " + doing if doing else "", exc))
