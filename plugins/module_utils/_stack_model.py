@@ -160,7 +160,8 @@ def summarize_container(inspect, call="inspect_container of the Docker engine"):
                 for i, _mount in each(list, dict, "Mounts")],
         ports=dict((cport, [dict(host_ip=get(str, *ports, cport, i, "HostIp"),
                                  host_port=int(get("port", *ports, cport, i, "HostPort")))
-                            for i, _binding in each(list, dict, *ports, cport) if get(str, *ports, cport, i, "HostPort")])
+                            for i, _binding in each(list, dict, *ports, cport)
+                            if get(str, *ports, cport, i, "HostPort")])
                    for cport, _bindings in each(dict, list, *ports)),
     )
 
