@@ -55,12 +55,9 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     class ImageNotFound(NotFound):  # type: ignore[no-redef]
         pass
 
-    RequestException = DockerException
+    class RequestException(Exception):  # type: ignore[no-redef]
+        pass
 
-
-#: What an engine call may raise: the SDK's errors, the HTTP errors it lets through, an answer that is not what
-#: the Docker Engine API answers (read with ``_answer.read``: an ``AnswerError`` naming the call and the field).
-ENGINE_ERRORS = (DockerException, RequestException, AnswerError)
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -212,10 +209,12 @@ class DockerFailure(Exception):
 
 @contextlib.contextmanager
 def engine_step(template, **extra):
-    """Inside the block, an engine error becomes ``DockerFailure(template.format(error=<the engine's text>))``."""
+    """Inside the block, an engine error becomes ``DockerFailure(template.format(error=<the engine's text>))``:
+    the SDK's, an HTTP error it lets through, an ``AnswerError`` of ``_answer.read`` (an answer unlike the Docker
+    Engine API's, naming the call and the field)."""
     try:
         yield
-    except ENGINE_ERRORS as exc:
+    except (DockerException, RequestException, AnswerError) as exc:
         raise DockerFailure(template.format(error=exc), **extra) from exc
 
 
@@ -258,5 +257,5 @@ class DockerModule(_validate.ModuleWrapper):
             yield
         except DockerFailure as exc:
             self.fail(exc.msg, **exc.extra)
-        except ENGINE_ERRORS as exc:
+        except (DockerException, RequestException, AnswerError) as exc:
             self.fail("Docker engine error%s: %s" % (" while " + doing if doing else "", exc))
