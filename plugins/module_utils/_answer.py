@@ -14,8 +14,10 @@ from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApi
 
 #: No answer of Meta's reference nests half as deep; deeper ones could not even be printed in a result.
 MAX_DEPTH = 32
-#: ``kind`` of :func:`read` -> what the message says; ``"text"`` is a non-empty string.
-KINDS = {str: "a string", "text": "a non-empty string", int: "an integer", dict: "an object", list: "a list"}
+#: ``kind`` of :func:`read` -> what the message says; ``"text"`` is a non-empty string, ``"port"`` a port number
+#: written as a string (the Docker engine's ``HostPort``).
+KINDS = {str: "a string", "text": "a non-empty string", int: "an integer", dict: "an object", list: "a list",
+         bool: "a boolean", "port": "a port number (text)"}
 #: The type of a decoded JSON value -> its name in a message.
 JSON_TYPES = {bool: "a boolean", str: "a string", int: "a number", float: "a number", dict: "an object", list: "a list"}
 
@@ -26,13 +28,15 @@ class AnswerError(WAApiError):
     retryable = False
 
     def __init__(self, call, problem):
-        method, path = call.split(" ", 1)
+        method, _sep, path = call.partition(" ")
         WAApiError.__init__(self, title="unexpected answer to %s" % call, details=problem, method=method, path=path)
 
 
 def _is(value, kind):
     if kind == "text":
         return isinstance(value, str) and value != ""
+    if kind == "port":
+        return isinstance(value, str) and value.isdecimal() and len(value) < 6 and 0 < int(value) < 65536
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
@@ -40,9 +44,9 @@ def read(answer, call, kind, *path, required=True):
     """The field at ``path`` (keys, and indexes of lists) of the JSON ``answer`` to ``call`` (``"GET /v1/health"``),
     checked to be ``kind``; with no path the body itself. A field that is null or missing is ``None`` when not
     ``required``; a field of another type always raises :class:`AnswerError`."""
-    if not _is(answer, dict if path else kind):
-        what = KINDS[dict if path else kind]
-        raise AnswerError(call, "the body must be %s, got %s" % (what, JSON_TYPES.get(type(answer), "nothing")))
+    root = kind if not path else list if isinstance(path[0], int) else dict
+    if not _is(answer, root):
+        raise AnswerError(call, "the body must be %s, got %s" % (KINDS[root], JSON_TYPES.get(type(answer), "nothing")))
     level, depth = [answer] if isinstance(answer, (dict, list)) else [], 0
     while level:
         depth += 1

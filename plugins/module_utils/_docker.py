@@ -31,12 +31,14 @@ import traceback
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils._answer import AnswerError
 
 DOCKER_IMPORT_ERROR = None
 try:
     import docker
     # APIError, ImageNotFound and NotFound are for _docker_engine: the SDK is imported (guarded) here only.
     from docker.errors import APIError, DockerException, ImageNotFound, NotFound  # pylint: disable=unused-import
+    from requests.exceptions import RequestException  # the SDK lets these through (a timeout, a reset)
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     docker = None
     DOCKER_IMPORT_ERROR = traceback.format_exc()
@@ -51,6 +53,9 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
         pass
 
     class ImageNotFound(NotFound):  # type: ignore[no-redef]
+        pass
+
+    class RequestException(Exception):  # type: ignore[no-redef]
         pass
 
 
@@ -204,10 +209,12 @@ class DockerFailure(Exception):
 
 @contextlib.contextmanager
 def engine_step(template, **extra):
-    """Inside the block, an engine error becomes ``DockerFailure(template.format(error=<the engine's text>))``."""
+    """Inside the block, an engine error becomes ``DockerFailure(template.format(error=<the engine's text>))``:
+    the SDK's, an HTTP error it lets through, an ``AnswerError`` of ``_answer.read`` (an answer unlike the Docker
+    Engine API's, naming the call and the field)."""
     try:
         yield
-    except DockerException as exc:
+    except (DockerException, RequestException, AnswerError) as exc:
         raise DockerFailure(template.format(error=exc), **extra) from exc
 
 
@@ -250,5 +257,5 @@ class DockerModule(_validate.ModuleWrapper):
             yield
         except DockerFailure as exc:
             self.fail(exc.msg, **exc.extra)
-        except DockerException as exc:
+        except (DockerException, RequestException, AnswerError) as exc:
             self.fail("Docker engine error%s: %s" % (" while " + doing if doing else "", exc))

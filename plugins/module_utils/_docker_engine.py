@@ -14,15 +14,19 @@ both into one clear failure.
 from __future__ import annotations
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _stack_model as m, _wait
+from ansible_collections.wabiz.api_client.plugins.module_utils._answer import read
 from ansible_collections.wabiz.api_client.plugins.module_utils._docker import (
     APIError, DockerException, DockerFailure, ImageNotFound, NotFound, engine_step)
+
+#: How a message names an engine call whose answer is read (``_answer.read``).
+CALL = "%s of the Docker engine"
 
 
 def list_records(client, filters=None):
     """Records of every container (running or not) matching ``filters``."""
-    records = []
-    for c in client.containers(all=True, filters=filters or {}):
-        record = find_container(client, c["Id"])
+    records, listed = [], client.containers(all=True, filters=filters or {})
+    for index in range(len(read(listed, CALL % "containers", list))):
+        record = find_container(client, read(listed, CALL % "containers", "text", index, "Id"))
         if record:  # else removed meanwhile
             records.append(record)
     return records
@@ -43,32 +47,33 @@ def find_container(client, name_or_id):
 def image_id(client, image):
     """The id of a local image, or None when it is not on the host."""
     try:
-        return client.inspect_image(image)["Id"]
+        return read(client.inspect_image(image), CALL % "inspect_image", "text", "Id")
     except (ImageNotFound, NotFound):
         return None
 
 
-def _drain(stream):
+def _drain(stream, call):
     """Read an engine progress stream to its end; raise DockerException(engine's message) on an error line.
 
     The SDK's ``load_image`` and streamed ``pull`` return generators: the engine finishes the work only
     while the response is read, and reports failures as ``{"error": ...}`` lines, not as HTTP errors.
     """
     for line in stream or ():
-        if isinstance(line, dict) and (line.get("error") or line.get("errorDetail")):
-            detail = line.get("error") or (line.get("errorDetail") or {}).get("message")
+        detail = (read(line, call, str, "error", required=False)
+                  or read(line, call, str, "errorDetail", "message", required=False))
+        if detail:
             raise DockerException(detail)
 
 
 def load_archive(client, fh):
     """``docker load`` from an open binary file; returns when the engine has finished loading."""
-    _drain(client.load_image(fh))
+    _drain(client.load_image(fh), CALL % "load_image")
 
 
 def pull_image(client, image):
     """``docker pull``; returns when the engine has the image, raises DockerException otherwise."""
     repo, tag = m.split_image(image)
-    _drain(client.pull(repo, tag=tag or "latest", stream=True, decode=True))
+    _drain(client.pull(repo, tag=tag or "latest", stream=True, decode=True), CALL % "pull")
 
 
 def _load_archives(client, archives, check_mode):
@@ -136,7 +141,8 @@ def ensure_network(client, name, labels=None, check_mode=False):
     """Create a user-defined bridge network when missing; True when it was (or would be) created."""
     if not name or name in m.DEFAULT_NETWORKS:
         return False
-    if client.networks(names=[name]) and any(n["Name"] == name for n in client.networks(names=[name])):
+    found, call = client.networks(names=[name]), CALL % "networks"
+    if name in [read(found, call, str, i, "Name") for i in range(len(read(found, call, list)))]:
         return False
     if not check_mode:
         client.create_network(name, driver="bridge", labels=labels or {}, check_duplicate=True)
@@ -193,8 +199,9 @@ def create_container(client, spec):
         host_config=host_config,
         networking_config=networking_config,
     )
-    client.start(container["Id"])
-    return container["Id"]
+    cid = read(container, CALL % "create_container", "text", "Id")
+    client.start(cid)
+    return cid
 
 
 def remove_container(client, name_or_id, stop_timeout=10):
@@ -229,14 +236,16 @@ def wait_running(client, names, timeout, settle=2.0):
         problems = seen["problems"] = []
         for name in names:
             try:
-                state = client.inspect_container(name)["State"]
+                answer = client.inspect_container(name)
             except NotFound:
                 problems.append((name, "missing"))
                 continue
-            if state.get("Status") in ("exited", "dead"):
-                problems.append((name, "exited with code %s" % state.get("ExitCode")))
-            elif not state.get("Running") or state.get("Restarting"):
-                problems.append((name, state.get("Status")))
+            record = m.summarize_container(answer)
+            if record["state"] in ("exited", "dead"):
+                problems.append((name, "exited with code %s" % read(
+                    answer, CALL % "inspect_container", int, "State", "ExitCode", required=False)))
+            elif not record["running"]:
+                problems.append((name, record["state"]))
         if problems:
             seen["stable_since"] = None
             return False

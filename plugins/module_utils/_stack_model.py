@@ -26,6 +26,7 @@ import json
 import re
 
 from ansible_collections.wabiz.api_client.plugins.module_utils import _validate
+from ansible_collections.wabiz.api_client.plugins.module_utils._answer import read
 
 #: Image repositories of Meta's client (a Master is a CoreApp with WA_MASTER_NODE=1).
 DEFAULT_COREAPP_IMAGES = ["docker.whatsapp.biz/coreapp"]
@@ -121,38 +122,41 @@ def truthy(value):
 # Pure helpers: container records and classification
 # --------------------------------------------------------------------------------------------------
 
-def summarize_container(inspect):
-    """A plain record from ``docker inspect`` output (secrets NOT yet masked; see :func:`public_record`)."""
-    config = inspect.get("Config") or {}
-    state = inspect.get("State") or {}
-    settings = inspect.get("NetworkSettings") or {}
-    networks = {}
-    for net_name, net in (settings.get("Networks") or {}).items():
-        net = net or {}
-        networks[net_name] = dict(ip_address=net.get("IPAddress") or None, aliases=list(net.get("Aliases") or []))
-    mounts = []
-    for m in inspect.get("Mounts") or []:
-        mounts.append(dict(type=m.get("Type"), name=m.get("Name"), source=m.get("Source"),
-                           destination=m.get("Destination")))
-    ports = {}
-    for cport, bindings in (settings.get("Ports") or {}).items():
-        if bindings:
-            ports[cport] = [dict(host_ip=b.get("HostIp"), host_port=int(b["HostPort"]))
-                            for b in bindings if b.get("HostPort")]
+def summarize_container(inspect, call="inspect_container of the Docker engine"):
+    """A plain record from ``docker inspect`` output (secrets NOT yet masked; see :func:`public_record`). A field of
+    another type than the Docker Engine API's raises ``_answer.AnswerError`` naming ``call`` and the field."""
+    def get(kind, *path):
+        return read(inspect, call, kind, *path, required=False)
+
+    def each(container, kind, *path):
+        """The (key or index, value) pairs of the object or list at ``path``, each checked to be ``kind``."""
+        found = get(container, *path) or ()
+        return [(k, v) for k in (range(len(found)) if container is list else list(found))
+                for v in [get(kind, *path, k)] if v is not None]
+
+    nets, ports = ("NetworkSettings", "Networks"), ("NetworkSettings", "Ports")
     return dict(
-        id=(inspect.get("Id") or "")[:12],
-        name=(inspect.get("Name") or "").lstrip("/"),
-        image=config.get("Image") or "",
-        image_id=inspect.get("Image"),
-        state=state.get("Status") or "unknown",
-        running=bool(state.get("Running")) and not state.get("Restarting"),
-        started_at=state.get("StartedAt"),
-        labels=dict(config.get("Labels") or {}),
-        env=parse_env(config.get("Env")),
-        hostname=config.get("Hostname"),
-        networks=networks,
-        mounts=mounts,
-        ports=ports,
+        id=read(inspect, call, "text", "Id")[:12],
+        name=(get(str, "Name") or "").lstrip("/"),
+        image=get(str, "Config", "Image") or "",
+        image_id=get(str, "Image"),
+        state=get(str, "State", "Status") or "unknown",
+        running=bool(get(bool, "State", "Running")) and not get(bool, "State", "Restarting"),
+        started_at=get(str, "State", "StartedAt"),
+        labels=dict(each(dict, str, "Config", "Labels")),
+        env=parse_env(value for _i, value in each(list, str, "Config", "Env")),
+        hostname=get(str, "Config", "Hostname"),
+        networks=dict((name, dict(ip_address=get(str, *nets, name, "IPAddress") or None,
+                                  aliases=[a for _i, a in each(list, str, *nets, name, "Aliases")]))
+                      for name, _net in each(dict, dict, *nets)),
+        mounts=[dict(type=get(str, "Mounts", i, "Type"), name=get(str, "Mounts", i, "Name"),
+                     source=get(str, "Mounts", i, "Source"), destination=get(str, "Mounts", i, "Destination"))
+                for i, _mount in each(list, dict, "Mounts")],
+        ports=dict((cport, [dict(host_ip=get(str, *ports, cport, i, "HostIp"),
+                                 host_port=int(get("port", *ports, cport, i, "HostPort")))
+                            for i, _binding in each(list, dict, *ports, cport)
+                            if get(str, *ports, cport, i, "HostPort")])
+                   for cport, _bindings in each(dict, list, *ports)),
     )
 
 

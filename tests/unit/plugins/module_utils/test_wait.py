@@ -39,7 +39,7 @@ class Engine:
         self.states = states
 
     def inspect_container(self, name):
-        return {"State": self.states[name]}
+        return {"Id": "id-" + name, "State": self.states[name]}
 
     def logs(self, name, tail=20):
         return b"boom\n"
