@@ -171,7 +171,11 @@ class WAApiError(Exception):
         else:
             title = response.reason or "HTTP error"
             text = (response.text or "").strip()
-            if text:
+            # A JSON answer of another shape is never echoed: it may carry data and tokens (a login answer
+            # with an odd status); a text one (a proxy's error page) is, shortened.
+            if body is not None or text[:1] in ("{", "["):
+                details = "a JSON answer that is not an error object (%d bytes)" % len(text)
+            elif text:
                 details = text[:200]
         return cls(status=status, code=code, title=title, details=details, method=method, path=path)
 
