@@ -8,7 +8,9 @@ up the old setup, through the emulator's admin interface or Docker. Real ansible
 Before issue 22 the restore's checks ran inside an async job armed before step 5, and nothing read them before
 step 5 removed the old client: both cases here removed every old container, then failed in step 6."""
 
+import os
 import re
+import signal
 import subprocess
 import time
 
@@ -43,7 +45,14 @@ def migrate_changing_the_new_setup_during_step4(runner, lab, change):
     deadline = time.monotonic() + RUN_TIMEOUT
     while proc.poll() is None and time.monotonic() < deadline:
         if not changed and STEP4.search(read(logfile)):
-            change()
+            # The run is frozen while the change is made and until the new Webapp shows it (a killed node is
+            # reported gone only once its heartbeat is older than the lease), so the check before step 5
+            # sees it whatever the machine's load.
+            os.killpg(proc.pid, signal.SIGSTOP)
+            try:
+                change()
+            finally:
+                os.killpg(proc.pid, signal.SIGCONT)
             changed = True
         time.sleep(0.05)
     if proc.poll() is None:
@@ -85,6 +94,10 @@ def test_a_new_setup_whose_coreapp_went_away_after_step_2_stops_the_run_before_s
         coreapps = [n for n in docker_names("label=biz.wabiz.stack=%s" % lab.new_stack) if "-wacore" in n]
         assert len(coreapps) == 1, coreapps
         subprocess.run(["docker", "kill", coreapps[0]], stdout=subprocess.DEVNULL, check=True)
+        deadline = time.monotonic() + 60
+        while any(n["alive"] for n in lab.emulator_state(lab.new_url)["nodes"] if n["kind"] != "webapp"):
+            assert time.monotonic() < deadline, "the new Webapp still reports the killed CoreApp alive after 60 s"
+            time.sleep(0.5)
 
     output = migrate_changing_the_new_setup_during_step4(runner, lab, stop_the_new_coreapp)
     assert "restore refused: the target is not running" in output, tail(output)
