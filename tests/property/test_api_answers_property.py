@@ -35,6 +35,8 @@ import requests
 import urllib3
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import hostile_json
+
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.modules import (
@@ -91,29 +93,7 @@ def good(method, path, handed):
 FIELDS = ["health", "gateway_status", "role", "users", "token", "expires_after", "messages", "id", "settings",
           "application", "data", "account", "shards", "meta", "version", "errors", "code", "title", "details",
           "webhooks", "url", "wa_id", "media", "message", "master1:aaa111", "coreapp1:ccc333"]
-scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=10 ** 20, max_value=10 ** 300),
-                   st.floats(), st.text(max_size=20),
-                   st.sampled_from(["", "connected", "primary_master", "coreapp", "\x00", "\ud800", "1e999", "NaN"]))
-any_json = st.recursive(scalar, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=6)), inner,
-                                                 max_size=4)), max_leaves=16)
-
-
-def replace_one(answer, index, value):
-    """``answer`` with its ``index``-th node (counted depth first, modulo their number) replaced by ``value``."""
-    nodes = []
-
-    def walk(node, parent, key):
-        nodes.append((parent, key))
-        for k, v in (node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()):
-            walk(v, node, k)
-    answer = json.loads(json.dumps(answer))
-    walk(answer, None, None)
-    parent, key = nodes[index % len(nodes)]
-    if parent is None:
-        return value
-    parent[key] = value
-    return answer
+any_json = hostile_json.any_json(FIELDS, ["connected", "primary_master", "coreapp", "1e999", "NaN"])
 
 
 def encode(value):
@@ -131,7 +111,7 @@ def bodies(method, path, handed):
     expected = good(method, path, handed)
     return st.one_of(
         st.just(expected).map(lambda v: b"" if v is None else encode(v)),
-        st.builds(replace_one, st.just(expected if expected is not None else {}), st.integers(0, 100),
+        st.builds(hostile_json.replace_one, st.just(expected if expected is not None else {}), st.integers(0, 100),
                   any_json).map(encode),
         any_json.map(encode),
         st.builds(deep, st.sampled_from([30, 33, 200, 900, 1000, 5000, 100000]),

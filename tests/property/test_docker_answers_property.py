@@ -33,6 +33,8 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import hostile_json
+
 from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.wabiz.api_client.plugins.module_utils import _docker, _probes, _stack
@@ -92,30 +94,8 @@ FIELDS = ["Id", "Name", "Names", "Image", "Config", "Env", "Labels", "Hostname",
           "Restarting", "ExitCode", "StartedAt", "NetworkSettings", "Networks", "IPAddress", "Aliases", "Ports",
           "HostIp", "HostPort", "Mounts", "Type", "Source", "Destination", "error", "errorDetail", "message",
           "status", "stream", "biz.wabiz.stack", "biz.wabiz.role", "biz.wabiz.config", "wa-net"]
-scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=10 ** 20, max_value=10 ** 300),
-                   st.floats(), st.text(max_size=20),
-                   st.sampled_from(["", "running", "exited", "wa", "wa-db", "coreapp", "db", "\x00", "\ud800",
-                                    "9090", "99999999999", "1" * 5000, "\u00b2", "/var/lib/mysql", "volume"]))
-any_json = st.recursive(scalar, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=6)), inner,
-                                                 max_size=4)), max_leaves=16)
-
-
-def replace_one(answer, index, value):
-    """``answer`` with its ``index``-th node (counted depth first, modulo their number) replaced by ``value``."""
-    nodes = []
-
-    def walk(node, parent, key):
-        nodes.append((parent, key))
-        for k, v in (node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()):
-            walk(v, node, k)
-    answer = json.loads(json.dumps(answer))
-    walk(answer, None, None)
-    parent, key = nodes[index % len(nodes)]
-    if parent is None:
-        return value
-    parent[key] = value
-    return answer
+any_json = hostile_json.any_json(FIELDS, ["running", "exited", "wa", "wa-db", "coreapp", "db", "9090", "99999999999",
+                                          "1" * 5000, "\u00b2", "/var/lib/mysql", "volume"])
 
 
 def deep(depth):
@@ -150,7 +130,7 @@ class Engine:
             answer = json.loads(json.dumps(good))
         elif kind == "field":
             answer = self.data.draw(st.one_of(
-                st.builds(replace_one, st.just(good if good is not None else {}), st.integers(0, 200), any_json),
+                st.builds(hostile_json.replace_one, st.just(good if good is not None else {}), st.integers(0, 200), any_json),
                 st.sampled_from([40, 200, 900]).map(deep)))
         else:
             answer = self.data.draw(any_json)

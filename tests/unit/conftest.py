@@ -14,3 +14,23 @@ from ansible.module_utils import _internal
 @pytest.fixture(autouse=True)
 def target_side(monkeypatch):
     monkeypatch.setattr(_internal, "is_controller", False)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when slept on (``sleeps`` records each sleep)."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()

@@ -477,21 +477,7 @@ def test_a_body_trickling_one_byte_a_second_cannot_hold_a_3_s_wait_past_its_dead
     assert time.monotonic() - started < 4.5
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def test_retry_after_longer_than_the_deadline_ends_the_call_at_the_deadline():
-    clock = Clock()
+def test_retry_after_longer_than_the_deadline_ends_the_call_at_the_deadline(clock):
     c = _api.WAClient(URL, token=TOKEN, session=FakeSession([make_response(429, headers={"Retry-After": "300"})]),
                       sleep=clock.sleep, clock=clock)
     with c.within(_wait.Deadline(10, clock)), pytest.raises(_api.WAApiError) as exc:
@@ -505,8 +491,7 @@ def test_retry_after_is_capped_to_max_delay_outside_a_wait():
     assert sleeps == [60.0]
 
 
-def test_jittered_retries_stay_inside_the_deadline():
-    clock = Clock()
+def test_jittered_retries_stay_inside_the_deadline(clock):
     session = FakeSession([make_response(503) for dummy in range(100)])
     c = _api.WAClient(URL, token=TOKEN, session=session, retries=100, sleep=clock.sleep, clock=clock)
     with c.within(_wait.Deadline(20, clock)), pytest.raises(_api.WAApiError):
