@@ -34,8 +34,7 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     jmespath = None
     JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.wabiz.api_client.plugins.module_utils import _wait
-from ansible_collections.wabiz.api_client.plugins.module_utils import _answer
+from ansible_collections.wabiz.api_client.plugins.module_utils import _answer, _wait
 from ansible_collections.wabiz.api_client.plugins.module_utils._api import WAApiError
 
 HEALTH_PATH = "/v1/health"
